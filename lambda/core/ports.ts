@@ -1,0 +1,118 @@
+/**
+ * The outside world as `verify()` sees it. Adapters implement these against AWS and IDmeta;
+ * tests implement them in memory. Nothing here may import the AWS SDK.
+ */
+import type {
+  CalendarDate,
+  Identity,
+  IdmetaCheckResult,
+  SelfieImage,
+  StoredVerdict,
+} from './types.ts';
+
+/** Per-call limits every outbound call honours. */
+export interface CallBudget {
+  /** Epoch milliseconds by which the call (all attempts included) must have finished. */
+  deadline: number;
+  signal?: AbortSignal;
+}
+
+export interface FacematchCheckInput {
+  verificationId: string;
+  templateId: string;
+  nik: string;
+  name: string;
+  dateOfBirth: CalendarDate;
+  selfie: Pick<SelfieImage, 'bytes' | 'mime'>;
+}
+
+export interface IdmetaAttemptEvent {
+  operation: 'create-verification' | 'dukcapilfacematch' | 'finalize-verification';
+  attempt: number;
+  /** HTTP status, or undefined for a connection failure or timeout. */
+  httpStatus: number | undefined;
+  durationMs: number;
+  outcome: 'ok' | 'retry' | 'error';
+  errorCode?: string;
+}
+
+export interface IdmetaPort {
+  /** Creates an IDmeta verification and returns its id (`verification.id`). */
+  createVerification(
+    input: { templateId: string; reference?: string },
+    budget: CallBudget,
+  ): Promise<string>;
+  /** The Dukcapil data + face match check. Throws an `IdmetaError` subclass on failure. */
+  facematch(input: FacematchCheckInput, budget: CallBudget): Promise<IdmetaCheckResult>;
+  /** Closes an IDmeta verification that facematch itself created. */
+  finalizeVerification(
+    input: { templateId: string; verificationId: string },
+    budget: CallBudget,
+  ): Promise<void>;
+}
+
+export type ClaimOutcome =
+  /** This worker holds the lease; `item` is the record as claimed (status PROCESSING). */
+  | { kind: 'claimed'; item: StoredVerdict }
+  /** The verification already ended (COMPLETED or FAILED): return it, call nothing. */
+  | { kind: 'finished'; item: StoredVerdict }
+  /** Another worker holds a live lease. */
+  | { kind: 'busy'; item: StoredVerdict }
+  /** The id belongs to a different person. */
+  | { kind: 'conflict' };
+
+export interface ClaimInput {
+  /** The item to create when the id is new (status PROCESSING, lease set). */
+  fresh: StoredVerdict;
+  leaseOwner: string;
+  /** Epoch ms: the lease this claim takes. */
+  leaseExpiresAt: number;
+  /** Epoch ms: now, to judge whether an existing lease has expired. */
+  now: number;
+}
+
+export interface VerdictStore {
+  get(verificationId: string): Promise<StoredVerdict | null>;
+  /**
+   * Creates a PENDING record unless the id exists. Returns the existing item when it does
+   * (the caller decides between replay and conflict).
+   */
+  createPending(
+    item: StoredVerdict,
+  ): Promise<{ created: true } | { created: false; existing: StoredVerdict }>;
+  /**
+   * Takes the verification for this worker, atomically: creates it when new, or takes a PENDING
+   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches.
+   */
+  claim(input: ClaimInput): Promise<ClaimOutcome>;
+  /**
+   * Writes the final (or released) state, only while `leaseOwner` still holds the lease.
+   * Throws `LeaseLostError` otherwise. Attributes absent from `item` are removed.
+   */
+  save(item: StoredVerdict, leaseOwner: string): Promise<void>;
+}
+
+export interface SelfieStore {
+  /** Reads an object under the selfie bucket, refusing one over `maxBytes` before download. */
+  read(
+    key: string,
+    maxBytes: number,
+  ): Promise<{ bytes: Uint8Array; metadata: Record<string, string> }>;
+  delete(key: string): Promise<void>;
+  createUpload(input: {
+    key: string;
+    maxBytes: number;
+    expiresInSeconds: number;
+  }): Promise<{ url: string; fields: Record<string, string>; expiresAt: string }>;
+}
+
+/** Keyed hashing and sealing of personal data, so records hold neither NIK nor name in clear. */
+export interface IdentityVault {
+  hashNik(nik: string): Promise<string>;
+  seal(identity: Identity): Promise<string>;
+  open(sealed: string): Promise<Identity>;
+}
+
+export interface Clock {
+  now(): number;
+}

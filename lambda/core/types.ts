@@ -1,0 +1,132 @@
+/** The domain vocabulary shared by core, adapters and handlers. No behaviour lives here. */
+
+export interface CalendarDate {
+  year: number;
+  /** 1-12 */
+  month: number;
+  /** 1-31 */
+  day: number;
+}
+
+export type SelfieMime = 'image/jpeg' | 'image/png';
+
+/** A selfie whose bytes were checked: a real JPEG/PNG within the size and pixel limits. */
+export interface SelfieImage {
+  bytes: Uint8Array;
+  mime: SelfieMime;
+  width: number;
+  height: number;
+}
+
+export interface SelfieLimits {
+  /** Largest decoded selfie accepted, in bytes (`SELFIE_MAX_BYTES`). */
+  maxBytes: number;
+  /** Smallest accepted width and height, in pixels. */
+  minWidth: number;
+  minHeight: number;
+  /** Largest accepted width and height: a declared size beyond this is refused unread. */
+  maxDimension: number;
+}
+
+/** The personal part of a request: never logged, never stored in clear. */
+export interface Identity {
+  nik: string;
+  name: string;
+  dateOfBirth: CalendarDate;
+}
+
+export type VerificationSource = 'api' | 's3';
+
+export type SelfieInput =
+  | { kind: 'inline'; image: SelfieImage }
+  | { kind: 's3'; key: string }
+  | { kind: 'none' };
+
+/** A validated request, as both entrances hand it to `verify()`. */
+export interface VerificationRequest {
+  verificationId?: string | undefined;
+  templateId?: string | undefined;
+  identity: Identity;
+  selfie: SelfieInput;
+  source: VerificationSource;
+}
+
+export type VerificationStatus = 'PENDING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
+export type Decision = 'APPROVED' | 'REVIEW' | 'REJECTED';
+
+export type FieldMatches = Record<string, boolean | null>;
+
+/** What IDmeta's facematch check answered, normalised (see adapters/idmeta-response.ts). */
+export interface IdmetaCheckResult {
+  /** `VERIFIED`/`REJECTED` when the top-level status says so; `UNKNOWN` otherwise. */
+  outcome: 'VERIFIED' | 'REJECTED' | 'UNKNOWN';
+  /** The top-level `status` as IDmeta sent it (string or boolean). */
+  rawStatus: string | boolean | null;
+  message: string | null;
+  /** Field matches as returned: true, false, or null (not returned / not checked). */
+  matches: FieldMatches;
+  /** `selfie_image_percentage` as a number 0-100, or null when absent. */
+  faceSimilarity: number | null;
+  riskRating: string | null;
+  reasonCode: string | null;
+  uuid: string | null;
+  apiRequestStatus: number | null;
+}
+
+export interface IdmetaSummary {
+  status: string | boolean | null;
+  message: string | null;
+  reason_code: string | null;
+  uuid: string | null;
+  api_request_status: number | null;
+}
+
+/** The verdict record: the DynamoDB item's public part and the API's response body. */
+export interface VerdictRecord {
+  verification_id: string;
+  template_id: string;
+  status: VerificationStatus;
+  decision: Decision | null;
+  reasons: string[];
+  face_similarity: number | null;
+  matches: FieldMatches;
+  risk_rating: string | null;
+  idmeta: IdmetaSummary | null;
+  nik_masked: string;
+  source: VerificationSource;
+  selfie_key?: string;
+  attempts: number;
+  error?: { code: string; message: string };
+  created_at: string;
+  updated_at: string;
+  completed_at?: string;
+  /** Epoch seconds; the table's TTL attribute. */
+  expires_at: number;
+}
+
+/**
+ * The stored item: the public record plus what only the service may see. `nik_hash` is a keyed
+ * hash (never the NIK); `sealed_identity` is the encrypted identity a PENDING record keeps until
+ * its selfie arrives, removed when the verification ends.
+ */
+export interface StoredVerdict extends VerdictRecord {
+  nik_hash: string;
+  sealed_identity?: string;
+  lease_owner?: string;
+  /** Epoch milliseconds after which another worker may take the verification over. */
+  lease_expires_at?: number;
+  /** Whether facematch created the IDmeta verification (and so owns its finalisation). */
+  idmeta_verification_owned?: boolean;
+}
+
+export interface DecisionPolicy {
+  /** Face similarity (0-100) at or above which a clean match is APPROVED. */
+  approveThreshold: number;
+  /** Face similarity below which the verification is REJECTED. */
+  rejectThreshold: number;
+}
+
+export interface DecisionOutcome {
+  decision: Decision;
+  reasons: string[];
+}
