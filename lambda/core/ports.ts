@@ -99,8 +99,13 @@ export interface SelfieStore {
     maxBytes: number,
   ): Promise<{ bytes: Uint8Array; metadata: Record<string, string> }>;
   delete(key: string): Promise<void>;
+  /**
+   * A presigned POST for one selfie: `key` is the suggested key (in `fields.key`), and the
+   * policy allows any key starting with `keyStartsWith` (so the client may pick `.png`).
+   */
   createUpload(input: {
     key: string;
+    keyStartsWith: string;
     maxBytes: number;
     expiresInSeconds: number;
   }): Promise<{ url: string; fields: Record<string, string>; expiresAt: string }>;
