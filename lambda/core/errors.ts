@@ -101,6 +101,17 @@ export class SelfieNotFoundError extends FacematchError {
   }
 }
 
+/** An uploaded selfie arrived with no PENDING record and no identity metadata. */
+export class MissingIdentityError extends FacematchError {
+  constructor() {
+    super('no PENDING record and no identity metadata (nik, name, date-of-birth) on the object', {
+      code: 'MISSING_IDENTITY',
+      status: 400,
+    });
+    this.name = 'MissingIdentityError';
+  }
+}
+
 /** Base of everything that went wrong talking to IDmeta. */
 export class IdmetaError extends FacematchError {
   /** HTTP status IDmeta answered with, when it answered at all. */

@@ -1,0 +1,269 @@
+/**
+ * Reading IDmeta's answers. The provider's page documents one happy sample; public integrations
+ * show variations (boolean or string `status`, `result` as a JSON string, percentages with a
+ * decimal comma), so the parser is tolerant about shape and strict about meaning. It throws only
+ * `IdmetaProtocolError` (we cannot understand the body) or `IdmetaCheckFailedError` (IDmeta said
+ * the check failed), never anything else, and never puts IDmeta's own text in a message: it may
+ * echo the NIK or the name.
+ */
+import { IdmetaCheckFailedError, IdmetaProtocolError } from '../core/errors.ts';
+import type { FieldMatches, IdmetaCheckResult } from '../core/types.ts';
+
+type JsonObject = Record<string, unknown>;
+
+/** Fields of `result.data` that are not registry matches, whatever their value. */
+const NON_MATCH_FIELDS = new Set([
+  'uuid',
+  'url',
+  'reason_code',
+  'error_message',
+  'liveness_fail_message',
+  'selfie_image_percentage',
+  'message',
+  'status',
+  'success',
+]);
+
+/** Always present in `matches` (null when IDmeta left them out) because the policy reads them. */
+const CORE_MATCH_FIELDS = ['nik', 'name', 'date_of_birth'] as const;
+
+/** The id becomes a DynamoDB key and part of S3 keys: keep it to a safe alphabet. */
+const VERIFICATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const MATCH_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const REASON_CODE_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+const UUID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
+const DECIMAL_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
+/** A long digit run in a free-text field could be an echoed NIK (16 digits) or KK number. */
+const LONG_DIGIT_RUN = /\d{6,}/g;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+const MAX_MATCH_FIELDS = 64;
+const MAX_TEXT_LENGTH = 200;
+
+const isObject = (value: unknown): value is JsonObject =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function parseJson(bodyText: string, httpStatus: number, what: string): unknown {
+  try {
+    return JSON.parse(bodyText);
+  } catch {
+    // No cause: the SyntaxError's message quotes the body, which may echo personal data.
+    throw new IdmetaProtocolError(
+      `IDmeta answered ${what} with a body that is not JSON`,
+      httpStatus,
+    );
+  }
+}
+
+/** `true`/`false`, or their string spellings; anything else is not a boolean. */
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') {
+    const text = value.trim().toLowerCase();
+    if (text === 'true') return true;
+    if (text === 'false') return false;
+  }
+  return undefined;
+}
+
+/**
+ * A percentage 0-100 from a number or a string ("99.8", "99,8", " 99.8 % "). Anything else,
+ * including a value outside 0-100, is null: a score we cannot trust must not approve or reject,
+ * and null sends the policy to REVIEW (FACE_SCORE_MISSING). A fraction such as 0.998 is taken
+ * at face value (0.998 %): IDmeta documents a 0-100 scale and guessing the scale would be worse.
+ */
+export function parsePercentage(value: unknown): number | null {
+  let number: number;
+  if (typeof value === 'number') {
+    number = value;
+  } else if (typeof value === 'string') {
+    const text = value.trim().replace(/\s*%$/, '').replace(',', '.');
+    if (!DECIMAL_PATTERN.test(text)) return null;
+    number = Number(text);
+  } else {
+    return null;
+  }
+  return Number.isFinite(number) && number >= 0 && number <= 100 ? number : null;
+}
+
+/** A short, single-line text with long digit runs masked: safe to store and to show. */
+function safeText(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const text = value
+    .replace(CONTROL_CHARACTERS, ' ')
+    .replace(LONG_DIGIT_RUN, '[redacted]')
+    .trim()
+    .slice(0, MAX_TEXT_LENGTH);
+  return text === '' ? null : text;
+}
+
+function safeCode(value: unknown, pattern: RegExp): string | null {
+  const text =
+    typeof value === 'number' && Number.isFinite(value)
+      ? String(value)
+      : typeof value === 'string'
+        ? value.trim()
+        : '';
+  return pattern.test(text) ? text : null;
+}
+
+function toInteger(value: unknown): number | null {
+  const number =
+    typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+  return Number.isSafeInteger(number) && !(typeof value === 'string' && value.trim() === '')
+    ? number
+    : null;
+}
+
+/** `result` as an object, whether IDmeta sent an object or a JSON string of one. */
+function readResult(value: unknown): JsonObject | undefined {
+  if (isObject(value)) return value;
+  if (typeof value === 'string') {
+    try {
+      const parsed: unknown = JSON.parse(value);
+      return isObject(parsed) ? parsed : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+function readMatches(data: JsonObject): FieldMatches {
+  const matches: FieldMatches = {};
+  for (const field of CORE_MATCH_FIELDS) matches[field] = null;
+  let count = 0;
+  for (const [key, value] of Object.entries(data)) {
+    if (NON_MATCH_FIELDS.has(key) || !MATCH_KEY_PATTERN.test(key)) continue;
+    const flag = value === null ? null : toBoolean(value);
+    if (flag === undefined) continue;
+    if (!Object.hasOwn(matches, key) && ++count > MAX_MATCH_FIELDS) continue;
+    matches[key] = flag;
+  }
+  return matches;
+}
+
+/** Only the two documented words decide an outcome; `true` means the call worked, not the person. */
+function readOutcome(status: unknown): IdmetaCheckResult['outcome'] {
+  if (typeof status !== 'string') return 'UNKNOWN';
+  const word = status.trim().toUpperCase();
+  return word === 'VERIFIED' || word === 'REJECTED' ? word : 'UNKNOWN';
+}
+
+function readRawStatus(status: unknown): string | boolean | null {
+  if (typeof status === 'boolean') return status;
+  if (typeof status === 'string') return safeText(status)?.slice(0, 64) ?? null;
+  return null;
+}
+
+function checkFailed(httpStatus: number, ...sources: unknown[]): IdmetaCheckFailedError {
+  let reasonCode: string | null = null;
+  for (const source of sources) {
+    if (!isObject(source)) continue;
+    reasonCode = safeCode(source.reason_code, REASON_CODE_PATTERN);
+    if (reasonCode !== null) break;
+  }
+  return new IdmetaCheckFailedError(
+    reasonCode === null
+      ? 'IDmeta reported the check as failed'
+      : `IDmeta reported the check as failed (reason_code ${reasonCode})`,
+    httpStatus,
+  );
+}
+
+function parseFacematchBody(httpStatus: number, bodyText: string): IdmetaCheckResult {
+  const body = parseJson(bodyText, httpStatus, 'the facematch check');
+  if (!isObject(body)) {
+    throw new IdmetaProtocolError('IDmeta facematch answer is not a JSON object', httpStatus);
+  }
+  const result = readResult(body.result);
+  const data = isObject(result?.data) ? result.data : undefined;
+
+  // FACTS: a 2xx with `status === false` or `result.success === false` is a failure. Checked
+  // before the shape, so a failure without `data` is reported as what it is.
+  if (toBoolean(body.status) === false || toBoolean(result?.success) === false) {
+    throw checkFailed(httpStatus, data, result, body);
+  }
+  if (data === undefined) {
+    throw new IdmetaProtocolError(
+      result === undefined
+        ? 'IDmeta facematch answer has no readable result'
+        : 'IDmeta facematch answer has no result.data',
+      httpStatus,
+    );
+  }
+
+  return {
+    outcome: readOutcome(body.status),
+    rawStatus: readRawStatus(body.status),
+    message: safeText(body.message),
+    matches: readMatches(data),
+    faceSimilarity: parsePercentage(data.selfie_image_percentage),
+    riskRating: safeText(body.risk_rating)?.slice(0, 32) ?? null,
+    reasonCode: safeCode(data.reason_code, REASON_CODE_PATTERN),
+    uuid: safeCode(data.uuid, UUID_PATTERN),
+    apiRequestStatus: toInteger(body.api_request_status),
+  };
+}
+
+/** Any surprise (a bug here, a pathological body) still surfaces as a protocol error. */
+function guarded<T>(httpStatus: number, parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof IdmetaProtocolError || error instanceof IdmetaCheckFailedError) {
+      throw error;
+    }
+    throw new IdmetaProtocolError('IDmeta answer could not be read', httpStatus, { cause: error });
+  }
+}
+
+/**
+ * Normalises a 2xx answer of `POST /api/v1/verification/dukcapilfacematch`.
+ *
+ * `outcome` comes from the top-level `status` word only: `"VERIFIED"`/`"REJECTED"` in any case;
+ * anything else, including boolean `true`, is `UNKNOWN`. A `true` says the call succeeded, not
+ * that the person is verified; the policy already judges the matches and the score, so deriving
+ * an outcome from them here would count them twice (UNKNOWN caps the verdict at REVIEW).
+ *
+ * @throws IdmetaCheckFailedError when IDmeta says the check failed (carries only `reason_code`).
+ * @throws IdmetaProtocolError when the body is not JSON or not the documented shape.
+ */
+export function parseFacematchResponse(httpStatus: number, bodyText: string): IdmetaCheckResult {
+  return guarded(httpStatus, () => parseFacematchBody(httpStatus, bodyText));
+}
+
+/**
+ * Reads `verification.id` from a 2xx answer of `POST /api/v1/verification/create-verification`.
+ * A number is accepted and turned into a string. The id must match
+ * `^[A-Za-z0-9][A-Za-z0-9_.:-]*$` (at most 128 characters) because it becomes a DynamoDB key
+ * and part of S3 keys.
+ *
+ * @throws IdmetaProtocolError when the body is not JSON or the id is missing or unsafe.
+ */
+export function parseCreateVerificationResponse(httpStatus: number, bodyText: string): string {
+  return guarded(httpStatus, () => {
+    const body = parseJson(bodyText, httpStatus, 'create-verification');
+    const verification = isObject(body) ? body.verification : undefined;
+    const id = isObject(verification) ? verification.id : undefined;
+    const text =
+      typeof id === 'string'
+        ? id.trim()
+        : typeof id === 'number' && Number.isSafeInteger(id) && id >= 0
+          ? String(id)
+          : undefined;
+    if (text === undefined) {
+      throw new IdmetaProtocolError(
+        'IDmeta create-verification answer has no verification.id',
+        httpStatus,
+      );
+    }
+    if (!VERIFICATION_ID_PATTERN.test(text)) {
+      throw new IdmetaProtocolError(
+        'IDmeta create-verification answered a verification.id that is not a safe key',
+        httpStatus,
+      );
+    }
+    return text;
+  });
+}

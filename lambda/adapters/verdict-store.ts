@@ -1,0 +1,219 @@
+/**
+ * The verdict table. Every write is conditional: a record is created only when its id is new,
+ * taken only when it is PENDING or its lease has expired, and finished only by the lease holder.
+ * DynamoDB does the arbitration, so two Lambdas (or an API call and an S3 event) racing on one
+ * verification can never both call IDmeta, nor overwrite each other's verdict.
+ */
+import {
+  BillingMode,
+  CreateTableCommand,
+  type DynamoDBClient,
+  KeyType,
+  ResourceInUseException,
+  ScalarAttributeType,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { LeaseLostError, VerificationInProgressError } from '../core/errors.ts';
+import type { ClaimInput, ClaimOutcome, VerdictStore } from '../core/ports.ts';
+import type { StoredVerdict } from '../core/types.ts';
+
+// Handlers import the classifier with the store they call.
+export { isTransientAwsError } from './aws-clients.ts';
+
+export const VERDICT_TABLE_PARTITION_KEY = 'verification_id';
+export const VERDICT_TABLE_TTL_ATTRIBUTE = 'expires_at';
+
+/**
+ * How many times a claim starts over when the record changed under it between the conditional
+ * write and the read that explains the failure (deleted by TTL, released back to PENDING).
+ * Twice in a row within milliseconds means real contention: the caller is told to come back.
+ */
+const CLAIM_ROUNDS = 2;
+
+export interface DynamoVerdictStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+}
+
+export class DynamoVerdictStore implements VerdictStore {
+  readonly #client: DynamoDBDocumentClient;
+  readonly #tableName: string;
+
+  constructor(options: DynamoVerdictStoreOptions) {
+    this.#client = options.client;
+    this.#tableName = options.tableName;
+  }
+
+  async get(verificationId: string): Promise<StoredVerdict | null> {
+    const output = await this.#client.send(
+      new GetCommand({
+        TableName: this.#tableName,
+        Key: { [VERDICT_TABLE_PARTITION_KEY]: verificationId },
+        // A replay or a claim decision must see the latest write, not a replica's lag.
+        ConsistentRead: true,
+      }),
+    );
+    return (output.Item as StoredVerdict | undefined) ?? null;
+  }
+
+  async createPending(
+    item: StoredVerdict,
+  ): Promise<{ created: true } | { created: false; existing: StoredVerdict }> {
+    for (let round = 1; ; round++) {
+      if (await this.#putIfAbsent(item)) return { created: true };
+      const existing = await this.get(item.verification_id);
+      if (existing !== null) return { created: false, existing };
+      // Deleted between the failed write and the read (TTL): the id is free again.
+      if (round >= CLAIM_ROUNDS) throw new VerificationInProgressError();
+    }
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const { fresh, leaseOwner, leaseExpiresAt, now } = input;
+    const id = fresh.verification_id;
+    const created: StoredVerdict = {
+      ...fresh,
+      status: 'PROCESSING',
+      lease_owner: leaseOwner,
+      lease_expires_at: leaseExpiresAt,
+      attempts: 1,
+    };
+
+    let lastSeen: StoredVerdict | null = null;
+    for (let round = 1; round <= CLAIM_ROUNDS; round++) {
+      if (await this.#putIfAbsent(created)) return { kind: 'claimed', item: created };
+
+      const taken = await this.#takeOver(input);
+      if (taken !== null) return { kind: 'claimed', item: taken };
+
+      // Both writes were refused: read why. Nothing has been written by this claim.
+      lastSeen = await this.get(id);
+      if (lastSeen === null) continue;
+      if (lastSeen.nik_hash !== fresh.nik_hash) return { kind: 'conflict' };
+      if (lastSeen.status === 'COMPLETED' || lastSeen.status === 'FAILED') {
+        return { kind: 'finished', item: lastSeen };
+      }
+      if (lastSeen.status === 'PROCESSING' && (lastSeen.lease_expires_at ?? 0) >= now) {
+        return { kind: 'busy', item: lastSeen };
+      }
+      // PENDING, or a lease that expired, yet the takeover was refused: the record changed
+      // between the update and the read. Start over once.
+    }
+    if (lastSeen !== null) return { kind: 'busy', item: lastSeen };
+    throw new VerificationInProgressError();
+  }
+
+  async save(item: StoredVerdict, leaseOwner: string): Promise<void> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          // A full put, not an update: attributes absent from `item` (the sealed identity, the
+          // lease) disappear with it.
+          Item: item,
+          ConditionExpression: 'lease_owner = :owner',
+          ExpressionAttributeValues: { ':owner': leaseOwner },
+        }),
+      );
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) throw new LeaseLostError();
+      throw error;
+    }
+  }
+
+  /** True when written, false when an item with that id already exists. */
+  async #putIfAbsent(item: StoredVerdict): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#id)',
+          ExpressionAttributeNames: { '#id': VERDICT_TABLE_PARTITION_KEY },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Takes a PENDING record, or a PROCESSING one whose worker died (lease expired), for the same
+   * person. Null when the condition does not hold (or the item does not exist: the condition on
+   * `nik_hash` then fails, so the update never creates a half-empty item).
+   */
+  async #takeOver(input: ClaimInput): Promise<StoredVerdict | null> {
+    try {
+      const output = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { [VERDICT_TABLE_PARTITION_KEY]: input.fresh.verification_id },
+          ConditionExpression:
+            'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))',
+          UpdateExpression:
+            'SET #status = :processing, lease_owner = :owner, lease_expires_at = :expires, ' +
+            'attempts = if_not_exists(attempts, :zero) + :one, updated_at = :updated',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':h': input.fresh.nik_hash,
+            ':pending': 'PENDING',
+            ':processing': 'PROCESSING',
+            ':now': input.now,
+            ':owner': input.leaseOwner,
+            ':expires': input.leaseExpiresAt,
+            ':zero': 0,
+            ':one': 1,
+            ':updated': input.fresh.updated_at,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return (output.Attributes as StoredVerdict | undefined) ?? null;
+    } catch (error) {
+      if (isConditionalCheckFailed(error)) return null;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Creates the verdict table as the stack defines it (partition key, on-demand). For the local
+ * runtime and tests; an existing table is fine. dynalite ignores TTL, so it is not configured.
+ */
+export const createVerdictTable = async (
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<void> => {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [
+          { AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
+        ],
+        KeySchema: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
+        BillingMode: BillingMode.PAY_PER_REQUEST,
+      }),
+    );
+  } catch (error) {
+    if (error instanceof ResourceInUseException || errorName(error) === 'ResourceInUseException') {
+      return;
+    }
+    throw error;
+  }
+};
+
+const errorName = (error: unknown): string | undefined =>
+  typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'
+    ? error.name
+    : undefined;
+
+const isConditionalCheckFailed = (error: unknown): boolean =>
+  errorName(error) === 'ConditionalCheckFailedException';

@@ -1,0 +1,180 @@
+/**
+ * Runtime configuration: environment variables (DESIGN.md), parsed and validated once at start-up.
+ * Every problem is reported at once, each naming its variable, never echoing a secret's value.
+ */
+import { ConfigError } from './core/errors.ts';
+import { assertValidPolicy } from './core/policy.ts';
+import type { DecisionPolicy, SelfieLimits } from './core/types.ts';
+
+export type SecretRef = { kind: 'secret'; secretId: string } | { kind: 'static'; value: string };
+
+export interface RuntimeConfig {
+  tableName: string;
+  bucketName: string;
+  idmeta: {
+    baseUrl: string;
+    token: SecretRef;
+    defaultTemplateId: string;
+    timeoutMs: number;
+    maxAttempts: number;
+    dobFormat: 'DD-MM-YYYY' | 'YYYY-MM-DD';
+    finalizeOwnedVerifications: boolean;
+  };
+  /** Key material for the NIK hash and the sealed identity of PENDING records. */
+  dataKey: SecretRef;
+  secretCacheTtlMs: number;
+  policy: DecisionPolicy;
+  selfieLimits: SelfieLimits;
+  retentionDays: number;
+  leaseMs: number;
+  uploadExpiresSeconds: number;
+  deleteSelfieAfterVerdict: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return value;
+  }
+
+  number(name: string, fallback: number, min: number, max: number, integer = true): number {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (
+      !Number.isFinite(value) ||
+      value < min ||
+      value > max ||
+      (integer && !Number.isInteger(value))
+    ) {
+      this.problems.push(
+        `${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} (got "${text}")`,
+      );
+      return fallback;
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const text = this.raw(name)?.toLowerCase();
+    if (text === undefined) return fallback;
+    if (['true', '1', 'yes'].includes(text)) return true;
+    if (['false', '0', 'no'].includes(text)) return false;
+    this.problems.push(`${name} must be true or false (got "${text}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(text)) return text as T;
+    this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${text}")`);
+    return fallback;
+  }
+
+  url(name: string): string {
+    const text = this.string(name);
+    if (text === '') return text;
+    try {
+      const parsed = new URL(text);
+      if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('scheme');
+      return text.replace(/\/+$/, '');
+    } catch {
+      this.problems.push(`${name} must be an http(s) URL (got "${text}")`);
+      return '';
+    }
+  }
+
+  /** A secret comes from Secrets Manager (`<name>_SECRET_ID`) or, locally, the variable itself. */
+  secret(secretIdName: string, staticName: string, minLength = 1): SecretRef {
+    const secretId = this.raw(secretIdName);
+    if (secretId !== undefined) return { kind: 'secret', secretId };
+    const value = this.raw(staticName);
+    if (value === undefined) {
+      this.problems.push(`${secretIdName} (or, for local use, ${staticName}) is required`);
+      return { kind: 'static', value: '' };
+    }
+    if (value.length < minLength) {
+      this.problems.push(`${staticName} must be at least ${minLength} characters long`);
+    }
+    return { kind: 'static', value };
+  }
+}
+
+export const CONFIG_DEFAULTS = {
+  IDMETA_TIMEOUT_MS: 8_000,
+  IDMETA_MAX_ATTEMPTS: 3,
+  APPROVE_THRESHOLD: 75,
+  REJECT_THRESHOLD: 40,
+  SELFIE_MAX_BYTES: 5 * 1024 * 1024,
+  SELFIE_MIN_DIMENSION: 240,
+  SELFIE_MAX_DIMENSION: 10_000,
+  RECORD_RETENTION_DAYS: 30,
+  VERIFICATION_LEASE_MS: 120_000,
+  SECRET_CACHE_TTL_MS: 300_000,
+  UPLOAD_URL_EXPIRES_SECONDS: 900,
+} as const;
+
+export function parseConfig(env: Env = process.env): RuntimeConfig {
+  const read = new Reader(env);
+  const d = CONFIG_DEFAULTS;
+  const minDimension = read.number('SELFIE_MIN_DIMENSION', d.SELFIE_MIN_DIMENSION, 1, 4096);
+  const config: RuntimeConfig = {
+    tableName: read.string('VERDICT_TABLE_NAME'),
+    bucketName: read.string('SELFIE_BUCKET_NAME'),
+    idmeta: {
+      baseUrl: read.url('IDMETA_BASE_URL'),
+      token: read.secret('IDMETA_TOKEN_SECRET_ID', 'IDMETA_TOKEN'),
+      defaultTemplateId: read.string('IDMETA_TEMPLATE_ID'),
+      timeoutMs: read.number('IDMETA_TIMEOUT_MS', d.IDMETA_TIMEOUT_MS, 100, 120_000),
+      maxAttempts: read.number('IDMETA_MAX_ATTEMPTS', d.IDMETA_MAX_ATTEMPTS, 1, 10),
+      dobFormat: read.oneOf('IDMETA_DOB_FORMAT', ['DD-MM-YYYY', 'YYYY-MM-DD'], 'DD-MM-YYYY'),
+      finalizeOwnedVerifications: read.boolean('IDMETA_FINALIZE', true),
+    },
+    dataKey: read.secret('FACEMATCH_DATA_KEY_SECRET_ID', 'FACEMATCH_DATA_KEY', 32),
+    secretCacheTtlMs: read.number('SECRET_CACHE_TTL_MS', d.SECRET_CACHE_TTL_MS, 0, 86_400_000),
+    policy: {
+      approveThreshold: read.number('APPROVE_THRESHOLD', d.APPROVE_THRESHOLD, 0, 100, false),
+      rejectThreshold: read.number('REJECT_THRESHOLD', d.REJECT_THRESHOLD, 0, 100, false),
+    },
+    selfieLimits: {
+      maxBytes: read.number('SELFIE_MAX_BYTES', d.SELFIE_MAX_BYTES, 1024, 20 * 1024 * 1024),
+      minWidth: minDimension,
+      minHeight: minDimension,
+      maxDimension: read.number('SELFIE_MAX_DIMENSION', d.SELFIE_MAX_DIMENSION, 256, 50_000),
+    },
+    retentionDays: read.number('RECORD_RETENTION_DAYS', d.RECORD_RETENTION_DAYS, 1, 3650),
+    leaseMs: read.number('VERIFICATION_LEASE_MS', d.VERIFICATION_LEASE_MS, 1_000, 3_600_000),
+    uploadExpiresSeconds: read.number(
+      'UPLOAD_URL_EXPIRES_SECONDS',
+      d.UPLOAD_URL_EXPIRES_SECONDS,
+      60,
+      7 * 24 * 3600,
+    ),
+    deleteSelfieAfterVerdict: read.boolean('SELFIE_DELETE_AFTER_VERDICT', true),
+  };
+  try {
+    assertValidPolicy(config.policy);
+  } catch (error) {
+    read.problems.push(`APPROVE_THRESHOLD/REJECT_THRESHOLD: ${(error as Error).message}`);
+  }
+  if (read.problems.length > 0) {
+    throw new ConfigError(`invalid configuration: ${read.problems.join('; ')}`);
+  }
+  return config;
+}

@@ -1,0 +1,85 @@
+/**
+ * The NIK (Nomor Induk Kependudukan): 16 digits `PP RR DD DDMMYY SSSS` = province,
+ * regency/city, district, birth date (women: day + 40), serial. These checks are structural
+ * only: a NIK that passes is not proof that Dukcapil knows it, but one that fails certainly is
+ * not worth a paid IDmeta call. Messages name digit positions, never the digits themselves.
+ */
+import { daysInMonth } from './dates.ts';
+import { ValidationError } from './errors.ts';
+import type { CalendarDate } from './types.ts';
+
+const NIK_PATTERN = /^\d{16}$/;
+const FEMALE_DAY_OFFSET = 40;
+/**
+ * A leap year: the NIK holds only two digits of the year, so its century is unknown and 29-02
+ * must be allowed for every YY (the full date of birth is checked against it separately).
+ */
+const ANY_LEAP_YEAR = 2000;
+
+export interface NikBirthDate {
+  /** 1-31, with the +40 for women already removed. */
+  day: number;
+  month: number;
+  /** The last two digits of the year of birth. */
+  yy: number;
+  female: boolean;
+}
+
+const twoDigits = (nik: string, start: number): number => Number(nik.slice(start, start + 2));
+
+/** Every structural problem of `nik`, as human messages; empty when it is well formed. */
+export function nikIssues(nik: string): string[] {
+  if (!NIK_PATTERN.test(nik)) return ['must be exactly 16 digits'];
+
+  const issues: string[] = [];
+  if (nik.startsWith('0')) issues.push('must not start with 0 (no province code starts with 0)');
+
+  const encodedDay = twoDigits(nik, 6);
+  const month = twoDigits(nik, 8);
+  const female = encodedDay > FEMALE_DAY_OFFSET;
+  const day = female ? encodedDay - FEMALE_DAY_OFFSET : encodedDay;
+  const dayInRange = day >= 1 && day <= 31;
+  const monthInRange = month >= 1 && month <= 12;
+  if (!dayInRange) {
+    issues.push('birth day (digits 7-8) must be 01-31, or 41-71 for women');
+  }
+  if (!monthInRange) issues.push('birth month (digits 9-10) must be 01-12');
+  if (dayInRange && monthInRange && day > daysInMonth(ANY_LEAP_YEAR, month)) {
+    issues.push('birth date (digits 7-12) is not a real date: that month has fewer days');
+  }
+  if (nik.endsWith('0000')) issues.push('serial number (digits 13-16) must not be 0000');
+  return issues;
+}
+
+/** The birth date a well-formed NIK encodes. Throws a `ValidationError` unless 16 digits. */
+export function nikBirthDate(nik: string): NikBirthDate {
+  if (!NIK_PATTERN.test(nik)) {
+    throw new ValidationError('nik must be exactly 16 digits', [
+      { path: 'nik', message: 'must be exactly 16 digits' },
+    ]);
+  }
+  const encodedDay = twoDigits(nik, 6);
+  const female = encodedDay > FEMALE_DAY_OFFSET;
+  return {
+    day: female ? encodedDay - FEMALE_DAY_OFFSET : encodedDay,
+    month: twoDigits(nik, 8),
+    yy: twoDigits(nik, 10),
+    female,
+  };
+}
+
+/**
+ * Whether the NIK's embedded date is `dob`. The sex is not compared (the request carries none),
+ * so a NIK that differs from the true one only by the +40 still agrees: Dukcapil will tell.
+ */
+export function nikAgreesWithBirthDate(nik: string, dob: CalendarDate): boolean {
+  const embedded = nikBirthDate(nik);
+  return embedded.day === dob.day && embedded.month === dob.month && embedded.yy === dob.year % 100;
+}
+
+/** `3201********0001`: enough to recognise a record, not enough to use the NIK. */
+export function maskNik(nik: string): string {
+  // Anything but a well-formed NIK is masked entirely: a short string would otherwise leak.
+  if (!NIK_PATTERN.test(nik)) return '*'.repeat(16);
+  return `${nik.slice(0, 4)}${'*'.repeat(8)}${nik.slice(-4)}`;
+}

@@ -1,0 +1,320 @@
+/**
+ * Validation of what the two entrances receive: the POST /verifications body and the user
+ * metadata of an uploaded selfie. Each field has one schema, used by both entrances and by the
+ * OpenAPI document; what depends on the clock (no birth date in the future) or on two fields
+ * (the NIK's embedded date against date_of_birth) is checked once, in `finishIdentity`.
+ */
+import * as z from 'zod/mini';
+import { calendarDateOf, compareCalendarDates, parseCalendarDate } from './dates.ts';
+import { type FieldIssue, ValidationError } from './errors.ts';
+import { nikAgreesWithBirthDate, nikIssues } from './nik.ts';
+import { decodeSelfie } from './selfie.ts';
+import type { CalendarDate, Identity, SelfieInput, SelfieLimits } from './types.ts';
+
+// Messages never repeat the value: the issue's path says which field, and values are personal.
+const text = (): z.ZodMiniString<string> =>
+  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
+
+const SAFE_ID_MAX_LENGTH = 128;
+
+/**
+ * `verification_id` and `template_id` become S3 keys and DynamoDB keys: no `/`, no `..`, no
+ * control characters, nothing that could climb out of `incoming/`.
+ */
+export const safeIdSchema = text().check(
+  z.maxLength(SAFE_ID_MAX_LENGTH, `must be at most ${SAFE_ID_MAX_LENGTH} characters`),
+  z.regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/,
+    'must start with a letter or digit and contain only letters, digits and _ . : -',
+  ),
+  z.refine((id: string) => !id.includes('..'), 'must not contain ".."'),
+  z.describe('Letters, digits and _ . : - (first a letter or digit), at most 128 characters.'),
+);
+
+export const nikSchema = text().check(
+  z.trim(),
+  z.superRefine((nik: string, context) => {
+    for (const message of nikIssues(nik)) context.addIssue({ code: 'custom', message, input: nik });
+  }),
+  z.describe('16-digit NIK: PP RR DD DDMMYY SSSS (women: day + 40).'),
+);
+
+const NAME_MAX_LENGTH = 100;
+
+/** NFC, so one name has one spelling; runs of spaces of any kind become one ASCII space. */
+export const normaliseName = (name: string): string =>
+  name
+    .normalize('NFC')
+    .replace(/\p{Zs}+/gu, ' ')
+    .trim();
+
+/**
+ * Letters of any script with their combining marks, and the punctuation of Indonesian names and
+ * titles ("Dr. H. Ahmad, S.H.", "Ni Made Ayu", "O'Neil"). Single-word names are common.
+ */
+export const nameSchema = text().check(
+  z.overwrite(normaliseName),
+  z.minLength(1, { error: 'must not be empty', abort: true }),
+  z.maxLength(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`),
+  z.regex(/^[\p{L}\p{M} .',-]*$/u, {
+    error: "may contain only letters, spaces and . ' , -",
+    abort: true,
+  }),
+  z.regex(/\p{L}/u, 'must contain a letter'),
+  z.describe("Name as registered: letters, spaces and . ' , - (trimmed, spaces collapsed)."),
+);
+
+const EARLIEST_BIRTH_DATE: CalendarDate = { year: 1900, month: 1, day: 1 };
+
+/** `DD-MM-YYYY` or `YYYY-MM-DD`, a real date, not before 1900 (the future is `finishIdentity`'s). */
+export const dateOfBirthSchema = z.pipe(
+  text().check(
+    z.trim(),
+    z.regex(/^(?:\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})$/, 'must be DD-MM-YYYY or YYYY-MM-DD'),
+    z.describe('Date of birth, DD-MM-YYYY or YYYY-MM-DD, from 1900-01-01 to today.'),
+  ),
+  z.transform((value: string, context): CalendarDate => {
+    const date = parseCalendarDate(value);
+    if (date === null) {
+      context.issues.push({ code: 'custom', message: 'is not a real calendar date', input: value });
+      return z.NEVER;
+    }
+    if (compareCalendarDates(date, EARLIEST_BIRTH_DATE) < 0) {
+      context.issues.push({
+        code: 'custom',
+        message: 'must not be before 1900-01-01',
+        input: value,
+      });
+      return z.NEVER;
+    }
+    return date;
+  }),
+);
+
+const SELFIE_KEY = /^incoming\/(.+)\.(?:jpg|jpeg|png)$/;
+const SELFIE_KEY_MAX_LENGTH = 'incoming/'.length + SAFE_ID_MAX_LENGTH + '.jpeg'.length;
+
+/**
+ * The verification id a selfie key `incoming/<id>.<jpg|jpeg|png>` names, or `null` when the key
+ * has any other shape. The S3 entrance and `selfie_s3_key` share this one rule.
+ */
+export function verificationIdOfSelfieKey(key: string): string | null {
+  if (key.length > SELFIE_KEY_MAX_LENGTH || key.includes('..')) return null;
+  const id = SELFIE_KEY.exec(key)?.[1];
+  return id !== undefined && z.safeParse(safeIdSchema, id).success ? id : null;
+}
+
+export const selfieKeySchema = text().check(
+  z.refine(
+    (key: string) => verificationIdOfSelfieKey(key) !== null,
+    'must be incoming/<verification id>.jpg, .jpeg or .png',
+  ),
+  z.describe('Key of an uploaded selfie: incoming/<verification id>.<jpg|jpeg|png>.'),
+);
+
+/**
+ * Only the type here: the size cap and the content are `decodeSelfie`'s, which answer 413/415
+ * rather than a 400 field issue.
+ */
+export const selfieImageSchema = text().check(
+  z.describe('JPEG or PNG as a data:image/...;base64, URI or bare base64.'),
+);
+
+/** The POST /verifications body. Unknown keys are ignored. */
+export const verificationBodySchema = z.object({
+  verification_id: z.optional(safeIdSchema),
+  template_id: z.optional(safeIdSchema),
+  nik: nikSchema,
+  name: nameSchema,
+  date_of_birth: dateOfBirthSchema,
+  selfie_image: z.optional(selfieImageSchema),
+  selfie_s3_key: z.optional(selfieKeySchema),
+});
+
+export type VerificationBody = z.input<typeof verificationBodySchema>;
+
+export interface ParsedVerification {
+  verificationId?: string;
+  templateId?: string;
+  identity: Identity;
+  selfie: SelfieInput;
+}
+
+export interface ParsedObjectMetadata {
+  verificationId?: string;
+  templateId?: string;
+  identity: Identity;
+}
+
+type Shape = Record<string, z.ZodMiniType>;
+type ParsedFields<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
+
+/**
+ * Parses each field on its own, so every invalid field is reported at once and each valid one
+ * is available for the checks that span fields.
+ */
+function parseFields<S extends Shape>(
+  shape: S,
+  source: Record<string, unknown>,
+  pathOf: (key: string) => string,
+  issues: FieldIssue[],
+): ParsedFields<S> {
+  const fields: ParsedFields<S> = {};
+  for (const key of Object.keys(shape) as (keyof S & string)[]) {
+    const value = Object.hasOwn(source, key) ? source[key] : undefined;
+    const result = z.safeParse(shape[key] as S[typeof key], value);
+    if (result.success) {
+      fields[key] = result.data as z.output<S[typeof key]>;
+    } else {
+      for (const issue of result.error.issues) {
+        issues.push({ path: pathOf(key), message: issue.message });
+      }
+    }
+  }
+  return fields;
+}
+
+const invalid = (issues: FieldIssue[], code?: string): ValidationError => {
+  const paths = [...new Set(issues.map((issue) => issue.path || 'body'))].join(', ');
+  return new ValidationError(`invalid request: ${paths}`, issues, code ? { code } : {});
+};
+
+interface IdentityPaths {
+  nik: string;
+  dateOfBirth: string;
+}
+
+/**
+ * The checks that need the clock or two fields. Throws `INVALID_REQUEST` with every issue so
+ * far, or `NIK_DOB_MISMATCH` when all fields are valid but the NIK was issued for another
+ * birth date: no Dukcapil record can match, so the paid IDmeta call is saved.
+ */
+function finishIdentity(
+  fields: { nik?: string | undefined; name?: string | undefined; dateOfBirth?: CalendarDate },
+  paths: IdentityPaths,
+  now: number,
+  issues: FieldIssue[],
+): Identity {
+  const { nik, name, dateOfBirth } = fields;
+  if (dateOfBirth && compareCalendarDates(dateOfBirth, calendarDateOf(now)) > 0) {
+    issues.push({ path: paths.dateOfBirth, message: 'must not be in the future' });
+  }
+  if (issues.length > 0 || nik === undefined || name === undefined || !dateOfBirth) {
+    throw invalid(issues);
+  }
+  if (!nikAgreesWithBirthDate(nik, dateOfBirth)) {
+    throw invalid(
+      [{ path: paths.dateOfBirth, message: `does not agree with the birth date in ${paths.nik}` }],
+      'NIK_DOB_MISMATCH',
+    );
+  }
+  return { nik, name, dateOfBirth };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Validates a POST /verifications body, then decodes its selfie. Throws a `ValidationError`
+ * (`INVALID_REQUEST` listing every invalid field, or `NIK_DOB_MISMATCH`), then any error of
+ * `decodeSelfie` (413, 415, 400).
+ */
+export function parseVerificationBody(
+  body: unknown,
+  options: { limits: SelfieLimits; now: number },
+): ParsedVerification {
+  if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
+
+  const issues: FieldIssue[] = [];
+  const fields = parseFields(verificationBodySchema.shape, body, (key) => key, issues);
+  if (body.selfie_image !== undefined && body.selfie_s3_key !== undefined) {
+    issues.push({ path: 'selfie_s3_key', message: 'must not be sent together with selfie_image' });
+  }
+  const identity = finishIdentity(
+    { nik: fields.nik, name: fields.name, dateOfBirth: fields.date_of_birth },
+    { nik: 'nik', dateOfBirth: 'date_of_birth' },
+    options.now,
+    issues,
+  );
+
+  let selfie: SelfieInput = { kind: 'none' };
+  if (fields.selfie_image !== undefined) {
+    selfie = { kind: 'inline', image: decodeSelfie(fields.selfie_image, options.limits) };
+  } else if (fields.selfie_s3_key !== undefined) {
+    selfie = { kind: 's3', key: fields.selfie_s3_key };
+  }
+  return {
+    ...(fields.verification_id === undefined ? {} : { verificationId: fields.verification_id }),
+    ...(fields.template_id === undefined ? {} : { templateId: fields.template_id }),
+    identity,
+    selfie,
+  };
+}
+
+/**
+ * S3 user metadata is US-ASCII, so an uploader must percent-encode a name that is not
+ * (`encodeURIComponent`). Decoding cannot change a valid ASCII name: `%` is not a name
+ * character. A malformed sequence is an issue, not an exception.
+ */
+const percentEncodedNameSchema = z.pipe(
+  z.pipe(
+    text(),
+    z.transform((value: string, context) => {
+      try {
+        return decodeURIComponent(value);
+      } catch {
+        context.issues.push({ code: 'custom', message: 'has a malformed %-escape', input: value });
+        return z.NEVER;
+      }
+    }),
+  ),
+  nameSchema,
+);
+
+const objectMetadataSchema = z.object({
+  'verification-id': z.optional(safeIdSchema),
+  'template-id': z.optional(safeIdSchema),
+  nik: nikSchema,
+  name: percentEncodedNameSchema,
+  'date-of-birth': dateOfBirthSchema,
+});
+
+const IDENTITY_METADATA_KEYS = ['nik', 'name', 'date-of-birth'] as const;
+
+/**
+ * Validates the identity an uploaded selfie carries in its user metadata (keys `nik`, `name`,
+ * `date-of-birth`, `template-id`, `verification-id`; issue paths `metadata.<key>`). With none
+ * of the identity keys it throws code `MISSING_IDENTITY`; otherwise as `parseVerificationBody`.
+ */
+export function parseObjectMetadata(
+  metadata: Record<string, string>,
+  options: { now: number },
+): ParsedObjectMetadata {
+  // S3 returns user metadata keys in lower case; other S3-compatible servers may not.
+  const source: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) source[key.toLowerCase()] = value;
+  const pathOf = (key: string): string => `metadata.${key}`;
+
+  if (IDENTITY_METADATA_KEYS.every((key) => source[key] === undefined)) {
+    throw invalid(
+      IDENTITY_METADATA_KEYS.map((key) => ({ path: pathOf(key), message: 'is required' })),
+      'MISSING_IDENTITY',
+    );
+  }
+
+  const issues: FieldIssue[] = [];
+  const fields = parseFields(objectMetadataSchema.shape, source, pathOf, issues);
+  const identity = finishIdentity(
+    { nik: fields.nik, name: fields.name, dateOfBirth: fields['date-of-birth'] },
+    { nik: pathOf('nik'), dateOfBirth: pathOf('date-of-birth') },
+    options.now,
+    issues,
+  );
+  const verificationId = fields['verification-id'];
+  const templateId = fields['template-id'];
+  return {
+    ...(verificationId === undefined ? {} : { verificationId }),
+    ...(templateId === undefined ? {} : { templateId }),
+    identity,
+  };
+}

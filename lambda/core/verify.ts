@@ -1,0 +1,515 @@
+/**
+ * The one path both entrances share: validate -> claim the id -> selfie -> IDmeta -> decide ->
+ * store. It knows nothing of Lambda events or AWS; everything outside comes through the ports.
+ *
+ * Money and privacy rules this module keeps:
+ * - a paid IDmeta call starts only after this worker holds the id's lease, so concurrent
+ *   requests and redelivered messages for one id pay once;
+ * - every bad input is refused before the claim (API) or ends as a FAILED record with its reason
+ *   (S3), never half-written;
+ * - the NIK is stored masked and as a keyed hash; the identity a PENDING record must keep until
+ *   its selfie arrives is sealed, and removed when the verification ends.
+ */
+import {
+  ConflictError,
+  FacematchError,
+  MissingIdentityError,
+  NotFoundError,
+  ValidationError,
+  VerificationInProgressError,
+} from './errors.ts';
+import { maskNik } from './nik.ts';
+import { decide } from './policy.ts';
+import type {
+  CallBudget,
+  Clock,
+  IdentityVault,
+  IdmetaPort,
+  SelfieStore,
+  VerdictStore,
+} from './ports.ts';
+import {
+  completedRecord,
+  failedRecord,
+  isFinished,
+  newRecord,
+  releasedRecord,
+  toPublicRecord,
+} from './record.ts';
+import { parseObjectMetadata } from './request.ts';
+import { decodeSelfie } from './selfie.ts';
+import type {
+  DecisionPolicy,
+  Identity,
+  SelfieImage,
+  SelfieLimits,
+  StoredVerdict,
+  VerdictRecord,
+  VerificationRequest,
+  VerificationSource,
+} from './types.ts';
+
+export interface VerifySettings {
+  defaultTemplateId: string;
+  policy: DecisionPolicy;
+  selfieLimits: SelfieLimits;
+  retentionDays: number;
+  /** How long a claim protects a verification from other workers; >= one invocation. */
+  leaseMs: number;
+  /** Finalise IDmeta verifications that facematch itself created (FACTS.md: lifecycle). */
+  finalizeOwnedVerifications: boolean;
+  uploadExpiresSeconds: number;
+  /** Delete an uploaded selfie as soon as its verdict is stored (else bucket lifecycle). */
+  deleteSelfieAfterVerdict: boolean;
+  /** How long a request that finds its id busy waits for the other worker's verdict. */
+  busyWaitMs: number;
+  /** Time kept back from the deadline to store the verdict after IDmeta answers. */
+  storeReserveMs: number;
+}
+
+export interface VerifyObserver {
+  /** Housekeeping after a stored verdict failed; the verdict stands, the operator should know. */
+  housekeepingFailed?(operation: 'finalize-verification' | 'delete-selfie', error: unknown): void;
+  /** A verification reached a final or released state. */
+  recorded?(item: StoredVerdict): void;
+}
+
+export interface VerifyDeps {
+  idmeta: IdmetaPort;
+  store: VerdictStore;
+  selfies: SelfieStore;
+  vault: IdentityVault;
+  clock: Clock;
+  settings: VerifySettings;
+  newLeaseOwner: () => string;
+  sleep?: (ms: number) => Promise<void>;
+  observer?: VerifyObserver;
+}
+
+export interface VerifyOutcome {
+  record: VerdictRecord;
+  /** True when the stored record was returned and nothing was called. */
+  replayed: boolean;
+}
+
+export interface PendingOutcome extends VerifyOutcome {
+  /** Absent when the verification has already moved past PENDING. */
+  upload?: { url: string; fields: Record<string, string>; expires_at: string };
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+const incomingKey = (verificationId: string, extension: string) =>
+  `incoming/${verificationId}.${extension}`;
+
+function assertSamePerson(existing: StoredVerdict, nikHash: string): void {
+  if (existing.nik_hash !== nikHash) throw new ConflictError();
+}
+
+async function readSelfieObject(
+  deps: VerifyDeps,
+  key: string,
+): Promise<{ image: SelfieImage; metadata: Record<string, string> }> {
+  const { bytes, metadata } = await deps.selfies.read(key, deps.settings.selfieLimits.maxBytes);
+  return { image: decodeSelfie(bytes, deps.settings.selfieLimits), metadata };
+}
+
+interface Work {
+  verificationId: string;
+  templateId: string;
+  /** Absent only when a FAILED record is written for an upload that names nobody. */
+  identity?: Identity | undefined;
+  nikHash: string;
+  source: VerificationSource;
+  selfieKey?: string | undefined;
+  owned: boolean;
+}
+
+/**
+ * A claimed PENDING record was created by the API entrance; the entrance that finishes it
+ * (and the object it read) is what the verdict must name, so housekeeping finds the selfie.
+ */
+function adoptEntrance(item: StoredVerdict, work: Work): StoredVerdict {
+  const adopted: StoredVerdict = { ...item, source: work.source };
+  if (work.selfieKey !== undefined) adopted.selfie_key = work.selfieKey;
+  return adopted;
+}
+
+/** Claims the id; returns the claimed item, or the record to answer with instead. */
+async function claim(
+  deps: VerifyDeps,
+  work: Work,
+  budget: CallBudget,
+): Promise<
+  | { kind: 'claimed'; item: StoredVerdict; leaseOwner: string }
+  | { kind: 'answer'; item: StoredVerdict }
+> {
+  const { settings, clock } = deps;
+  const waitUntil = Math.min(
+    clock.now() + settings.busyWaitMs,
+    budget.deadline - settings.storeReserveMs,
+  );
+  for (;;) {
+    const now = clock.now();
+    const leaseOwner = deps.newLeaseOwner();
+    const leaseExpiresAt = now + settings.leaseMs;
+    const fresh: StoredVerdict = {
+      ...newRecord({
+        verificationId: work.verificationId,
+        templateId: work.templateId,
+        nikMasked: work.identity ? maskNik(work.identity.nik) : '',
+        nikHash: work.nikHash,
+        source: work.source,
+        status: 'PROCESSING',
+        now,
+        retentionDays: settings.retentionDays,
+        selfieKey: work.selfieKey,
+        idmetaVerificationOwned: work.owned,
+      }),
+      attempts: 1,
+      lease_owner: leaseOwner,
+      lease_expires_at: leaseExpiresAt,
+    };
+    const outcome = await deps.store.claim({ fresh, leaseOwner, leaseExpiresAt, now });
+    switch (outcome.kind) {
+      case 'claimed':
+        return { kind: 'claimed', item: outcome.item, leaseOwner };
+      case 'finished':
+        assertSamePerson(outcome.item, work.nikHash);
+        return { kind: 'answer', item: outcome.item };
+      case 'conflict':
+        throw new ConflictError();
+      case 'busy': {
+        assertSamePerson(outcome.item, work.nikHash);
+        // Another worker is paying for this verdict already: wait for it rather than pay twice.
+        if (clock.now() + 200 > waitUntil) throw new VerificationInProgressError();
+        await (deps.sleep ?? defaultSleep)(200);
+        const latest = await deps.store.get(work.verificationId);
+        if (latest && isFinished(latest)) {
+          assertSamePerson(latest, work.nikHash);
+          return { kind: 'answer', item: latest };
+        }
+      }
+    }
+  }
+}
+
+/** Saves a state reached without a verdict, and rethrows the error that led there. */
+async function settleFailure(
+  deps: VerifyDeps,
+  item: StoredVerdict,
+  leaseOwner: string,
+  error: unknown,
+): Promise<never> {
+  const known =
+    error instanceof FacematchError
+      ? error
+      : new FacematchError('unexpected internal error', {
+          code: 'INTERNAL_ERROR',
+          status: 500,
+          transient: true,
+          cause: error,
+        });
+  const next = known.transient
+    ? releasedRecord(item, known, deps.clock.now())
+    : failedRecord(item, known, deps.clock.now());
+  await deps.store.save(next, leaseOwner);
+  deps.observer?.recorded?.(next);
+  throw error;
+}
+
+async function housekeeping(deps: VerifyDeps, item: StoredVerdict, budget: CallBudget) {
+  const { settings, observer } = deps;
+  if (item.idmeta_verification_owned && settings.finalizeOwnedVerifications) {
+    try {
+      await deps.idmeta.finalizeVerification(
+        { templateId: item.template_id, verificationId: item.verification_id },
+        budget,
+      );
+    } catch (error) {
+      observer?.housekeepingFailed?.('finalize-verification', error);
+    }
+  }
+  if (item.source === 's3' && item.selfie_key && settings.deleteSelfieAfterVerdict) {
+    try {
+      await deps.selfies.delete(item.selfie_key);
+    } catch (error) {
+      observer?.housekeepingFailed?.('delete-selfie', error);
+    }
+  }
+}
+
+/** Holding the lease: call IDmeta once, decide, store. */
+async function decideClaimed(
+  deps: VerifyDeps,
+  work: Work & { identity: Identity },
+  claimed: StoredVerdict,
+  leaseOwner: string,
+  image: SelfieImage,
+  budget: CallBudget,
+): Promise<VerifyOutcome> {
+  const { settings, clock } = deps;
+  const item = adoptEntrance(claimed, work);
+  const idmetaBudget: CallBudget = {
+    ...budget,
+    deadline: budget.deadline - settings.storeReserveMs,
+  };
+  let result: Awaited<ReturnType<IdmetaPort['facematch']>>;
+  try {
+    result = await deps.idmeta.facematch(
+      {
+        verificationId: work.verificationId,
+        templateId: work.templateId,
+        nik: work.identity.nik,
+        name: work.identity.name,
+        dateOfBirth: work.identity.dateOfBirth,
+        selfie: image,
+      },
+      idmetaBudget,
+    );
+  } catch (error) {
+    return settleFailure(deps, item, leaseOwner, error);
+  }
+  const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
+  await deps.store.save(final, leaseOwner);
+  deps.observer?.recorded?.(final);
+  await housekeeping(deps, final, budget);
+  return { record: toPublicRecord(final), replayed: false };
+}
+
+async function resolveVerificationId(
+  deps: VerifyDeps,
+  requested: string | undefined,
+  templateId: string,
+  budget: CallBudget,
+): Promise<{ verificationId: string; owned: boolean }> {
+  if (requested !== undefined) return { verificationId: requested, owned: false };
+  const verificationId = await deps.idmeta.createVerification({ templateId }, budget);
+  return { verificationId, owned: true };
+}
+
+/** The synchronous path: a request that carries its selfie (inline or as an object key). */
+export async function verify(
+  request: VerificationRequest,
+  deps: VerifyDeps,
+  budget: CallBudget,
+): Promise<VerifyOutcome> {
+  if (request.selfie.kind === 'none') {
+    throw new ValidationError('a selfie is required for a synchronous verification', [
+      { path: 'selfie_image', message: 'required' },
+    ]);
+  }
+  const templateId = request.templateId ?? deps.settings.defaultTemplateId;
+  const nikHash = await deps.vault.hashNik(request.identity.nik);
+
+  // A replay must not even read the selfie again.
+  if (request.verificationId !== undefined) {
+    const existing = await deps.store.get(request.verificationId);
+    if (existing && isFinished(existing)) {
+      assertSamePerson(existing, nikHash);
+      return { record: toPublicRecord(existing), replayed: true };
+    }
+  }
+
+  // Bad input is refused here, before any record is written or any call is paid.
+  const image =
+    request.selfie.kind === 'inline'
+      ? request.selfie.image
+      : (await readSelfieObject(deps, request.selfie.key)).image;
+  const selfieKey = request.selfie.kind === 's3' ? request.selfie.key : undefined;
+
+  const { verificationId, owned } = await resolveVerificationId(
+    deps,
+    request.verificationId,
+    templateId,
+    budget,
+  );
+  const work = {
+    verificationId,
+    templateId,
+    identity: request.identity,
+    nikHash,
+    source: request.source,
+    selfieKey,
+    owned,
+  };
+  const claimed = await claim(deps, work, budget);
+  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+  return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, image, budget);
+}
+
+/** The asynchronous path: no selfie yet. Stores a PENDING record and hands out an upload. */
+export async function startPendingVerification(
+  request: VerificationRequest,
+  deps: VerifyDeps,
+  budget: CallBudget,
+): Promise<PendingOutcome> {
+  const { settings, clock, vault } = deps;
+  const templateId = request.templateId ?? settings.defaultTemplateId;
+  const nikHash = await vault.hashNik(request.identity.nik);
+  const { verificationId, owned } = await resolveVerificationId(
+    deps,
+    request.verificationId,
+    templateId,
+    budget,
+  );
+  const item = newRecord({
+    verificationId,
+    templateId,
+    nikMasked: maskNik(request.identity.nik),
+    nikHash,
+    source: 'api',
+    status: 'PENDING',
+    now: clock.now(),
+    retentionDays: settings.retentionDays,
+    sealedIdentity: await vault.seal(request.identity),
+    idmetaVerificationOwned: owned,
+  });
+  const created = await deps.store.createPending(item);
+  const record = created.created ? item : created.existing;
+  if (!created.created) assertSamePerson(record, nikHash);
+  if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
+
+  const upload = await deps.selfies.createUpload({
+    key: incomingKey(verificationId, 'jpg'),
+    keyStartsWith: incomingKey(verificationId, ''),
+    maxBytes: settings.selfieLimits.maxBytes,
+    expiresInSeconds: settings.uploadExpiresSeconds,
+  });
+  return {
+    record: toPublicRecord(record),
+    replayed: !created.created,
+    upload: { url: upload.url, fields: upload.fields, expires_at: upload.expiresAt },
+  };
+}
+
+const IDENTITY_METADATA_KEYS = ['nik', 'name', 'date-of-birth'] as const;
+
+/**
+ * Ends a verification that cannot go on (bad object, no identity) as FAILED with its reason,
+ * through the same claim so a finished or foreign record is never overwritten.
+ */
+async function recordPermanentFailure(
+  deps: VerifyDeps,
+  work: Work,
+  error: FacematchError,
+  budget: CallBudget,
+): Promise<VerifyOutcome> {
+  const claimed = await claim(deps, work, budget);
+  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+  const failed = failedRecord(adoptEntrance(claimed.item, work), error, deps.clock.now());
+  await deps.store.save(failed, claimed.leaseOwner);
+  deps.observer?.recorded?.(failed);
+  return { record: toPublicRecord(failed), replayed: false };
+}
+
+/**
+ * The S3 path: an object `incoming/<id>.<ext>` arrived. The identity comes from the PENDING
+ * record, else from the object's metadata. Permanent problems end as a FAILED record (returned,
+ * not thrown: the message is done); transient ones are thrown for the queue to retry.
+ */
+export async function verifyUploadedSelfie(
+  input: { key: string; verificationId: string },
+  deps: VerifyDeps,
+  budget: CallBudget,
+): Promise<VerifyOutcome> {
+  const { settings, vault } = deps;
+  const existing = await deps.store.get(input.verificationId);
+  if (existing && isFinished(existing)) return { record: toPublicRecord(existing), replayed: true };
+
+  const base = {
+    verificationId: input.verificationId,
+    source: 's3' as const,
+    selfieKey: input.key,
+    owned: existing?.idmeta_verification_owned ?? false,
+  };
+  const pendingIdentity = existing?.sealed_identity
+    ? await vault.open(existing.sealed_identity)
+    : undefined;
+
+  let object: { image: SelfieImage; metadata: Record<string, string> } | undefined;
+  let objectError: FacematchError | undefined;
+  try {
+    object = await readSelfieObject(deps, input.key);
+  } catch (error) {
+    if (!(error instanceof FacematchError) || error.transient) throw error;
+    objectError = error;
+  }
+
+  let identity = pendingIdentity;
+  let templateId = existing?.template_id;
+  let identityError: FacematchError | undefined;
+  if (!identity && object) {
+    const metadata = object.metadata;
+    if (IDENTITY_METADATA_KEYS.every((key) => metadata[key] === undefined)) {
+      identityError = new MissingIdentityError();
+    } else {
+      try {
+        const parsed = parseObjectMetadata(metadata, { now: deps.clock.now() });
+        identity = parsed.identity;
+        templateId = parsed.templateId;
+      } catch (error) {
+        if (!(error instanceof FacematchError)) throw error;
+        identityError = error;
+      }
+    }
+  } else if (!identity) {
+    identityError = new MissingIdentityError();
+  }
+  templateId ??= settings.defaultTemplateId;
+
+  if (!identity || !object) {
+    const error = objectError ?? identityError ?? new MissingIdentityError();
+    // Without an identity the failure is recorded under an empty hash: it names nobody.
+    const nikHash = identity ? await vault.hashNik(identity.nik) : (existing?.nik_hash ?? '');
+    return recordPermanentFailure(deps, { ...base, templateId, identity, nikHash }, error, budget);
+  }
+
+  const work = { ...base, templateId, identity, nikHash: await vault.hashNik(identity.nik) };
+  const claimed = await claim(deps, work, budget);
+  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+  return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, object.image, budget);
+}
+
+export async function getVerification(
+  verificationId: string,
+  deps: Pick<VerifyDeps, 'store'>,
+): Promise<VerdictRecord> {
+  const item = await deps.store.get(verificationId);
+  if (!item) throw new NotFoundError('no verification with this id', 'VERIFICATION_NOT_FOUND');
+  return toPublicRecord(item);
+}
+
+/**
+ * A message whose retries are exhausted: the record keeps status PENDING (a redrive from the
+ * dead-letter queue may still complete it) and says why it stopped, so no id is ever silent.
+ */
+export async function markDeadLettered(
+  verificationId: string,
+  cause: Pick<FacematchError, 'code' | 'message'>,
+  deps: VerifyDeps,
+): Promise<VerdictRecord | null> {
+  const existing = await deps.store.get(verificationId);
+  if (!existing || isFinished(existing)) return existing ? toPublicRecord(existing) : null;
+  const now = deps.clock.now();
+  const leaseOwner = deps.newLeaseOwner();
+  const outcome = await deps.store.claim({
+    fresh: existing,
+    leaseOwner,
+    leaseExpiresAt: now + deps.settings.leaseMs,
+    now,
+  });
+  if (outcome.kind !== 'claimed')
+    return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);
+  const released = releasedRecord(
+    outcome.item,
+    {
+      code: 'DEAD_LETTERED',
+      message: `retries exhausted; last error ${cause.code}: ${cause.message}`,
+    },
+    now,
+  );
+  await deps.store.save(released, leaseOwner);
+  deps.observer?.recorded?.(released);
+  return toPublicRecord(released);
+}

@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { S3SelfieStore } from '../../lambda/adapters/selfie-store.ts';
+import { SelfieNotFoundError, SelfieTooLargeError } from '../../lambda/core/errors.ts';
+import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
+import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+const MAX_BYTES = 64 * 1024;
+const NOW = Date.parse('2025-01-15T08:00:00.000Z');
+
+describe('S3SelfieStore against s3rver', () => {
+  let aws: LocalAws;
+  let client: S3Client;
+  let store: S3SelfieStore;
+  /** Names of the commands `client` sent, in order. */
+  let sent: string[];
+  /** Runs once after the next HeadObject answers, to race the read. */
+  let afterNextHead: (() => Promise<void>) | undefined;
+
+  const put = async (key: string, body: Uint8Array, metadata?: Record<string, string>) => {
+    await aws.s3Client.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: key, Body: body, Metadata: metadata }),
+    );
+  };
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    client = aws.createS3Client();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const name = String(context.commandName);
+        sent.push(name);
+        const result = await next(args);
+        if (name === 'HeadObjectCommand' && afterNextHead !== undefined) {
+          const hook = afterNextHead;
+          afterNextHead = undefined;
+          await hook();
+        }
+        return result;
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    store = new S3SelfieStore({ client, bucket: aws.bucket, now: () => NOW });
+  });
+
+  beforeEach(() => {
+    sent = [];
+    afterNextHead = undefined;
+  });
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  afterAll(async () => {
+    await aws?.stop();
+  });
+
+  it('reaches the endpoint named by AWS_ENDPOINT_URL_S3 with no endpoint option', async () => {
+    // Prepare: path style and WHEN_REQUIRED checksums must follow from the variable alone.
+    vi.stubEnv('AWS_ENDPOINT_URL_S3', aws.s3Endpoint);
+    const fromEnv = createS3Client({ credentials: { ...LOCAL_AWS_CREDENTIALS } });
+    const image = randomBytes(4096);
+    await put('incoming/ver-env.jpg', image);
+
+    // Act
+    const selfie = await new S3SelfieStore({ client: fromEnv, bucket: aws.bucket })
+      .read('incoming/ver-env.jpg', MAX_BYTES)
+      .finally(() => fromEnv.destroy());
+
+    // Assess
+    expect(Buffer.from(selfie.bytes).equals(image)).toBe(true);
+  });
+
+  it('reads the bytes and the user metadata with lower-case keys', async () => {
+    // Prepare
+    const bytes = randomBytes(MAX_BYTES - 1);
+    await put('incoming/ver-read.jpg', bytes, {
+      'Verification-Id': 'ver-read',
+      'template-id': 'template-1',
+    });
+
+    // Act
+    const selfie = await store.read('incoming/ver-read.jpg', MAX_BYTES);
+
+    // Assess
+    expect(Buffer.from(selfie.bytes).equals(bytes)).toBe(true);
+    expect(selfie.metadata).toEqual({ 'verification-id': 'ver-read', 'template-id': 'template-1' });
+    expect(sent).toEqual(['HeadObjectCommand', 'GetObjectCommand']);
+  });
+
+  it('refuses an object over the cap from its HEAD alone, without downloading it', async () => {
+    // Prepare
+    await put('incoming/ver-big.jpg', randomBytes(MAX_BYTES + 1));
+
+    // Act
+    const reading = store.read('incoming/ver-big.jpg', MAX_BYTES);
+
+    // Assess
+    await expect(reading).rejects.toBeInstanceOf(SelfieTooLargeError);
+    await expect(reading).rejects.toMatchObject({ limitBytes: MAX_BYTES, status: 413 });
+    expect(sent).toEqual(['HeadObjectCommand']);
+  });
+
+  it('still refuses an object swapped for a larger one between HEAD and GET', async () => {
+    // Prepare: s3rver ignores If-Match, so the swapped object reaches the GET; its size must
+    // still be caught.
+    await put('incoming/ver-swap.jpg', randomBytes(1024));
+    afterNextHead = () => put('incoming/ver-swap.jpg', randomBytes(MAX_BYTES * 2));
+
+    // Act
+    const reading = store.read('incoming/ver-swap.jpg', MAX_BYTES);
+
+    // Assess
+    await expect(reading).rejects.toBeInstanceOf(SelfieTooLargeError);
+  });
+
+  it('reports a missing key as SelfieNotFoundError', async () => {
+    // Act
+    const reading = store.read('incoming/ver-missing.jpg', MAX_BYTES);
+
+    // Assess
+    await expect(reading).rejects.toBeInstanceOf(SelfieNotFoundError);
+    expect(sent).toEqual(['HeadObjectCommand']);
+  });
+
+  it('deletes an object', async () => {
+    // Prepare
+    await put('incoming/ver-delete.jpg', randomBytes(16));
+
+    // Act
+    await store.delete('incoming/ver-delete.jpg');
+
+    // Assess
+    await expect(
+      aws.s3Client.send(
+        new HeadObjectCommand({ Bucket: aws.bucket, Key: 'incoming/ver-delete.jpg' }),
+      ),
+    ).rejects.toMatchObject({ name: 'NotFound' });
+    await expect(store.read('incoming/ver-delete.jpg', MAX_BYTES)).rejects.toBeInstanceOf(
+      SelfieNotFoundError,
+    );
+  });
+
+  it('signs a POST policy limited to the key prefix, the size cap and image content types', async () => {
+    // Act
+    const upload = await store.createUpload({
+      key: 'incoming/ver-policy.jpg',
+      keyStartsWith: 'incoming/ver-policy.',
+      maxBytes: MAX_BYTES,
+      expiresInSeconds: 900,
+    });
+
+    // Assess
+    expect(upload.expiresAt).toBe('2025-01-15T08:15:00.000Z');
+    expect(upload.url).toBe(`${aws.s3Endpoint}/${aws.bucket}`);
+    expect(upload.fields).toMatchObject({
+      key: 'incoming/ver-policy.jpg',
+      'Content-Type': 'image/jpeg',
+      bucket: aws.bucket,
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    });
+    const policy = JSON.parse(Buffer.from(upload.fields.Policy ?? '', 'base64').toString('utf8'));
+    expect(policy.conditions).toEqual(
+      expect.arrayContaining([
+        ['starts-with', '$key', 'incoming/ver-policy.'],
+        ['content-length-range', 1, MAX_BYTES],
+        ['starts-with', '$Content-Type', 'image/'],
+      ]),
+    );
+    // No exact-key condition: the client may choose `.png` instead of the suggested `.jpg`.
+    expect(policy.conditions).not.toContainEqual({ key: 'incoming/ver-policy.jpg' });
+  });
+
+  it('accepts an upload through the presigned POST from a plain multipart form', async () => {
+    // Prepare: a client that picked PNG rewrites the key's extension and the Content-Type.
+    const image = randomBytes(2048);
+    const upload = await store.createUpload({
+      key: 'incoming/ver-post.jpg',
+      keyStartsWith: 'incoming/ver-post.',
+      maxBytes: MAX_BYTES,
+      expiresInSeconds: 900,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.set('key', 'incoming/ver-post.png');
+    form.set('Content-Type', 'image/png');
+    form.append('file', new Blob([image], { type: 'image/png' }), 'selfie.png');
+
+    // Act
+    const response = await fetch(upload.url, { method: 'POST', body: form });
+
+    // Assess
+    expect(response.status).toBe(204);
+    const stored = await store.read('incoming/ver-post.png', MAX_BYTES);
+    expect(Buffer.from(stored.bytes).equals(image)).toBe(true);
+    const head = await aws.s3Client.send(
+      new HeadObjectCommand({ Bucket: aws.bucket, Key: 'incoming/ver-post.png' }),
+    );
+    expect(head.ContentType).toBe('image/png');
+  });
+
+  // s3rver 3.7.1 does not evaluate POST policies at all (lib/controllers/object.js postObject
+  // skips `Policy`; the signature is not checked either), so neither `content-length-range` nor
+  // the key prefix is enforced locally. S3 enforces both; the signed policy is asserted above.
+  it.skip('rejects a presigned POST upload over the size cap (not enforced by s3rver)', async () => {
+    const upload = await store.createUpload({
+      key: 'incoming/ver-toolarge.jpg',
+      keyStartsWith: 'incoming/ver-toolarge.',
+      maxBytes: MAX_BYTES,
+      expiresInSeconds: 900,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', new Blob([randomBytes(MAX_BYTES + 1)]), 'selfie.jpg');
+
+    const response = await fetch(upload.url, { method: 'POST', body: form });
+
+    expect(response.status).toBe(400);
+  });
+});

@@ -1,0 +1,310 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConditionalCheckFailedException,
+  ProvisionedThroughputExceededException,
+} from '@aws-sdk/client-dynamodb';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import {
+  createDynamoClient,
+  createDynamoDocumentClient,
+} from '../../lambda/adapters/aws-clients.ts';
+import { DynamoVerdictStore, isTransientAwsError } from '../../lambda/adapters/verdict-store.ts';
+import { LeaseLostError } from '../../lambda/core/errors.ts';
+import type { StoredVerdict } from '../../lambda/core/types.ts';
+import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
+import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
+
+const T0 = Date.parse('2025-01-15T08:00:00.000Z');
+const LEASE_MS = 60_000;
+
+const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+
+const pendingItem = (overrides: Partial<StoredVerdict> = {}): StoredVerdict => ({
+  verification_id: `ver-${randomUUID()}`,
+  template_id: 'template-1',
+  status: 'PENDING',
+  decision: null,
+  reasons: [],
+  face_similarity: null,
+  matches: {},
+  risk_rating: null,
+  idmeta: null,
+  nik_masked: '3201********0001',
+  source: 'api',
+  attempts: 0,
+  created_at: iso(T0),
+  updated_at: iso(T0),
+  expires_at: Math.floor(T0 / 1000) + 30 * 86_400,
+  nik_hash: 'hash-of-person-a',
+  sealed_identity: 'v1.sealed.identity',
+  ...overrides,
+});
+
+const freshItem = (
+  id: string,
+  now: number,
+  overrides: Partial<StoredVerdict> = {},
+): StoredVerdict =>
+  pendingItem({
+    verification_id: id,
+    status: 'PROCESSING',
+    source: 's3',
+    created_at: iso(now),
+    updated_at: iso(now),
+    ...overrides,
+  });
+
+const claimInput = (
+  id: string,
+  owner: string,
+  now: number,
+  overrides: Partial<StoredVerdict> = {},
+) => ({
+  fresh: freshItem(id, now, overrides),
+  leaseOwner: owner,
+  leaseExpiresAt: now + LEASE_MS,
+  now,
+});
+
+const completed = (item: StoredVerdict, now: number): StoredVerdict => {
+  const {
+    sealed_identity: _sealed,
+    lease_owner: _owner,
+    lease_expires_at: _expires,
+    ...rest
+  } = item;
+  return {
+    ...rest,
+    status: 'COMPLETED',
+    decision: 'APPROVED',
+    reasons: ['ALL_MATCHED'],
+    face_similarity: 97.5,
+    updated_at: iso(now),
+    completed_at: iso(now),
+  };
+};
+
+describe('DynamoVerdictStore against dynalite', () => {
+  let aws: LocalAws;
+  let store: DynamoVerdictStore;
+
+  beforeAll(async () => {
+    aws = await startLocalAws();
+    store = new DynamoVerdictStore({ client: aws.documentClient, tableName: aws.tableName });
+  });
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  afterAll(async () => {
+    await aws?.stop();
+  });
+
+  it('reaches the endpoint named by AWS_ENDPOINT_URL_DYNAMODB with no endpoint option', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ENDPOINT_URL_DYNAMODB', aws.dynamoEndpoint);
+    const base = createDynamoClient({ credentials: { ...LOCAL_AWS_CREDENTIALS } });
+    const fromEnv = createDynamoDocumentClient({ client: base });
+    const pending = pendingItem();
+    await store.createPending(pending);
+
+    // Act
+    const item = await new DynamoVerdictStore({ client: fromEnv, tableName: aws.tableName })
+      .get(pending.verification_id)
+      .finally(() => base.destroy());
+
+    // Assess
+    expect(item).toEqual(pending);
+  });
+
+  it('lets exactly one of 20 concurrent claims on a new id win; the rest are busy', async () => {
+    // Prepare
+    const id = `ver-${randomUUID()}`;
+    const owners = Array.from({ length: 20 }, (_, index) => `worker-${index}`);
+
+    // Act
+    const outcomes = await Promise.all(
+      owners.map((owner) => store.claim(claimInput(id, owner, T0))),
+    );
+
+    // Assess
+    const claimed = outcomes.filter((outcome) => outcome.kind === 'claimed');
+    const busy = outcomes.filter((outcome) => outcome.kind === 'busy');
+    expect(claimed).toHaveLength(1);
+    expect(busy).toHaveLength(19);
+    const winner = claimed[0]?.kind === 'claimed' ? claimed[0].item : undefined;
+    const stored = await store.get(id);
+    expect(stored).toEqual(winner);
+    expect(stored).toMatchObject({
+      status: 'PROCESSING',
+      attempts: 1,
+      lease_expires_at: T0 + LEASE_MS,
+    });
+  });
+
+  it('claims a PENDING record created by createPending and counts the attempt', async () => {
+    // Prepare
+    const pending = pendingItem({ attempts: 0 });
+    await store.createPending(pending);
+    const later = T0 + 5_000;
+
+    // Act
+    const outcome = await store.claim(claimInput(pending.verification_id, 'worker-s3', later));
+
+    // Assess
+    expect(outcome.kind).toBe('claimed');
+    const expected = {
+      ...pending,
+      status: 'PROCESSING',
+      lease_owner: 'worker-s3',
+      lease_expires_at: later + LEASE_MS,
+      attempts: 1,
+      updated_at: iso(later),
+    };
+    expect(outcome).toEqual({ kind: 'claimed', item: expected });
+    expect(await store.get(pending.verification_id)).toEqual(expected);
+  });
+
+  it('hands a dead worker’s expired lease to the next claim, and the dead worker can no longer save', async () => {
+    // Prepare
+    const id = `ver-${randomUUID()}`;
+    const first = await store.claim(claimInput(id, 'worker-dead', T0));
+    expect(first.kind).toBe('claimed');
+    const whileAlive = await store.claim(claimInput(id, 'worker-next', T0 + LEASE_MS - 1));
+    expect(whileAlive.kind).toBe('busy');
+    const afterExpiry = T0 + LEASE_MS + 1;
+
+    // Act
+    const second = await store.claim(claimInput(id, 'worker-next', afterExpiry));
+    const lateSave =
+      first.kind === 'claimed'
+        ? store.save(completed(first.item, afterExpiry), 'worker-dead')
+        : Promise.resolve();
+
+    // Assess
+    expect(second).toMatchObject({
+      kind: 'claimed',
+      item: { lease_owner: 'worker-next', attempts: 2, lease_expires_at: afterExpiry + LEASE_MS },
+    });
+    await expect(lateSave).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await store.get(id)).toMatchObject({ status: 'PROCESSING', lease_owner: 'worker-next' });
+  });
+
+  it('answers conflict for the same id claimed for a different person, and writes nothing', async () => {
+    // Prepare
+    const pending = pendingItem({ nik_hash: 'hash-of-person-a' });
+    await store.createPending(pending);
+
+    // Act
+    const outcome = await store.claim(
+      claimInput(pending.verification_id, 'worker-x', T0 + 1_000, { nik_hash: 'hash-of-person-b' }),
+    );
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'conflict' });
+    expect(await store.get(pending.verification_id)).toEqual(pending);
+  });
+
+  it('answers finished for a completed record without writing to it', async () => {
+    // Prepare
+    const id = `ver-${randomUUID()}`;
+    const first = await store.claim(claimInput(id, 'worker-a', T0));
+    if (first.kind !== 'claimed') throw new Error('setup claim failed');
+    const done = completed(first.item, T0 + 2_000);
+    await store.save(done, 'worker-a');
+
+    // Act
+    const outcome = await store.claim(claimInput(id, 'worker-b', T0 + 10 * LEASE_MS));
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'finished', item: done });
+    const stored = await store.get(id);
+    expect(stored?.updated_at).toBe(iso(T0 + 2_000));
+    expect(stored?.attempts).toBe(1);
+  });
+
+  it('save replaces the whole item, so attributes absent from it disappear', async () => {
+    // Prepare
+    const id = `ver-${randomUUID()}`;
+    const claimed = await store.claim(claimInput(id, 'worker-a', T0));
+    if (claimed.kind !== 'claimed') throw new Error('setup claim failed');
+    expect(claimed.item.sealed_identity).toBeDefined();
+
+    // Act
+    await store.save(completed(claimed.item, T0 + 1_000), 'worker-a');
+
+    // Assess
+    const stored = await store.get(id);
+    expect(stored).toMatchObject({ status: 'COMPLETED', decision: 'APPROVED' });
+    expect(stored).not.toHaveProperty('sealed_identity');
+    expect(stored).not.toHaveProperty('lease_owner');
+    expect(stored).not.toHaveProperty('lease_expires_at');
+  });
+
+  it('createPending twice keeps the first record and returns it', async () => {
+    // Prepare
+    const first = pendingItem();
+    const second = { ...first, template_id: 'template-2', nik_hash: 'hash-of-person-b' };
+
+    // Act
+    const created = await store.createPending(first);
+    const again = await store.createPending(second);
+
+    // Assess
+    expect(created).toEqual({ created: true });
+    expect(again).toEqual({ created: false, existing: first });
+    expect(await store.get(first.verification_id)).toEqual(first);
+  });
+
+  it('get answers null for an unknown id', async () => {
+    // Act
+    const item = await store.get(`ver-${randomUUID()}`);
+
+    // Assess
+    expect(item).toBeNull();
+  });
+});
+
+describe('isTransientAwsError', () => {
+  const metadata = (httpStatusCode: number) => ({
+    httpStatusCode,
+    attempts: 3,
+    totalRetryDelay: 0,
+  });
+
+  it('treats throttling, 5xx and network failures as transient', () => {
+    // Prepare
+    const throttled = new ProvisionedThroughputExceededException({
+      message: 'slow down',
+      $metadata: metadata(400),
+    });
+    const serverError = Object.assign(new Error('boom'), {
+      name: 'InternalServerError',
+      $metadata: metadata(500),
+    });
+    const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+    // Act / Assess
+    expect(isTransientAwsError(throttled)).toBe(true);
+    expect(isTransientAwsError(serverError)).toBe(true);
+    expect(isTransientAwsError(reset)).toBe(true);
+  });
+
+  it('treats a failed condition or a validation error as permanent', () => {
+    // Prepare
+    const condition = new ConditionalCheckFailedException({
+      message: 'The conditional request failed',
+      $metadata: metadata(400),
+    });
+    const validation = Object.assign(new Error('bad'), {
+      name: 'ValidationException',
+      $metadata: metadata(400),
+    });
+
+    // Act / Assess
+    expect(isTransientAwsError(condition)).toBe(false);
+    expect(isTransientAwsError(validation)).toBe(false);
+    expect(isTransientAwsError('not an error')).toBe(false);
+  });
+});

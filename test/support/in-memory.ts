@@ -1,0 +1,170 @@
+/**
+ * In-memory implementations of the core's ports, for unit tests of `verify()`. The verdict
+ * store follows the DynamoDB store's conditional semantics; the integration suite runs the
+ * same scenarios against the real one.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  LeaseLostError,
+  SelfieNotFoundError,
+  SelfieTooLargeError,
+} from '../../lambda/core/errors.ts';
+import type {
+  CallBudget,
+  ClaimInput,
+  ClaimOutcome,
+  FacematchCheckInput,
+  IdmetaPort,
+  SelfieStore,
+  VerdictStore,
+} from '../../lambda/core/ports.ts';
+import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
+
+const clone = <T>(value: T): T => structuredClone(value);
+
+export class InMemoryVerdictStore implements VerdictStore {
+  readonly items = new Map<string, StoredVerdict>();
+  writes = 0;
+
+  async get(verificationId: string) {
+    const item = this.items.get(verificationId);
+    return item ? clone(item) : null;
+  }
+
+  async createPending(item: StoredVerdict) {
+    const existing = this.items.get(item.verification_id);
+    if (existing) return { created: false as const, existing: clone(existing) };
+    this.put(item);
+    return { created: true as const };
+  }
+
+  async claim(input: ClaimInput): Promise<ClaimOutcome> {
+    const existing = this.items.get(input.fresh.verification_id);
+    if (!existing) {
+      this.put(input.fresh);
+      return { kind: 'claimed', item: clone(input.fresh) };
+    }
+    if (existing.nik_hash !== input.fresh.nik_hash) return { kind: 'conflict' };
+    if (existing.status === 'COMPLETED' || existing.status === 'FAILED') {
+      return { kind: 'finished', item: clone(existing) };
+    }
+    const leaseLive =
+      existing.status === 'PROCESSING' && (existing.lease_expires_at ?? 0) >= input.now;
+    if (leaseLive) return { kind: 'busy', item: clone(existing) };
+    const claimed: StoredVerdict = {
+      ...existing,
+      status: 'PROCESSING',
+      lease_owner: input.leaseOwner,
+      lease_expires_at: input.leaseExpiresAt,
+      attempts: existing.attempts + 1,
+      updated_at: input.fresh.updated_at,
+    };
+    this.put(claimed);
+    return { kind: 'claimed', item: clone(claimed) };
+  }
+
+  async save(item: StoredVerdict, leaseOwner: string) {
+    const existing = this.items.get(item.verification_id);
+    if (existing?.lease_owner !== leaseOwner) throw new LeaseLostError();
+    this.put(item);
+  }
+
+  private put(item: StoredVerdict) {
+    this.writes += 1;
+    this.items.set(item.verification_id, clone(item));
+  }
+}
+
+export function verifiedResult(overrides: Partial<IdmetaCheckResult> = {}): IdmetaCheckResult {
+  return {
+    outcome: 'VERIFIED',
+    rawStatus: 'VERIFIED',
+    message: 'OK',
+    matches: { nik: true, name: true, date_of_birth: true, place_of_birth: true },
+    faceSimilarity: 99.8,
+    riskRating: 'LOW',
+    reasonCode: '0',
+    uuid: randomUUID(),
+    apiRequestStatus: 1,
+    ...overrides,
+  };
+}
+
+type Answer =
+  | IdmetaCheckResult
+  | Error
+  | ((input: FacematchCheckInput) => Promise<IdmetaCheckResult>);
+
+/** Answers facematch calls from a script (then `fallback`), recording every call it gets. */
+export class ScriptedIdmeta implements IdmetaPort {
+  readonly facematchCalls: FacematchCheckInput[] = [];
+  readonly budgets: CallBudget[] = [];
+  readonly created: string[] = [];
+  readonly finalized: string[] = [];
+  private readonly script: Answer[] = [];
+
+  constructor(private readonly fallback: Answer = verifiedResult()) {}
+
+  answerNext(...answers: Answer[]): this {
+    this.script.push(...answers);
+    return this;
+  }
+
+  async createVerification() {
+    const id = `idm-${this.created.length + 1}`;
+    this.created.push(id);
+    return id;
+  }
+
+  async facematch(input: FacematchCheckInput, budget: CallBudget) {
+    this.facematchCalls.push(input);
+    this.budgets.push(budget);
+    const answer = this.script.shift() ?? this.fallback;
+    if (answer instanceof Error) throw answer;
+    if (typeof answer === 'function') return answer(input);
+    return clone(answer);
+  }
+
+  async finalizeVerification(input: { verificationId: string }) {
+    this.finalized.push(input.verificationId);
+  }
+}
+
+export class InMemorySelfieStore implements SelfieStore {
+  readonly objects = new Map<string, { bytes: Uint8Array; metadata: Record<string, string> }>();
+  readonly deleted: string[] = [];
+  reads = 0;
+
+  async read(key: string, maxBytes: number) {
+    this.reads += 1;
+    const object = this.objects.get(key);
+    if (!object) throw new SelfieNotFoundError();
+    if (object.bytes.byteLength > maxBytes) {
+      throw new SelfieTooLargeError(maxBytes, object.bytes.byteLength);
+    }
+    return { bytes: object.bytes, metadata: { ...object.metadata } };
+  }
+
+  async delete(key: string) {
+    this.deleted.push(key);
+    this.objects.delete(key);
+  }
+
+  async createUpload(input: { key: string; keyStartsWith: string; expiresInSeconds: number }) {
+    return {
+      url: 'http://selfies.local/',
+      fields: { key: input.key },
+      expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString(),
+    };
+  }
+}
+
+export class ManualClock {
+  constructor(public current = Date.parse('2026-11-26T03:00:00Z')) {}
+  now() {
+    return this.current;
+  }
+  advance(ms: number) {
+    this.current += ms;
+  }
+}

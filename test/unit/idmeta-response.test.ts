@@ -1,0 +1,420 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  parseCreateVerificationResponse,
+  parseFacematchResponse,
+  parsePercentage,
+} from '../../lambda/adapters/idmeta-response.ts';
+import { IdmetaCheckFailedError, IdmetaProtocolError } from '../../lambda/core/errors.ts';
+
+/** The provider page's sample response, verbatim. */
+const DOC_SAMPLE = `{
+  "status": "VERIFIED",
+  "message": "OK",
+  "result": {
+    "success": true,
+    "message": "Berhasil",
+    "data": {
+      "nik": true,
+      "name": true,
+      "date_of_birth": true,
+      "selfie_image_percentage": "99.8",
+      "liveness_result": null,
+      "liveness_fail_message": "",
+      "no_kk": null,
+      "mother_maiden_name": null,
+      "place_of_birth": true,
+      "address": true,
+      "gender": true,
+      "marital_status": true,
+      "job_type": true,
+      "province": true,
+      "city": true,
+      "district": true,
+      "subdistrict": true,
+      "rt": true,
+      "rw": true,
+      "uuid": "f26c9465-9e81-4f58-980f-a94d42aa519d",
+      "url": "",
+      "reason_code": "0",
+      "error_message": null
+    }
+  },
+  "risk_rating": "LOW",
+  "api_request_status": 1
+}`;
+
+const NIK = '3201120606930001';
+
+type Body = Record<string, unknown>;
+const sample = (): Body => JSON.parse(DOC_SAMPLE) as Body;
+const data = (body: Body) => (body.result as Body).data as Body;
+const parse = (body: unknown, status = 200) => parseFacematchResponse(status, JSON.stringify(body));
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('parseFacematchResponse', () => {
+  it('reads the documented sample as VERIFIED, 99.8 and every field matched', () => {
+    // Act
+    const result = parseFacematchResponse(200, DOC_SAMPLE);
+
+    // Assess
+    expect(result).toEqual({
+      outcome: 'VERIFIED',
+      rawStatus: 'VERIFIED',
+      message: 'OK',
+      matches: {
+        nik: true,
+        name: true,
+        date_of_birth: true,
+        liveness_result: null,
+        no_kk: null,
+        mother_maiden_name: null,
+        place_of_birth: true,
+        address: true,
+        gender: true,
+        marital_status: true,
+        job_type: true,
+        province: true,
+        city: true,
+        district: true,
+        subdistrict: true,
+        rt: true,
+        rw: true,
+      },
+      faceSimilarity: 99.8,
+      riskRating: 'LOW',
+      reasonCode: '0',
+      uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
+      apiRequestStatus: 1,
+    });
+  });
+
+  it.each([
+    ['VERIFIED', 'VERIFIED'],
+    ['verified', 'VERIFIED'],
+    [' Rejected ', 'REJECTED'],
+    ['REJECTED', 'REJECTED'],
+    ['REVIEW', 'UNKNOWN'],
+    [true, 'UNKNOWN'],
+    [null, 'UNKNOWN'],
+    [42, 'UNKNOWN'],
+  ])('maps status %j to outcome %s', (status, outcome) => {
+    const body = sample();
+    body.status = status;
+    expect(parse(body).outcome).toBe(outcome);
+  });
+
+  it('keeps the raw status as sent', () => {
+    const body = sample();
+    body.status = true;
+    expect(parse(body).rawStatus).toBe(true);
+    body.status = 'verified';
+    expect(parse(body).rawStatus).toBe('verified');
+  });
+
+  it('accepts result as a JSON string', () => {
+    const body = sample();
+    body.result = JSON.stringify(body.result);
+    const result = parse(body);
+    expect(result.outcome).toBe('VERIFIED');
+    expect(result.faceSimilarity).toBe(99.8);
+    expect(result.matches.nik).toBe(true);
+  });
+
+  it.each([
+    ['99.8', 99.8],
+    ['99,8', 99.8],
+    [' 87.5 % ', 87.5],
+    [99.8, 99.8],
+    [0, 0],
+    ['100', 100],
+    [null, null],
+    ['', null],
+    ['abc', null],
+    ['1e2', null],
+    [-1, null],
+    ['100.1', null],
+    [Number.NaN, null],
+    [true, null],
+  ])('reads selfie_image_percentage %j as %j', (value, expected) => {
+    const body = sample();
+    data(body).selfie_image_percentage = value;
+    expect(parse(body).faceSimilarity).toBe(expected);
+    expect(parsePercentage(value)).toBe(expected);
+  });
+
+  it('keeps field matches as true, false or null and tolerates "true"/"false" strings', () => {
+    const body = sample();
+    Object.assign(data(body), {
+      nik: 'true',
+      name: 'FALSE',
+      date_of_birth: false,
+      place_of_birth: null,
+      gender: 'yes',
+      custom_field: ' true ',
+    });
+    const { matches } = parse(body);
+    expect(matches.nik).toBe(true);
+    expect(matches.name).toBe(false);
+    expect(matches.date_of_birth).toBe(false);
+    expect(matches.place_of_birth).toBeNull();
+    expect(matches.custom_field).toBe(true);
+    expect(matches).not.toHaveProperty('gender');
+  });
+
+  it('leaves non-match fields out of matches even when they look boolean', () => {
+    const body = sample();
+    Object.assign(data(body), { uuid: null, url: null, error_message: null, reason_code: null });
+    const { matches } = parse(body);
+    for (const field of [
+      'uuid',
+      'url',
+      'reason_code',
+      'error_message',
+      'liveness_fail_message',
+      'selfie_image_percentage',
+    ]) {
+      expect(matches).not.toHaveProperty(field);
+    }
+  });
+
+  it('always reports nik, name and date_of_birth, null when IDmeta left them out', () => {
+    const result = parse({ status: 'VERIFIED', result: { success: true, data: {} } });
+    expect(result.matches).toEqual({ nik: null, name: null, date_of_birth: null });
+    expect(result.faceSimilarity).toBeNull();
+    expect(result.riskRating).toBeNull();
+    expect(result.reasonCode).toBeNull();
+    expect(result.uuid).toBeNull();
+    expect(result.apiRequestStatus).toBeNull();
+    expect(result.message).toBeNull();
+  });
+
+  it('masks long digit runs in the message, which could echo a NIK', () => {
+    const body = sample();
+    body.message = `NIK ${NIK} tidak ditemukan`;
+    const result = parse(body);
+    expect(result.message).not.toContain(NIK);
+    expect(result.message).toContain('[redacted]');
+  });
+
+  it('reads reason_code given as a number', () => {
+    const body = sample();
+    data(body).reason_code = 0;
+    expect(parse(body).reasonCode).toBe('0');
+  });
+
+  describe('a 2xx that says the check failed', () => {
+    it.each([
+      ['status false', { status: false, message: `NIK ${NIK} error`, result: null }],
+      ['status "false"', { status: 'false', result: { success: true, data: {} } }],
+      [
+        'result.success false',
+        { status: 'VERIFIED', result: { success: false, message: NIK, data: null } },
+      ],
+      [
+        'result.success false in a JSON string',
+        { status: 'REJECTED', result: JSON.stringify({ success: false }) },
+      ],
+    ])('%s: IdmetaCheckFailedError without IDmeta text', (_name, body) => {
+      const error = thrown(() => parse(body));
+      expect(error).toBeInstanceOf(IdmetaCheckFailedError);
+      expect(String(error)).not.toContain(NIK);
+      expect(JSON.stringify(error)).not.toContain(NIK);
+      expect((error as IdmetaCheckFailedError).httpStatus).toBe(200);
+    });
+
+    it('carries reason_code, but not error_message', () => {
+      const error = thrown(() =>
+        parse({
+          status: false,
+          result: {
+            success: false,
+            data: { reason_code: '12', error_message: `NIK ${NIK} not found` },
+          },
+        }),
+      );
+      expect(error).toBeInstanceOf(IdmetaCheckFailedError);
+      expect(String(error)).toContain('reason_code 12');
+      expect(String(error)).not.toContain(NIK);
+    });
+
+    it('drops a reason_code that is not a short code', () => {
+      const error = thrown(() =>
+        parse({ status: false, result: { data: { reason_code: `bad ${NIK} code` } } }),
+      );
+      expect(String(error)).not.toContain(NIK);
+      expect(String(error)).not.toContain('reason_code');
+    });
+  });
+
+  describe('a body it cannot understand', () => {
+    it.each([
+      ['HTML', '<html><body>502 Bad Gateway</body></html>'],
+      ['truncated JSON', DOC_SAMPLE.slice(0, 100)],
+      ['empty', ''],
+      ['an array', '[]'],
+      ['null', 'null'],
+      ['a string', '"VERIFIED"'],
+      ['no result', JSON.stringify({ status: 'VERIFIED' })],
+      ['result.data missing', JSON.stringify({ status: 'VERIFIED', result: { success: true } })],
+      ['result.data not an object', JSON.stringify({ status: true, result: { data: [true] } })],
+      ['result an unparsable string', JSON.stringify({ status: 'VERIFIED', result: '{nope' })],
+    ])('%s: IdmetaProtocolError with the HTTP status', (_name, text) => {
+      const error = thrown(() => parseFacematchResponse(200, text));
+      expect(error).toBeInstanceOf(IdmetaProtocolError);
+      expect((error as IdmetaProtocolError).httpStatus).toBe(200);
+    });
+
+    it('never quotes the body, even in the cause', () => {
+      const error = thrown(() => parseFacematchResponse(200, `{"nik": "${NIK}", oops`));
+      expect(error).toBeInstanceOf(IdmetaProtocolError);
+      expect(String(error)).not.toContain(NIK);
+      expect((error as Error).cause).toBeUndefined();
+    });
+  });
+
+  it('property: any string in, a result or one of the two IDmeta errors out', () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        assertParsesOrThrowsKnown(() => parseFacematchResponse(200, text));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: any JSON value in, a result or one of the two IDmeta errors out', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        assertParsesOrThrowsKnown(() => parseFacematchResponse(200, JSON.stringify(value)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('property: near-miss shapes in, a well-formed result or one of the two errors out', () => {
+    const loose = fc.oneof(
+      fc.constant(null),
+      fc.boolean(),
+      fc.constantFrom('true', 'false', 'VERIFIED', 'rejected', '', '99,8', '0'),
+      fc.double(),
+      fc.string(),
+      fc.jsonValue(),
+    );
+    const dataArb = fc.dictionary(
+      fc.oneof(
+        fc.constantFrom(
+          'nik',
+          'name',
+          'selfie_image_percentage',
+          'reason_code',
+          'uuid',
+          '__proto__',
+          'constructor',
+        ),
+        fc.string(),
+      ),
+      loose,
+    );
+    const resultArb = fc.record(
+      { success: loose, message: loose, data: fc.oneof(dataArb, loose) },
+      { requiredKeys: [] },
+    );
+    const bodyArb = fc.record(
+      {
+        status: loose,
+        message: loose,
+        result: fc.oneof(
+          resultArb,
+          resultArb.map((r) => JSON.stringify(r)),
+          loose,
+        ),
+        risk_rating: loose,
+        api_request_status: loose,
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(bodyArb, (body) => {
+        assertParsesOrThrowsKnown(() => parseFacematchResponse(200, JSON.stringify(body)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+function assertParsesOrThrowsKnown(parse: () => ReturnType<typeof parseFacematchResponse>): void {
+  let result: ReturnType<typeof parseFacematchResponse>;
+  try {
+    result = parse();
+  } catch (error) {
+    if (error instanceof IdmetaProtocolError || error instanceof IdmetaCheckFailedError) return;
+    throw error;
+  }
+  expect(['VERIFIED', 'REJECTED', 'UNKNOWN']).toContain(result.outcome);
+  for (const value of Object.values(result.matches)) {
+    expect([true, false, null]).toContain(value);
+  }
+  if (result.faceSimilarity !== null) {
+    expect(result.faceSimilarity).toBeGreaterThanOrEqual(0);
+    expect(result.faceSimilarity).toBeLessThanOrEqual(100);
+  }
+}
+
+describe('parseCreateVerificationResponse', () => {
+  it.each([
+    [{ verification: { id: 'abc-123' } }, 'abc-123'],
+    [{ verification: { id: 98765, status: 99 } }, '98765'],
+    [{ verification: { id: 'a1_b.c:d-e' }, other: true }, 'a1_b.c:d-e'],
+    [{ verification: { id: 'x'.repeat(128) } }, 'x'.repeat(128)],
+  ])('reads verification.id from %j', (body, id) => {
+    expect(parseCreateVerificationResponse(201, JSON.stringify(body))).toBe(id);
+  });
+
+  it.each([
+    ['not JSON', '<html></html>'],
+    ['no verification', JSON.stringify({ id: 'abc' })],
+    ['id missing', JSON.stringify({ verification: {} })],
+    ['id null', JSON.stringify({ verification: { id: null } })],
+    ['id empty', JSON.stringify({ verification: { id: '' } })],
+    ['id with a slash', JSON.stringify({ verification: { id: '../etc' } })],
+    ['id with a space', JSON.stringify({ verification: { id: 'a b' } })],
+    ['id starting with a dash', JSON.stringify({ verification: { id: '-abc' } })],
+    ['id too long', JSON.stringify({ verification: { id: 'x'.repeat(129) } })],
+    ['id a fraction', JSON.stringify({ verification: { id: 1.5 } })],
+    ['id negative', JSON.stringify({ verification: { id: -1 } })],
+    ['id an object', JSON.stringify({ verification: { id: { x: 1 } } })],
+  ])('%s: IdmetaProtocolError', (_name, text) => {
+    const error = thrown(() => parseCreateVerificationResponse(201, text));
+    expect(error).toBeInstanceOf(IdmetaProtocolError);
+    expect((error as IdmetaProtocolError).httpStatus).toBe(201);
+  });
+
+  it('property: any string in, a safe id or IdmetaProtocolError out', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
+        (text) => {
+          try {
+            expect(parseCreateVerificationResponse(200, text)).toMatch(
+              /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/,
+            );
+          } catch (error) {
+            if (!(error instanceof IdmetaProtocolError)) throw error;
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
