@@ -1,0 +1,8 @@
+#!/usr/bin/env -S npx tsx
+/**
+ * The facematch command line: `serve` runs the embedded runtime; `verify` and `get` talk to a
+ * running API (local, or deployed with SigV4).
+ */
+import { runCli } from '../local/cli.ts';
+
+process.exitCode = await runCli(process.argv.slice(2));

@@ -1,0 +1,104 @@
+/**
+ * The API entrance, as a function of a runtime: `api.ts` binds it to the Lambda's runtime, the
+ * local server and the tests bind it to theirs. It turns API Gateway REST proxy events into
+ * `VerificationRequest`s and records into responses; it knows nothing of IDmeta.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { FacematchError, ValidationError } from '../core/errors.ts';
+import { parseVerificationBody, safeIdSchema } from '../core/request.ts';
+import { maxSelfieTextLength } from '../core/selfie.ts';
+import { getVerification, startPendingVerification, verify } from '../core/verify.ts';
+import { logger, recordLocalRefusal } from '../observability.ts';
+import type { Runtime } from '../runtime.ts';
+import { httpProblems, jsonResponse, readJsonBody } from './http.ts';
+
+/** Kept back from the Lambda's remaining time so the response still gets out. */
+const RESPONSE_RESERVE_MS = 250;
+
+const deadlineOf = (context: Context) =>
+  Date.now() + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS;
+
+async function postVerification(
+  runtime: Runtime,
+  event: APIGatewayProxyEvent,
+  context: Context,
+): Promise<APIGatewayProxyResult> {
+  const { deps } = runtime;
+  const limits = deps.settings.selfieLimits;
+  // The body holds the selfie as base64 plus a few short fields.
+  const body = readJsonBody(event, maxSelfieTextLength(limits) + 16 * 1024);
+  let parsed: ReturnType<typeof parseVerificationBody>;
+  try {
+    parsed = parseVerificationBody(body, { limits, now: deps.clock.now() });
+  } catch (error) {
+    if (error instanceof FacematchError) recordLocalRefusal(error, 'api');
+    throw error;
+  }
+  if (parsed.verificationId) logger.appendKeys({ verification_id: parsed.verificationId });
+  const request = { ...parsed, source: 'api' as const };
+  const budget = { deadline: deadlineOf(context) };
+
+  if (request.selfie.kind === 'none') {
+    const outcome = await startPendingVerification(request, deps, budget);
+    logger.appendKeys({ verification_id: outcome.record.verification_id });
+    const status = outcome.record.status === 'PENDING' ? 202 : 200;
+    return jsonResponse(
+      status,
+      outcome.upload ? { ...outcome.record, upload: outcome.upload } : outcome.record,
+    );
+  }
+  const outcome = await verify(request, deps, budget);
+  logger.appendKeys({ verification_id: outcome.record.verification_id });
+  return jsonResponse(200, outcome.record);
+}
+
+async function getVerificationById(
+  runtime: Runtime,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
+  const id = event.pathParameters?.verification_id ?? '';
+  if (!z.safeParse(safeIdSchema, id).success) {
+    throw new ValidationError('invalid verification id', [
+      { path: 'verification_id', message: 'not a valid verification id' },
+    ]);
+  }
+  logger.appendKeys({ verification_id: id });
+  return jsonResponse(200, await getVerification(id, runtime.deps));
+}
+
+function route(event: APIGatewayProxyEvent): 'post' | 'get' | 'not-found' | 'method-not-allowed' {
+  const resource = event.resource;
+  if (resource === '/verifications')
+    return event.httpMethod === 'POST' ? 'post' : 'method-not-allowed';
+  if (resource === '/verifications/{verification_id}') {
+    return event.httpMethod === 'GET' ? 'get' : 'method-not-allowed';
+  }
+  return 'not-found';
+}
+
+export function createApiHandler(runtime: Runtime) {
+  const apiHandler = async (
+    event: APIGatewayProxyEvent,
+    context: Context,
+  ): Promise<APIGatewayProxyResult> => {
+    switch (route(event)) {
+      case 'post':
+        return postVerification(runtime, event, context);
+      case 'get':
+        return getVerificationById(runtime, event);
+      case 'method-not-allowed':
+        throw new FacematchError(`${event.httpMethod} is not allowed on ${event.resource}`, {
+          code: 'METHOD_NOT_ALLOWED',
+          status: 405,
+        });
+      default:
+        throw new FacematchError('no such route', { code: 'ROUTE_NOT_FOUND', status: 404 });
+    }
+  };
+  return middy<APIGatewayProxyEvent, APIGatewayProxyResult>(apiHandler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(httpProblems());
+}

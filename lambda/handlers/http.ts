@@ -1,0 +1,126 @@
+/**
+ * HTTP plumbing for the API entrance: bodies in, RFC 9457 problem documents out. Client faults
+ * are data with their status; anything unexpected becomes a plain 500 with no internals.
+ */
+import type { MiddlewareObj, Request } from '@middy/core';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { FacematchError, ValidationError } from '../core/errors.ts';
+import { logger } from '../observability.ts';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+};
+
+export function jsonResponse(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): APIGatewayProxyResult {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export function problemResponse(error: FacematchError): APIGatewayProxyResult {
+  const status = error.status;
+  const problem: Record<string, unknown> = {
+    type: `urn:facematch:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: error.message,
+    code: error.code,
+  };
+  if (error instanceof ValidationError) problem.errors = error.issues;
+  const headers: Record<string, string> = {
+    'content-type': PROBLEM_CONTENT_TYPE,
+    'cache-control': 'no-store',
+  };
+  if (error.transient && status >= 500) headers['retry-after'] = '1';
+  return { statusCode: status, headers, body: JSON.stringify(problem) };
+}
+
+const INTERNAL = new FacematchError('the service failed unexpectedly; it has been logged', {
+  code: 'INTERNAL_ERROR',
+  status: 500,
+});
+
+/**
+ * Logs what is safe of an unexpected error: its name and the stack frames, not its message,
+ * which for a foreign error may quote input (a JSON parser quotes the text it choked on).
+ */
+export function safeErrorFields(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error_name: typeof error };
+  const frames = (error.stack ?? '').split('\n').slice(1, 8).join('\n');
+  const fields: Record<string, unknown> = { error_name: error.name, stack_frames: frames };
+  if (error instanceof FacematchError) {
+    fields.error_code = error.code;
+    fields.error_message = error.message;
+  }
+  return fields;
+}
+
+export function httpProblems(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult> {
+  const httpProblemsOnError = async (
+    request: Request<APIGatewayProxyEvent, APIGatewayProxyResult>,
+  ) => {
+    const { error } = request;
+    if (error instanceof FacematchError && error.code !== 'INTERNAL_ERROR') {
+      if (error.status >= 500) logger.warn('request failed', safeErrorFields(error));
+      request.response = problemResponse(error);
+      return;
+    }
+    logger.error('unexpected error', safeErrorFields(error));
+    request.response = problemResponse(INTERNAL);
+  };
+  return { onError: httpProblemsOnError };
+}
+
+/** Reads a JSON body within `maxBytes`, decoding base64 bodies (binary media types). */
+export function readJsonBody(event: APIGatewayProxyEvent, maxBytes: number): unknown {
+  const contentType = Object.entries(event.headers ?? {}).find(
+    ([name]) => name.toLowerCase() === 'content-type',
+  )?.[1];
+  if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim())) {
+    throw new FacematchError('the request body must be application/json', {
+      code: 'UNSUPPORTED_CONTENT_TYPE',
+      status: 415,
+    });
+  }
+  const raw = event.body ?? '';
+  const size = event.isBase64Encoded ? Math.floor((raw.length * 3) / 4) : Buffer.byteLength(raw);
+  if (size > maxBytes) {
+    throw new FacematchError(`the request body is larger than ${maxBytes} bytes`, {
+      code: 'BODY_TOO_LARGE',
+      status: 413,
+    });
+  }
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (text.trim() === '') {
+    throw new ValidationError('the request body is empty', [
+      { path: '', message: 'a JSON object is required' },
+    ]);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    // The parser's own message quotes the body: it is dropped, not kept as a cause.
+    throw new ValidationError(
+      'the request body is not valid JSON',
+      [{ path: '', message: 'malformed JSON' }],
+      { code: 'MALFORMED_JSON' },
+    );
+  }
+}

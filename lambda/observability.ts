@@ -1,0 +1,85 @@
+/**
+ * Logs and metrics. One logger and one metrics object per container. What may appear in them is
+ * decided here: ids, codes, masked NIKs, durations. Never a NIK, a name, a selfie or a token.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { FacematchError } from './core/errors.ts';
+import type { IdmetaAttemptEvent } from './core/ports.ts';
+import type { StoredVerdict } from './core/types.ts';
+
+export const SERVICE_NAME = 'facematch';
+export const METRICS_NAMESPACE = 'Facematch';
+
+export const METRIC = {
+  verifications: 'Verifications',
+  idmetaLatency: 'IdmetaLatency',
+  idmetaCalls: 'IdmetaCalls',
+  idmetaErrors: 'IdmetaErrors',
+  localRefusals: 'LocalRefusals',
+  housekeepingFailures: 'HousekeepingFailures',
+} as const;
+
+export const logger = new Logger({ serviceName: SERVICE_NAME });
+export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+
+/**
+ * One metric with its own dimensions, so dimensions of one event never leak into another. A
+ * single metric is flushed at once, so handlers need no flush middleware (whose empty-store flush
+ * would warn on every invocation).
+ */
+function emit(
+  name: string,
+  unit: (typeof MetricUnit)[keyof typeof MetricUnit],
+  value: number,
+  dimensions: Record<string, string>,
+) {
+  const single = metrics.singleMetric();
+  for (const [key, dimension] of Object.entries(dimensions)) single.addDimension(key, dimension);
+  single.addMetric(name, unit, value);
+}
+
+export function recordIdmetaAttempt(event: IdmetaAttemptEvent): void {
+  emit(METRIC.idmetaLatency, MetricUnit.Milliseconds, event.durationMs, {
+    operation: event.operation,
+  });
+  emit(METRIC.idmetaCalls, MetricUnit.Count, 1, { operation: event.operation });
+  if (event.outcome !== 'ok') {
+    emit(METRIC.idmetaErrors, MetricUnit.Count, 1, {
+      operation: event.operation,
+      kind: event.errorCode ?? (event.httpStatus ? `HTTP_${event.httpStatus}` : 'NETWORK'),
+    });
+  }
+  logger.debug('IDmeta attempt', { ...event });
+}
+
+/** A verification that reached a final or released state. */
+export function recordVerdict(item: StoredVerdict): void {
+  emit(METRIC.verifications, MetricUnit.Count, 1, {
+    source: item.source,
+    outcome: item.decision ?? item.status,
+  });
+  logger.info('verification recorded', {
+    verification_id: item.verification_id,
+    status: item.status,
+    decision: item.decision,
+    reasons: item.reasons,
+    face_similarity: item.face_similarity,
+    nik_masked: item.nik_masked,
+    attempts: item.attempts,
+    error_code: item.error?.code,
+  });
+}
+
+/** A request refused before any paid call: the metric counts the IDmeta calls saved. */
+export function recordLocalRefusal(error: FacematchError, source: 'api' | 's3'): void {
+  emit(METRIC.localRefusals, MetricUnit.Count, 1, { reason: error.code, source });
+}
+
+export function recordHousekeepingFailure(operation: string, error: unknown): void {
+  emit(METRIC.housekeepingFailures, MetricUnit.Count, 1, { operation });
+  logger.warn('housekeeping after the verdict failed', {
+    operation,
+    error_name: error instanceof Error ? error.name : typeof error,
+  });
+}

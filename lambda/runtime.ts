@@ -1,0 +1,140 @@
+/**
+ * The composition root: configuration in, the core's dependencies out. Built once per container
+ * (Lambda init, or the local server's start) and shared by every invocation, so SDK clients keep
+ * their sockets and secrets stay cached.
+ */
+import { randomUUID } from 'node:crypto';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  type AwsClientOptions,
+  createDynamoDocumentClient,
+  createS3Client,
+} from './adapters/aws-clients.ts';
+import { createIdentityVault } from './adapters/identity-vault.ts';
+import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { S3SelfieStore } from './adapters/selfie-store.ts';
+import {
+  SecretsManagerSecret,
+  StaticTokenSource,
+  type TokenSource,
+} from './adapters/token-source.ts';
+import { DynamoVerdictStore } from './adapters/verdict-store.ts';
+import type { RuntimeConfig, SecretRef } from './config.ts';
+import type { IdentityVault } from './core/ports.ts';
+import type { Identity } from './core/types.ts';
+import type { VerifyDeps } from './core/verify.ts';
+import { recordHousekeepingFailure, recordIdmetaAttempt, recordVerdict } from './observability.ts';
+
+export interface RuntimeOptions {
+  /** How long an API request that finds its id busy waits for the other worker (0 on queues). */
+  busyWaitMs: number;
+  /** Time kept back from the deadline to store the verdict. */
+  storeReserveMs?: number;
+  /** Explicit endpoints and credentials (local runtime, tests); the SDK defaults otherwise. */
+  aws?: { dynamodb?: AwsClientOptions; s3?: AwsClientOptions };
+}
+
+export interface Runtime {
+  deps: VerifyDeps;
+  config: RuntimeConfig;
+  /** Fetches secrets ahead of the first request; failures are left for that request to see. */
+  prefetch(): Promise<void>;
+}
+
+let secretsClient: SecretsManagerClient | undefined;
+
+function secretSource(
+  ref: SecretRef,
+  ttlMs: number,
+  localVariable: string,
+  field?: string,
+): TokenSource {
+  if (ref.kind === 'static') return new StaticTokenSource(ref.value, localVariable);
+  secretsClient ??= new SecretsManagerClient({});
+  return new SecretsManagerSecret({
+    client: secretsClient,
+    secretId: ref.secretId,
+    ttlMs,
+    ...(field === undefined ? {} : { field }),
+  });
+}
+
+/** The vault's key lives in a secret; it is read once and the vault built from it is kept. */
+class SecretBackedVault implements IdentityVault {
+  private vault: Promise<IdentityVault> | undefined;
+
+  constructor(private readonly key: TokenSource) {}
+
+  private current(): Promise<IdentityVault> {
+    this.vault ??= this.key.get().then(
+      (material) => createIdentityVault(material),
+      (error: unknown) => {
+        this.vault = undefined;
+        throw error;
+      },
+    );
+    return this.vault;
+  }
+
+  async hashNik(nik: string) {
+    return (await this.current()).hashNik(nik);
+  }
+
+  async seal(identity: Identity) {
+    return (await this.current()).seal(identity);
+  }
+
+  async open(sealed: string) {
+    return (await this.current()).open(sealed);
+  }
+}
+
+export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Runtime {
+  const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
+  // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
+  const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');
+  const deps: VerifyDeps = {
+    idmeta: new IdmetaClient({
+      baseUrl: config.idmeta.baseUrl,
+      tokenSource: token,
+      timeoutMs: config.idmeta.timeoutMs,
+      maxAttempts: config.idmeta.maxAttempts,
+      dobFormat: config.idmeta.dobFormat,
+      onAttempt: recordIdmetaAttempt,
+    }),
+    store: new DynamoVerdictStore({
+      client: createDynamoDocumentClient(options.aws?.dynamodb),
+      tableName: config.tableName,
+    }),
+    selfies: new S3SelfieStore({
+      client: createS3Client(options.aws?.s3),
+      bucket: config.bucketName,
+    }),
+    vault: new SecretBackedVault(dataKey),
+    clock: { now: () => Date.now() },
+    newLeaseOwner: randomUUID,
+    observer: {
+      recorded: recordVerdict,
+      housekeepingFailed: recordHousekeepingFailure,
+    },
+    settings: {
+      defaultTemplateId: config.idmeta.defaultTemplateId,
+      policy: config.policy,
+      selfieLimits: config.selfieLimits,
+      retentionDays: config.retentionDays,
+      leaseMs: config.leaseMs,
+      finalizeOwnedVerifications: config.idmeta.finalizeOwnedVerifications,
+      uploadExpiresSeconds: config.uploadExpiresSeconds,
+      deleteSelfieAfterVerdict: config.deleteSelfieAfterVerdict,
+      busyWaitMs: options.busyWaitMs,
+      storeReserveMs: options.storeReserveMs ?? 1_500,
+    },
+  };
+  return {
+    deps,
+    config,
+    async prefetch() {
+      await Promise.allSettled([token.get(), dataKey.get()]);
+    },
+  };
+}

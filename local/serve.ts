@@ -1,0 +1,50 @@
+/**
+ * `facematch serve`: starts the embedded runtime, prints what a new user needs to try it, and
+ * stops everything on Ctrl-C.
+ */
+import { loadRegistry, referenceSelfie } from './idmeta-simulator/registry.ts';
+import { startLocalRuntime } from './server.ts';
+
+export async function serve(): Promise<void> {
+  const local = await startLocalRuntime();
+  const registry = loadRegistry();
+  const person = registry.people[0];
+  const lines = [
+    '',
+    'facematch is running (everything on 127.0.0.1)',
+    `  API            ${local.apiUrl}   (POST /verifications, GET /verifications/{id}, GET /health)`,
+    `  S3             ${local.s3Endpoint}   bucket ${local.bucket}`,
+    `  DynamoDB       ${local.dynamoEndpoint}   table ${local.tableName}`,
+    `  IDmeta         ${local.idmetaUrl}${local.simulator ? '   (simulator)' : ''}`,
+    '',
+  ];
+  if (person && local.simulator) {
+    const selfie = referenceSelfie(0, 0, registry);
+    const dob = person.date_of_birth;
+    lines.push(
+      'Try it (a fictional person from the simulator registry):',
+      `  curl -s ${local.apiUrl}/verifications -H 'content-type: application/json' \\`,
+      `    -d "{\\"verification_id\\":\\"demo-$(date +%s)\\",\\"nik\\":\\"${person.nik}\\",\\"name\\":\\"${person.name}\\",\\"date_of_birth\\":\\"${dob}\\",\\"selfie_image\\":\\"$(base64 -w0 ${selfie.path})\\"}"`,
+      '',
+      'Or upload through S3 (any S3 client):',
+      `  aws s3 cp ${selfie.path} s3://${local.bucket}/incoming/demo-s3-1.jpg --endpoint-url ${local.s3Endpoint} \\`,
+      `    --metadata nik=${person.nik},name=${encodeURIComponent(person.name)},date-of-birth=${dob}`,
+      `  curl -s ${local.apiUrl}/verifications/demo-s3-1`,
+      '',
+    );
+  }
+  lines.push('Ctrl-C stops everything.');
+  console.log(lines.join('\n'));
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      console.log(`\n${signal}: stopping...`);
+      local.stop().then(resolveStop, resolveStop);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

@@ -1,0 +1,251 @@
+/**
+ * The embedded runtime behind `npm start`: an S3-compatible server, a DynamoDB-compatible server,
+ * the IDmeta simulator (unless a real IDmeta is configured) and the HTTP API, all on loopback,
+ * driving the very handlers that run in Lambda. State lives under the data directory.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
+import { createVerdictTable } from '../lambda/adapters/verdict-store.ts';
+import { parseConfig } from '../lambda/config.ts';
+import { createApiHandler } from '../lambda/handlers/api-handler.ts';
+import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
+import { createRuntime, type Runtime } from '../lambda/runtime.ts';
+import {
+  LOCAL_AWS_CREDENTIALS,
+  type RunningDynalite,
+  type RunningS3rver,
+  startDynalite,
+  startS3rver,
+} from './aws-servers.ts';
+import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
+import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
+import { LocalQueue } from './queue.ts';
+
+export const LOCAL_BUCKET = 'facematch-selfies';
+export const LOCAL_TABLE = 'facematch-verdicts';
+export const LOCAL_TEMPLATE_ID = 'local-trust-flow';
+const LOOPBACK = '127.0.0.1';
+const SIMULATOR_TOKEN = 'sim-local-token';
+
+/** The Lambda timeouts the stack deploys with; the local shim gives handlers the same time. */
+const API_TIMEOUT_MS = 28_000;
+const QUEUE_TIMEOUT_MS = 120_000;
+
+export interface LocalRuntimeOptions {
+  port?: number;
+  s3Port?: number;
+  dynamoPort?: number;
+  simulatorPort?: number;
+  dataDir?: string;
+  /** Extra or overriding configuration; `process.env` by default. */
+  env?: NodeJS.ProcessEnv;
+  /** Redelivery of failed queue records, as SQS's visibility timeout would. */
+  queueRetryDelayMs?: number;
+  maxReceiveCount?: number;
+  log?: (line: string) => void;
+}
+
+export interface LocalRuntime {
+  apiUrl: string;
+  s3Endpoint: string;
+  dynamoEndpoint: string;
+  idmetaUrl: string;
+  simulator: IdmetaSimulator | undefined;
+  bucket: string;
+  tableName: string;
+  queue: LocalQueue;
+  runtime: Runtime;
+  stop(): Promise<void>;
+}
+
+/** The data key must outlive restarts: every stored NIK hash and sealed identity depends on it. */
+async function dataKey(dataDir: string, env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.FACEMATCH_DATA_KEY) return env.FACEMATCH_DATA_KEY;
+  const file = join(dataDir, 'data-key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const key = randomBytes(32).toString('base64url');
+    await writeFile(file, `${key}\n`, { mode: 0o600 });
+    return key;
+  }
+}
+
+const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 0 || number > 65535) {
+    throw new Error(`${name} must be a port number (got "${value}")`);
+  }
+  return number;
+};
+
+/** AWS URL-encodes keys in notifications (space as `+`); s3rver does not, so the bridge does. */
+const encodeNotificationKey = (key: string) =>
+  encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    server.once('error', reject);
+    server.listen(port, LOOPBACK, () => {
+      server.off('error', reject);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const dataDir = resolve(options.dataDir ?? env.FACEMATCH_DATA_DIR ?? '.facematch');
+  await mkdir(dataDir, { recursive: true });
+
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch(() => {});
+  };
+  try {
+    const dynamo: RunningDynalite = await startDynalite({
+      host: LOOPBACK,
+      port: options.dynamoPort ?? envNumber(env, 'DYNAMODB_PORT', 8000),
+      path: join(dataDir, 'dynamodb'),
+    });
+    stops.push(() => dynamo.close());
+    const s3: RunningS3rver = await startS3rver({
+      host: LOOPBACK,
+      port: options.s3Port ?? envNumber(env, 'S3_PORT', 4569),
+      directory: join(dataDir, 's3'),
+      bucket: env.SELFIE_BUCKET_NAME ?? LOCAL_BUCKET,
+    });
+    stops.push(() => s3.close());
+
+    let simulator: IdmetaSimulator | undefined;
+    let idmetaUrl = env.IDMETA_BASE_URL;
+    let idmetaToken = env.IDMETA_TOKEN;
+    if (!idmetaUrl) {
+      simulator = await startIdmetaSimulator({
+        host: LOOPBACK,
+        port: options.simulatorPort ?? envNumber(env, 'IDMETA_SIM_PORT', 4010),
+        tokens: [SIMULATOR_TOKEN],
+      });
+      const running = simulator;
+      stops.push(() => running.close());
+      idmetaUrl = simulator.url;
+      idmetaToken = SIMULATOR_TOKEN;
+    }
+
+    const aws = { region: 'ap-southeast-3', credentials: { ...LOCAL_AWS_CREDENTIALS } };
+    const tableName = env.VERDICT_TABLE_NAME ?? LOCAL_TABLE;
+    const dynamoClient = createDynamoClient({ ...aws, endpoint: dynamo.endpoint });
+    await createVerdictTable(dynamoClient, tableName);
+    dynamoClient.destroy();
+
+    const config = parseConfig({
+      IDMETA_TEMPLATE_ID: LOCAL_TEMPLATE_ID,
+      ...env,
+      VERDICT_TABLE_NAME: tableName,
+      SELFIE_BUCKET_NAME: s3.bucket,
+      IDMETA_BASE_URL: idmetaUrl,
+      IDMETA_TOKEN: idmetaToken,
+      IDMETA_TOKEN_SECRET_ID: undefined,
+      FACEMATCH_DATA_KEY: await dataKey(dataDir, env),
+      FACEMATCH_DATA_KEY_SECRET_ID: undefined,
+    });
+    const awsOptions = {
+      dynamodb: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: dynamo.endpoint },
+      s3: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: s3.endpoint },
+    };
+    const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions });
+    const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions });
+    const maxReceiveCount = options.maxReceiveCount ?? 3;
+    const apiHandler = createApiHandler(apiRuntime);
+    const queueHandler = createSelfieUploadedHandler(queueRuntime, { maxReceiveCount });
+
+    const queue = new LocalQueue({
+      handler: (event, context) => queueHandler(event, context),
+      context: () => lambdaContext('facematch-selfie-uploaded', QUEUE_TIMEOUT_MS),
+      maxReceiveCount,
+      visibilityTimeoutMs: options.queueRetryDelayMs ?? 2_000,
+      onDeadLetter: (record) =>
+        log(`dead-lettered message ${record.messageId} after ${maxReceiveCount} receives`),
+    });
+    stops.push(() => queue.stop());
+    s3.s3rver.on('event', (notification) => {
+      const Records = notification.Records.map((record) => ({
+        ...record,
+        awsRegion: 'ap-southeast-3',
+        s3: {
+          ...record.s3,
+          object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
+        },
+      }));
+      queue.send(JSON.stringify({ Records }));
+    });
+
+    const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
+    const server = createServer(async (request, response) => {
+      try {
+        if (request.url === '/health' && request.method === 'GET') {
+          writeResult(response, {
+            statusCode: 200,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ status: 'ok' }),
+          });
+          return;
+        }
+        const body = await readBody(request, maxRequestBytes);
+        const result: APIGatewayProxyResult =
+          body === null
+            ? {
+                statusCode: 413,
+                headers: { 'content-type': 'application/problem+json' },
+                body: JSON.stringify({
+                  type: 'urn:facematch:problem:body-too-large',
+                  title: 'Content Too Large',
+                  status: 413,
+                  detail: `the request body is larger than ${maxRequestBytes} bytes`,
+                }),
+              }
+            : await apiHandler(
+                apiGatewayEvent(request, body),
+                lambdaContext('facematch-api', API_TIMEOUT_MS),
+              );
+        writeResult(response, result);
+      } catch (error) {
+        log(`local API failed: ${(error as Error).name}`);
+        if (!response.headersSent) response.writeHead(500);
+        response.end();
+      }
+    });
+    const port = await listen(server, options.port ?? envNumber(env, 'PORT', 3000));
+    stops.push(
+      () =>
+        new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+    );
+
+    return {
+      apiUrl: `http://${LOOPBACK}:${port}`,
+      s3Endpoint: s3.endpoint,
+      dynamoEndpoint: dynamo.endpoint,
+      idmetaUrl,
+      simulator,
+      bucket: s3.bucket,
+      tableName,
+      queue,
+      runtime: apiRuntime,
+      stop: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
