@@ -229,6 +229,15 @@ export function parseVerificationBody(
   const fields = parseFields(verificationBodySchema.shape, body, (key) => key, issues);
   if (body.selfie_image !== undefined && body.selfie_s3_key !== undefined) {
     issues.push({ path: 'selfie_s3_key', message: 'must not be sent together with selfie_image' });
+  } else if (
+    fields.selfie_s3_key !== undefined &&
+    verificationIdOfSelfieKey(fields.selfie_s3_key) !== fields.verification_id
+  ) {
+    // An object under another id's key would be verified twice: once here, once by its upload.
+    issues.push({
+      path: 'selfie_s3_key',
+      message: "must be incoming/<verification_id>.<ext> for this request's verification_id",
+    });
   }
   const identity = finishIdentity(
     { nik: fields.nik, name: fields.name, dateOfBirth: fields.date_of_birth },

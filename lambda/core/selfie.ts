@@ -218,7 +218,6 @@ function hasEndOfImage(bytes: Uint8Array, from: number): boolean {
   let at = bytes.indexOf(0xff, from);
   while (at !== -1 && at + 1 < bytes.byteLength) {
     if (bytes[at + 1] === 0xd9) return true;
-    return true;
     at = bytes.indexOf(0xff, at + 1);
   }
   return false;

@@ -109,9 +109,10 @@ function assertSamePerson(existing: StoredVerdict, nikHash: string): void {
 async function readSelfieObject(
   deps: VerifyDeps,
   key: string,
+  path: string,
 ): Promise<{ image: SelfieImage; metadata: Record<string, string> }> {
   const { bytes, metadata } = await deps.selfies.read(key, deps.settings.selfieLimits.maxBytes);
-  return { image: decodeSelfie(bytes, deps.settings.selfieLimits), metadata };
+  return { image: decodeSelfie(bytes, deps.settings.selfieLimits, { path }), metadata };
 }
 
 interface Work {
@@ -315,7 +316,7 @@ export async function verify(
   const image =
     request.selfie.kind === 'inline'
       ? request.selfie.image
-      : (await readSelfieObject(deps, request.selfie.key)).image;
+      : (await readSelfieObject(deps, request.selfie.key, 'selfie_s3_key')).image;
   const selfieKey = request.selfie.kind === 's3' ? request.selfie.key : undefined;
 
   const { verificationId, owned } = await resolveVerificationId(
@@ -383,8 +384,6 @@ export async function startPendingVerification(
   };
 }
 
-const IDENTITY_METADATA_KEYS = ['nik', 'name', 'date-of-birth'] as const;
-
 /**
  * Ends a verification that cannot go on (bad object, no identity) as FAILED with its reason,
  * through the same claim so a finished or foreign record is never overwritten.
@@ -430,7 +429,7 @@ export async function verifyUploadedSelfie(
   let object: { image: SelfieImage; metadata: Record<string, string> } | undefined;
   let objectError: FacematchError | undefined;
   try {
-    object = await readSelfieObject(deps, input.key);
+    object = await readSelfieObject(deps, input.key, 'object');
   } catch (error) {
     if (!(error instanceof FacematchError) || error.transient) throw error;
     objectError = error;
@@ -440,21 +439,14 @@ export async function verifyUploadedSelfie(
   let templateId = existing?.template_id;
   let identityError: FacematchError | undefined;
   if (!identity && object) {
-    const metadata = object.metadata;
-    if (IDENTITY_METADATA_KEYS.every((key) => metadata[key] === undefined)) {
-      identityError = new MissingIdentityError();
-    } else {
-      try {
-        const parsed = parseObjectMetadata(metadata, { now: deps.clock.now() });
-        identity = parsed.identity;
-        templateId = parsed.templateId;
-      } catch (error) {
-        if (!(error instanceof FacematchError)) throw error;
-        identityError = error;
-      }
+    try {
+      const parsed = parseObjectMetadata(object.metadata, { now: deps.clock.now() });
+      identity = parsed.identity;
+      templateId = parsed.templateId;
+    } catch (error) {
+      if (!(error instanceof FacematchError)) throw error;
+      identityError = error;
     }
-  } else if (!identity) {
-    identityError = new MissingIdentityError();
   }
   templateId ??= settings.defaultTemplateId;
 

@@ -372,14 +372,32 @@ describe('parseVerificationBody: selfie', () => {
     expect(parsed.selfie).toMatchObject({ kind: 'inline', image: { mime: 'image/jpeg' } });
   });
 
-  it.each(['incoming/ver-123.jpg', 'incoming/ver-123.jpeg', 'incoming/ver.2024:1.png'])(
-    'passes selfie_s3_key %s on as an S3 selfie',
-    (key) => {
+  it.each([
+    ['ver-123', 'incoming/ver-123.jpg'],
+    ['ver-123', 'incoming/ver-123.jpeg'],
+    ['ver.2024:1', 'incoming/ver.2024:1.png'],
+  ])('passes selfie_s3_key of %s (%s) on as an S3 selfie', (verificationId, key) => {
+    // Act
+    const parsed = parseVerificationBody(
+      validBody({ verification_id: verificationId, selfie_s3_key: key }),
+      OPTIONS,
+    );
+
+    // Assess
+    expect(parsed.selfie).toEqual({ kind: 's3', key });
+  });
+
+  it.each([
+    [{ verification_id: 'ver-1', selfie_s3_key: 'incoming/ver-2.jpg' }, 'another id'],
+    [{ selfie_s3_key: 'incoming/ver-2.jpg' }, 'no verification_id'],
+  ] as Array<[Record<string, string>, string]>)(
+    'refuses a selfie_s3_key that names %s',
+    (fields) => {
       // Act
-      const parsed = parseVerificationBody(validBody({ selfie_s3_key: key }), OPTIONS);
+      const error = validationFailure(() => parseVerificationBody(validBody(fields), OPTIONS));
 
       // Assess
-      expect(parsed.selfie).toEqual({ kind: 's3', key });
+      expect(pathsOf(error)).toEqual(['selfie_s3_key']);
     },
   );
 
