@@ -15,6 +15,7 @@ import { parseConfig } from '../lambda/config.ts';
 import { createApiHandler } from '../lambda/handlers/api-handler.ts';
 import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../lambda/runtime.ts';
+import { openApiDocument } from '../lib/openapi.ts';
 import {
   LOCAL_AWS_CREDENTIALS,
   type RunningDynalite,
@@ -189,8 +190,17 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
 
     const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
+    let apiUrl = '';
     const server = createServer(async (request, response) => {
       try {
+        if (request.url === '/openapi.json' && request.method === 'GET') {
+          writeResult(response, {
+            statusCode: 200,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl })),
+          });
+          return;
+        }
         if (request.url === '/health' && request.method === 'GET') {
           writeResult(response, {
             statusCode: 200,
@@ -224,6 +234,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }
     });
     const port = await listen(server, options.port ?? envNumber(env, 'PORT', 3000));
+    apiUrl = `http://${LOOPBACK}:${port}`;
     stops.push(
       () =>
         new Promise<void>((done) => {
@@ -233,7 +244,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     );
 
     return {
-      apiUrl: `http://${LOOPBACK}:${port}`,
+      apiUrl,
       s3Endpoint: s3.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       idmetaUrl,

@@ -1,0 +1,66 @@
+/**
+ * The verdict record and the problem document as schemas: the OpenAPI document is generated from
+ * them, and contract tests check real responses against them. Handlers do not import this module
+ * (they build records from the types), so it costs the Lambda bundles nothing.
+ */
+import * as z from 'zod/mini';
+import type { VerdictRecord } from './types.ts';
+
+const nullableString = () => z.nullable(z.string());
+
+export const verdictRecordSchema = z.object({
+  verification_id: z.string(),
+  template_id: z.string(),
+  status: z.enum(['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED']),
+  decision: z.nullable(z.enum(['APPROVED', 'REVIEW', 'REJECTED'])),
+  reasons: z.array(z.string()).check(z.describe('Stable reason codes; see the README.')),
+  face_similarity: z.nullable(z.number().check(z.gte(0), z.lte(100))),
+  matches: z
+    .record(z.string(), z.nullable(z.boolean()))
+    .check(z.describe('Field matches as IDmeta returned them: true, false or null (not checked).')),
+  risk_rating: nullableString(),
+  idmeta: z.nullable(
+    z.object({
+      status: z.nullable(z.union([z.string(), z.boolean()])),
+      message: nullableString(),
+      reason_code: nullableString(),
+      uuid: nullableString(),
+      api_request_status: z.nullable(z.number()),
+    }),
+  ),
+  nik_masked: z.string().check(z.describe('First 4 and last 4 digits of the NIK.')),
+  source: z.enum(['api', 's3']),
+  selfie_key: z.optional(z.string()),
+  attempts: z.number().check(z.int(), z.gte(0)),
+  error: z.optional(z.object({ code: z.string(), message: z.string() })),
+  created_at: z.string(),
+  updated_at: z.string(),
+  completed_at: z.optional(z.string()),
+  expires_at: z.number().check(z.int(), z.describe('Epoch seconds; the table TTL.')),
+});
+
+export const pendingResponseSchema = z.extend(verdictRecordSchema, {
+  upload: z.optional(
+    z.object({
+      url: z.string(),
+      fields: z.record(z.string(), z.string()),
+      expires_at: z.string(),
+    }),
+  ),
+});
+
+export const problemSchema = z.object({
+  type: z.string(),
+  title: z.string(),
+  status: z.number().check(z.int()),
+  detail: z.string(),
+  code: z.string(),
+  errors: z.optional(z.array(z.object({ path: z.string(), message: z.string() }))),
+});
+
+// The schema and the type must not drift apart: this line stops compiling if they do.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+export const RECORD_SCHEMA_MATCHES_TYPE: Same<
+  z.output<typeof verdictRecordSchema>,
+  VerdictRecord
+> = true;
