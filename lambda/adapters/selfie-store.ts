@@ -10,7 +10,6 @@ import {
   type HeadObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { FacematchError, SelfieNotFoundError, SelfieTooLargeError } from '../core/errors.ts';
 import type { SelfieStore } from '../core/ports.ts';
 
@@ -91,6 +90,8 @@ export class S3SelfieStore implements SelfieStore {
       throw new TypeError('the suggested upload key must start with keyStartsWith');
     }
     const issuedAt = this.#now();
+    // Only the 202 path signs uploads: the signer loads on first use, not at every cold start.
+    const { createPresignedPost } = await import('@aws-sdk/s3-presigned-post');
     const post = await createPresignedPost(this.#client, {
       Bucket: this.#bucket,
       // createPresignedPost pins the policy to `{ key: Key }` (and every entry of `Fields` to its
