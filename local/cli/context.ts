@@ -1,0 +1,34 @@
+/**
+ * What a command runs against: where it writes, the environment it reads, and the outside world
+ * it may be handed (a fake fetch, static credentials, a fixed clock) so it can be tested whole.
+ */
+import type { CredentialsSource, FetchLike } from './api-client.ts';
+
+export interface Writer {
+  write(chunk: string): unknown;
+  /** Progress lines are drawn only on a terminal. */
+  isTTY?: boolean;
+}
+
+export interface CliIo {
+  stdout: Writer;
+  stderr: Writer;
+}
+
+export interface CliDeps {
+  env?: Record<string, string | undefined>;
+  fetch?: FetchLike;
+  /** Default: the standard AWS credential chain, resolved only when a request is signed. */
+  credentials?: CredentialsSource;
+  now?: () => Date;
+}
+
+export interface CliContext extends CliDeps {
+  io: CliIo;
+  env: Record<string, string | undefined>;
+}
+
+export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
+
+export const endpointOf = (flag: string | undefined, env: CliContext['env']): string =>
+  flag ?? (env.FACEMATCH_ENDPOINT?.trim() || DEFAULT_ENDPOINT);

@@ -1,0 +1,56 @@
+/** `facematch get ID`: a stored verification, as it is now. */
+import { createApiClient } from './api-client.ts';
+import { parseCommandArgs } from './args.ts';
+import { type CliContext, DEFAULT_ENDPOINT, endpointOf } from './context.ts';
+import { UsageError } from './errors.ts';
+import { report } from './output.ts';
+import { startProgress } from './progress.ts';
+
+export const GET_USAGE = `usage: facematch get ID [options]
+
+Sends GET /verifications/{ID} and prints the record.
+
+options:
+  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
+                          a non-loopback URL must be https and is signed with SigV4
+  --json                  print the record exactly as received, and nothing else, on stdout
+  -h, --help              this text
+
+exit status: 0 APPROVED, 3 REVIEW, 4 REJECTED, 5 no decision yet (PENDING, PROCESSING),
+1 error (also a FAILED record, or 404 for an unknown id)`;
+
+const OPTIONS = {
+  endpoint: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function runGet(argv: string[], context: CliContext): Promise<number> {
+  const parsed = parseCommandArgs(argv, OPTIONS, GET_USAGE, true);
+  if (parsed === 'help') {
+    context.io.stdout.write(`${GET_USAGE}\n`);
+    return 0;
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length === 0) throw new UsageError('missing the verification ID', GET_USAGE);
+  if (positionals.length > 1) {
+    throw new UsageError(`one verification ID at a time (got ${positionals.length})`, GET_USAGE);
+  }
+  const [verificationId = ''] = positionals;
+
+  const client = createApiClient({
+    endpoint: endpointOf(values.endpoint, context.env),
+    env: context.env,
+    fetch: context.fetch,
+    credentials: context.credentials,
+    now: context.now,
+  });
+  const stop = startProgress(context.io.stderr, 'fetching');
+  let response: Awaited<ReturnType<typeof client.getVerification>>;
+  try {
+    response = await client.getVerification(verificationId);
+  } finally {
+    stop();
+  }
+  return report(response, context.io, { json: values.json === true });
+}

@@ -1,0 +1,82 @@
+/** `facematch verify`: one synchronous verification with the selfie inline. */
+import { createApiClient } from './api-client.ts';
+import { parseCommandArgs, requireOptions } from './args.ts';
+import { type CliContext, DEFAULT_ENDPOINT, endpointOf } from './context.ts';
+import { report } from './output.ts';
+import { startProgress } from './progress.ts';
+import { readSelfieFile } from './selfie-file.ts';
+
+export const VERIFY_USAGE = `usage: facematch verify --nik NIK --name NAME --dob DATE --selfie FILE [options]
+
+Sends POST /verifications with the selfie inline and prints the verdict.
+
+required:
+  --nik NIK               the 16-digit NIK (only ever printed masked)
+  --name NAME             full name as in the civil registry
+  --dob DATE              date of birth, DD-MM-YYYY or YYYY-MM-DD (sent as given)
+  --selfie FILE           a JPEG or PNG of at most 5 MB
+
+options:
+  --verification-id ID    your id for it; the same id again returns the stored verdict
+                          (default: one the service creates)
+  --template-id ID        the IDmeta template (default: the environment's)
+  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
+                          a non-loopback URL must be https and is signed with SigV4
+  --json                  print the record exactly as received, and nothing else, on stdout
+  -h, --help              this text
+
+exit status: 0 APPROVED, 3 REVIEW, 4 REJECTED, 5 no decision yet, 1 error
+
+example:
+  facematch verify --nik 3174051403880012 --name "Agus Wibisono Hartanto" --dob 14-03-1988 \\
+    --selfie local/idmeta-simulator/images/p1-agus-hartanto.jpg`;
+
+const OPTIONS = {
+  nik: { type: 'string' },
+  name: { type: 'string' },
+  dob: { type: 'string' },
+  selfie: { type: 'string' },
+  'verification-id': { type: 'string' },
+  'template-id': { type: 'string' },
+  endpoint: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function runVerify(argv: string[], context: CliContext): Promise<number> {
+  const parsed = parseCommandArgs(argv, OPTIONS, VERIFY_USAGE);
+  if (parsed === 'help') {
+    context.io.stdout.write(`${VERIFY_USAGE}\n`);
+    return 0;
+  }
+  const { values } = parsed;
+  requireOptions(values, ['nik', 'name', 'dob', 'selfie'], VERIFY_USAGE);
+  const { nik = '', name = '', dob = '', selfie = '' } = values;
+
+  // A bad endpoint, region or scheme is reported before the selfie is even read.
+  const client = createApiClient({
+    endpoint: endpointOf(values.endpoint, context.env),
+    env: context.env,
+    fetch: context.fetch,
+    credentials: context.credentials,
+    now: context.now,
+  });
+  const image = await readSelfieFile(selfie);
+  const body = {
+    ...(values['verification-id'] ? { verification_id: values['verification-id'] } : {}),
+    ...(values['template-id'] ? { template_id: values['template-id'] } : {}),
+    nik,
+    name,
+    date_of_birth: dob,
+    selfie_image: `data:${image.mime};base64,${image.bytes.toString('base64')}`,
+  };
+
+  const stop = startProgress(context.io.stderr, 'verifying');
+  let response: Awaited<ReturnType<typeof client.postVerification>>;
+  try {
+    response = await client.postVerification(body);
+  } finally {
+    stop();
+  }
+  return report(response, context.io, { json: values.json === true });
+}
