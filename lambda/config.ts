@@ -173,6 +173,14 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
   } catch (error) {
     read.problems.push(`APPROVE_THRESHOLD/REJECT_THRESHOLD: ${(error as Error).message}`);
   }
+  // A lease shorter than the IDmeta budget lets a second worker take over (and pay again) while
+  // the first is still retrying.
+  const idmetaBudgetMs = config.idmeta.timeoutMs * config.idmeta.maxAttempts;
+  if (config.leaseMs < idmetaBudgetMs) {
+    read.problems.push(
+      `VERIFICATION_LEASE_MS (${config.leaseMs}) must be at least IDMETA_TIMEOUT_MS x IDMETA_MAX_ATTEMPTS (${idmetaBudgetMs})`,
+    );
+  }
   if (read.problems.length > 0) {
     throw new ConfigError(`invalid configuration: ${read.problems.join('; ')}`);
   }

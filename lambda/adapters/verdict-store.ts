@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, VerificationInProgressError } from '../core/errors.ts';
 import type { ClaimInput, ClaimOutcome, VerdictStore } from '../core/ports.ts';
+import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
 import type { StoredVerdict } from '../core/types.ts';
 
 // Handlers import the classifier with the store they call.
@@ -39,6 +40,9 @@ export interface DynamoVerdictStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
 }
+
+const SAME_PERSON_CLAIMABLE =
+  'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))';
 
 export class DynamoVerdictStore implements VerdictStore {
   readonly #client: DynamoDBDocumentClient;
@@ -94,6 +98,8 @@ export class DynamoVerdictStore implements VerdictStore {
       // Both writes were refused: read why. Nothing has been written by this claim.
       lastSeen = await this.get(id);
       if (lastSeen === null) continue;
+      // Taken over by someone else between our update and this read: look again.
+      if (isAnonymousFailure(lastSeen) && fresh.nik_hash !== ANONYMOUS_NIK_HASH) continue;
       if (lastSeen.nik_hash !== fresh.nik_hash) return { kind: 'conflict' };
       if (lastSeen.status === 'COMPLETED' || lastSeen.status === 'FAILED') {
         return { kind: 'finished', item: lastSeen };
@@ -150,18 +156,27 @@ export class DynamoVerdictStore implements VerdictStore {
    * `nik_hash` then fails, so the update never creates a half-empty item).
    */
   async #takeOver(input: ClaimInput): Promise<StoredVerdict | null> {
+    const namesSomeone = input.fresh.nik_hash !== ANONYMOUS_NIK_HASH;
     try {
       const output = await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: { [VERDICT_TABLE_PARTITION_KEY]: input.fresh.verification_id },
-          ConditionExpression:
-            'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))',
+          ConditionExpression: namesSomeone
+            ? `(${SAME_PERSON_CLAIMABLE}) OR (nik_hash = :anonymous AND #status = :failed)`
+            : SAME_PERSON_CLAIMABLE,
+          // The hash and masked NIK are set for the anonymous takeover (a no-op otherwise); what
+          // an earlier failure left (its error, reasons, completion time) goes.
           UpdateExpression:
             'SET #status = :processing, lease_owner = :owner, lease_expires_at = :expires, ' +
-            'attempts = if_not_exists(attempts, :zero) + :one, updated_at = :updated',
-          ExpressionAttributeNames: { '#status': 'status' },
+            'attempts = if_not_exists(attempts, :zero) + :one, updated_at = :updated, ' +
+            'nik_hash = :h, nik_masked = :masked, reasons = :noReasons ' +
+            'REMOVE #error, completed_at',
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
           ExpressionAttributeValues: {
+            ...(namesSomeone ? { ':anonymous': ANONYMOUS_NIK_HASH, ':failed': 'FAILED' } : {}),
+            ':masked': input.fresh.nik_masked,
+            ':noReasons': [],
             ':h': input.fresh.nik_hash,
             ':pending': 'PENDING',
             ':processing': 'PROCESSING',

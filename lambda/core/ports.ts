@@ -82,7 +82,9 @@ export interface VerdictStore {
   ): Promise<{ created: true } | { created: false; existing: StoredVerdict }>;
   /**
    * Takes the verification for this worker, atomically: creates it when new, or takes a PENDING
-   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches.
+   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches; or
+   * takes an anonymous FAILED record (see `isAnonymousFailure`) for a claimant that names someone,
+   * adopting the claimant's hash and masked NIK.
    */
   claim(input: ClaimInput): Promise<ClaimOutcome>;
   /**

@@ -129,6 +129,17 @@ export function releasedRecord(
 export const isFinished = (item: Pick<VerdictRecord, 'status'>): boolean =>
   item.status === 'COMPLETED' || item.status === 'FAILED';
 
+/** The hash of a record that names nobody: an upload that carried no identity. */
+export const ANONYMOUS_NIK_HASH = '';
+
+/**
+ * A FAILED record of an upload that named nobody (MISSING_IDENTITY). Its object may be the
+ * selfie of an API request naming it as `selfie_s3_key` whose notification merely came first,
+ * so it is not final for a request that does name someone: such a request may take it over.
+ */
+export const isAnonymousFailure = (item: Pick<StoredVerdict, 'status' | 'nik_hash'>): boolean =>
+  item.status === 'FAILED' && item.nik_hash === ANONYMOUS_NIK_HASH;
+
 /** The public record: what the API returns. Internal attributes never leave the service. */
 export function toPublicRecord(item: StoredVerdict): VerdictRecord {
   const {

@@ -29,8 +29,10 @@ import type {
   VerdictStore,
 } from './ports.ts';
 import {
+  ANONYMOUS_NIK_HASH,
   completedRecord,
   failedRecord,
+  isAnonymousFailure,
   isFinished,
   newRecord,
   releasedRecord,
@@ -201,6 +203,7 @@ async function settleFailure(
   item: StoredVerdict,
   leaseOwner: string,
   error: unknown,
+  budget: CallBudget,
 ): Promise<never> {
   const known =
     error instanceof FacematchError
@@ -216,6 +219,7 @@ async function settleFailure(
     : failedRecord(item, known, deps.clock.now());
   await deps.store.save(next, leaseOwner);
   deps.observer?.recorded?.(next);
+  if (!known.transient) await housekeeping(deps, next, budget);
   throw error;
 }
 
@@ -231,7 +235,9 @@ async function housekeeping(deps: VerifyDeps, item: StoredVerdict, budget: CallB
       observer?.housekeepingFailed?.('finalize-verification', error);
     }
   }
-  if (item.source === 's3' && item.selfie_key && settings.deleteSelfieAfterVerdict) {
+  // A MISSING_IDENTITY failure keeps its object: an API request naming it may still come.
+  const keepObject = item.status === 'FAILED' && item.error?.code === 'MISSING_IDENTITY';
+  if (item.selfie_key && settings.deleteSelfieAfterVerdict && !keepObject) {
     try {
       await deps.selfies.delete(item.selfie_key);
     } catch (error) {
@@ -269,7 +275,7 @@ async function decideClaimed(
       idmetaBudget,
     );
   } catch (error) {
-    return settleFailure(deps, item, leaseOwner, error);
+    return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
   await deps.store.save(final, leaseOwner);
@@ -306,7 +312,7 @@ export async function verify(
   // A replay must not even read the selfie again.
   if (request.verificationId !== undefined) {
     const existing = await deps.store.get(request.verificationId);
-    if (existing && isFinished(existing)) {
+    if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
       assertSamePerson(existing, nikHash);
       return { record: toPublicRecord(existing), replayed: true };
     }
@@ -399,6 +405,7 @@ async function recordPermanentFailure(
   const failed = failedRecord(adoptEntrance(claimed.item, work), error, deps.clock.now());
   await deps.store.save(failed, claimed.leaseOwner);
   deps.observer?.recorded?.(failed);
+  await housekeeping(deps, failed, budget);
   return { record: toPublicRecord(failed), replayed: false };
 }
 
@@ -414,7 +421,9 @@ export async function verifyUploadedSelfie(
 ): Promise<VerifyOutcome> {
   const { settings, vault } = deps;
   const existing = await deps.store.get(input.verificationId);
-  if (existing && isFinished(existing)) return { record: toPublicRecord(existing), replayed: true };
+  if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
+    return { record: toPublicRecord(existing), replayed: true };
+  }
 
   const base = {
     verificationId: input.verificationId,
@@ -450,10 +459,18 @@ export async function verifyUploadedSelfie(
   }
   templateId ??= settings.defaultTemplateId;
 
+  // A record without a sealed identity belongs to an API request that named this object as its
+  // `selfie_s3_key` (its notification came too): that request decides, this upload names nobody.
+  if (!identity && object && existing && !isFinished(existing)) {
+    return { record: toPublicRecord(existing), replayed: true };
+  }
+
   if (!identity || !object) {
     const error = objectError ?? identityError ?? new MissingIdentityError();
     // Without an identity the failure is recorded under an empty hash: it names nobody.
-    const nikHash = identity ? await vault.hashNik(identity.nik) : (existing?.nik_hash ?? '');
+    const nikHash = identity
+      ? await vault.hashNik(identity.nik)
+      : (existing?.nik_hash ?? ANONYMOUS_NIK_HASH);
     return recordPermanentFailure(deps, { ...base, templateId, identity, nikHash }, error, budget);
   }
 
@@ -493,8 +510,9 @@ export async function markDeadLettered(
   });
   if (outcome.kind !== 'claimed')
     return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);
+  // Marking is bookkeeping, not another try: the claim's attempt increment is undone.
   const released = releasedRecord(
-    outcome.item,
+    { ...outcome.item, attempts: existing.attempts },
     {
       code: 'DEAD_LETTERED',
       message: `retries exhausted; last error ${cause.code}: ${cause.message}`,

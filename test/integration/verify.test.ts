@@ -371,9 +371,11 @@ describe('verify() pays IDmeta once per verification id', () => {
   });
 
   it('lets a second worker finish when the first stalls inside IDmeta past its lease, and refuses the stalled worker’s late write', async () => {
-    // Prepare: a 1-second lease (the shortest the config allows) and an IDmeta that never
-    // answers the first call.
-    const shortLease = t.createRuntime({ env: { VERIFICATION_LEASE_MS: '1000' }, busyWaitMs: 0 });
+    // Prepare: a worker frozen inside its IDmeta call for longer than its lease (a paused
+    // container). The configuration refuses a lease shorter than the IDmeta budget, so the
+    // 1-second lease is set on the runtime directly; IDmeta never answers the first call.
+    const shortLease = t.createRuntime({ busyWaitMs: 0 });
+    shortLease.deps.settings.leaseMs = 1_000;
     const body = bodyOf(AGUS);
     const id = idOf(body);
     const request = apiRequest(body, shortLease);
@@ -811,10 +813,9 @@ describe('the S3 path against real objects', () => {
     expect(await storedItem(pending.id)).not.toHaveProperty('sealed_identity');
   });
 
-  // BUG: markDeadLettered() takes the record through store.claim(), whose takeover adds 1 to
-  // `attempts`, and saves that: marking a message dead-lettered is counted as one more attempt
-  // although nothing was tried (after one failed try the record says attempts: 2).
-  it.fails('does not count marking a record dead-lettered as an attempt', async () => {
+  // markDeadLettered() goes through store.claim(), whose takeover adds 1 to `attempts`: marking
+  // is bookkeeping, not a try, so the count must stay what the tries made it.
+  it('does not count marking a record dead-lettered as an attempt', async () => {
     // Prepare
     const pending = await startPending(AGUS);
     const key = `incoming/${pending.id}.jpg`;
@@ -903,12 +904,11 @@ describe('the IDmeta deadline', () => {
 });
 
 describe('the two entrances on one uploaded object', () => {
-  // BUG: every selfie_s3_key is `incoming/<id>.<ext>`, so the object a caller names has also
-  // raised an S3 notification. When the queue handles it first (no PENDING record, no identity
-  // metadata), it stores FAILED MISSING_IDENTITY under an empty NIK hash; the caller's POST then
-  // finds a finished record for "another person" and gets 409 VERIFICATION_ID_CONFLICT, and the
-  // id can never be verified. The order depends only on timing.
-  it.fails('completes a selfie_s3_key request even when the object’s S3 notification was handled first', async () => {
+  // Every selfie_s3_key is `incoming/<id>.<ext>`, so the object a caller names has also raised an
+  // S3 notification. When the queue handles it first (no PENDING record, no identity metadata), it
+  // stores FAILED MISSING_IDENTITY under the anonymous hash; the caller's POST, which does name
+  // someone, must still be able to verify the id (it once got 409 for ever).
+  it('completes a selfie_s3_key request even when the object’s S3 notification was handled first', async () => {
     // Prepare
     const id = newId();
     const key = `incoming/${id}.jpg`;
@@ -925,11 +925,10 @@ describe('the two entrances on one uploaded object', () => {
     });
   });
 
-  // BUG: the same race the other way round. The caller's POST went first and IDmeta failed
+  // The same race the other way round. The caller's POST went first and IDmeta failed
   // transiently, so the record is back to PENDING (no sealed identity: the API path never seals
-  // one) for the caller to retry. The object's notification then finds no identity and ends the
-  // caller's verification as FAILED MISSING_IDENTITY; the caller's retry gets that record back.
-  it.fails('keeps a selfie_s3_key verification that IDmeta failed transiently open for the caller’s retry when the notification arrives', async () => {
+  // one) for the caller to retry. The object's notification, which names nobody, must leave it so.
+  it('keeps a selfie_s3_key verification that IDmeta failed transiently open for the caller’s retry when the notification arrives', async () => {
     // Prepare
     const id = newId();
     const key = `incoming/${id}.jpg`;
@@ -970,10 +969,10 @@ describe('the two entrances on one uploaded object', () => {
     expect(facematchCalls(id)).toHaveLength(1);
   });
 
-  // BUG: housekeeping() deletes the selfie only when `source === 's3'`. A verdict reached through
-  // the API with `selfie_s3_key` names the object (`selfie_key`) but leaves the biometric image in
-  // the bucket until the lifecycle rule, although SELFIE_DELETE_AFTER_VERDICT is true.
-  it.fails('deletes the object a selfie_s3_key request named once its verdict is stored', async () => {
+  // A verdict reached through the API with `selfie_s3_key` names the object (`selfie_key`); with
+  // SELFIE_DELETE_AFTER_VERDICT the biometric image must go as for an upload, not wait for the
+  // bucket's lifecycle rule.
+  it('deletes the object a selfie_s3_key request named once its verdict is stored', async () => {
     // Prepare
     const id = newId();
     const key = `incoming/${id}.jpg`;

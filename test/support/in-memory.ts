@@ -18,6 +18,7 @@ import type {
   SelfieStore,
   VerdictStore,
 } from '../../lambda/core/ports.ts';
+import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../../lambda/core/record.ts';
 import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -44,15 +45,23 @@ export class InMemoryVerdictStore implements VerdictStore {
       this.put(input.fresh);
       return { kind: 'claimed', item: clone(input.fresh) };
     }
-    if (existing.nik_hash !== input.fresh.nik_hash) return { kind: 'conflict' };
-    if (existing.status === 'COMPLETED' || existing.status === 'FAILED') {
-      return { kind: 'finished', item: clone(existing) };
+    const takesOverAnonymous =
+      isAnonymousFailure(existing) && input.fresh.nik_hash !== ANONYMOUS_NIK_HASH;
+    if (!takesOverAnonymous) {
+      if (existing.nik_hash !== input.fresh.nik_hash) return { kind: 'conflict' };
+      if (existing.status === 'COMPLETED' || existing.status === 'FAILED') {
+        return { kind: 'finished', item: clone(existing) };
+      }
     }
     const leaseLive =
       existing.status === 'PROCESSING' && (existing.lease_expires_at ?? 0) >= input.now;
     if (leaseLive) return { kind: 'busy', item: clone(existing) };
+    const { error: _error, completed_at: _completedAt, ...rest } = existing;
     const claimed: StoredVerdict = {
-      ...existing,
+      ...rest,
+      nik_hash: input.fresh.nik_hash,
+      nik_masked: input.fresh.nik_masked,
+      reasons: [],
       status: 'PROCESSING',
       lease_owner: input.leaseOwner,
       lease_expires_at: input.leaseExpiresAt,

@@ -88,6 +88,16 @@ describe('parseConfig', () => {
     );
   });
 
+  it('refuses a lease shorter than the IDmeta budget, which would let a second worker pay again', () => {
+    const message = problemsOf({
+      ...minimal,
+      IDMETA_TIMEOUT_MS: '10000',
+      IDMETA_MAX_ATTEMPTS: '3',
+      VERIFICATION_LEASE_MS: '20000',
+    });
+    expect(message).toContain('VERIFICATION_LEASE_MS');
+  });
+
   it('never echoes a local secret in its error', () => {
     const { FACEMATCH_DATA_KEY_SECRET_ID: _k, ...rest } = minimal;
     const message = problemsOf({ ...rest, FACEMATCH_DATA_KEY: 'short-secret-value' });
