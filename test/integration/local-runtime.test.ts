@@ -1,0 +1,405 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
+import {
+  loadRegistry,
+  type ReferenceSelfie,
+  referenceSelfie,
+  type SimPerson,
+} from '../../local/idmeta-simulator/registry.ts';
+import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
+import { captureOutput, type OutputCapture } from '../support/events.ts';
+
+/** The bearer token `startLocalRuntime` gives its simulator (local/server.ts). */
+const SIMULATOR_TOKEN = 'sim-local-token';
+const MAX_RECEIVE_COUNT = 3;
+const IDMETA_MAX_ATTEMPTS = 2;
+
+const people = loadRegistry().people;
+const personWith = (scenario: string): SimPerson => {
+  const found = people.find((candidate) => candidate.scenario?.includes(scenario));
+  if (found === undefined) throw new Error(`no registry person for "${scenario}"`);
+  return found;
+};
+const agus = personWith('clean match');
+const siti = personWith('a woman');
+const hendra = personWith('HIGH risk');
+const niLuh = personWith('borderline face');
+const andi = personWith('two reference selfies');
+
+/** Every selfie this run sends: none of their bytes may show up in a log line. */
+const selfiesSent: ReferenceSelfie[] = [];
+const selfieOf = (who: SimPerson, imageIndex = 0) => {
+  const selfie = referenceSelfie(who.nik, imageIndex);
+  selfiesSent.push(selfie);
+  return selfie;
+};
+
+const identityOf = (who: SimPerson) => ({
+  nik: who.nik,
+  name: who.name,
+  date_of_birth: who.date_of_birth,
+});
+/** S3 user metadata is US-ASCII: the name goes percent-encoded. */
+const metadataOf = (who: SimPerson) => ({
+  nik: who.nik,
+  name: encodeURIComponent(who.name),
+  'date-of-birth': who.date_of_birth,
+});
+
+const newId = (label: string) => `e2e-${label}-${randomUUID().slice(0, 8)}`;
+
+describe('the local runtime, end to end over loopback HTTP', () => {
+  /** Installed before any lambda/ or local/ module is loaded, so the first log line is caught. */
+  let output: OutputCapture;
+  let startLocalRuntime: (options: LocalRuntimeOptions) => Promise<LocalRuntime>;
+  let local: LocalRuntime;
+  let s3: S3Client;
+  let dataDir: string;
+  let dataKey: string;
+  const options = (): LocalRuntimeOptions => ({
+    port: 0,
+    s3Port: 0,
+    dynamoPort: 0,
+    simulatorPort: 0,
+    dataDir,
+    queueRetryDelayMs: 50,
+    maxReceiveCount: MAX_RECEIVE_COUNT,
+    env: {
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      IDMETA_MAX_ATTEMPTS: String(IDMETA_MAX_ATTEMPTS),
+      IDMETA_TIMEOUT_MS: '3000',
+    },
+  });
+
+  const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
+    const response = await fetch(`${local.apiUrl}${path}`, {
+      method,
+      ...(body === undefined
+        ? {}
+        : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
+  const getRecord = async (id: string) => api('GET', `/verifications/${encodeURIComponent(id)}`);
+
+  /** Polls GET until the verification leaves PENDING/PROCESSING (or the time is up). */
+  const pollUntilFinished = async (id: string, timeoutMs = 10_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const { status, body } = await getRecord(id);
+      const finished = status === 200 && (body.status === 'COMPLETED' || body.status === 'FAILED');
+      if (finished || Date.now() > until) return { status, body };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+
+  const putObject = async (key: string, body: Uint8Array, metadata?: Record<string, string>) => {
+    await s3.send(
+      new PutObjectCommand({ Bucket: local.bucket, Key: key, Body: body, Metadata: metadata }),
+    );
+  };
+
+  /** An uploader's S3 client: a restart moves the server to another free port. */
+  const s3ClientFor = (running: LocalRuntime) =>
+    createS3Client({
+      region: 'ap-southeast-3',
+      credentials: { ...LOCAL_AWS_CREDENTIALS },
+      endpoint: running.s3Endpoint,
+    });
+
+  const facematchCalls = (id: string) =>
+    (local.simulator?.calls() ?? []).filter(
+      (call) => call.endpoint === 'dukcapilfacematch' && call.verificationId === id,
+    );
+
+  beforeAll(async () => {
+    // Powertools reads the level when observability.ts creates its logger, i.e. on first import:
+    // everything that reaches lambda/ is imported only after this.
+    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'DEBUG');
+    output = captureOutput();
+    ({ startLocalRuntime } = await import('../../local/server.ts'));
+    dataDir = await mkdtemp(join(tmpdir(), 'facematch-e2e-'));
+    local = await startLocalRuntime(options());
+    dataKey = (await readFile(join(dataDir, 'data-key'), 'utf8')).trim();
+    s3 = s3ClientFor(local);
+  });
+
+  afterAll(async () => {
+    s3?.destroy();
+    await local?.stop();
+    output?.restore();
+    vi.unstubAllEnvs();
+    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const ids: Record<'inline' | 'presigned', string> = {
+    inline: newId('inline'),
+    presigned: newId('presigned'),
+  };
+  let inlineRecord: Record<string, unknown>;
+
+  it('(a) approves a POST with an inline selfie', async () => {
+    // Act
+    const { status, body } = await api('POST', '/verifications', {
+      verification_id: ids.inline,
+      ...identityOf(agus),
+      selfie_image: selfieOf(agus).dataUri,
+    });
+
+    // Assess
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      verification_id: ids.inline,
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+      source: 'api',
+    });
+    inlineRecord = body;
+  });
+
+  it('(b) completes a POST without a selfie through the presigned POST upload', async () => {
+    // Prepare
+    const selfie = selfieOf(siti);
+    const pending = await api('POST', '/verifications', {
+      verification_id: ids.presigned,
+      ...identityOf(siti),
+    });
+    expect(pending.status).toBe(202);
+    expect(pending.body.status).toBe('PENDING');
+    const upload = pending.body.upload as { url: string; fields: Record<string, string> };
+
+    // Act: a plain multipart form, every field first and the file last.
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', new Blob([selfie.bytes], { type: selfie.mime }), 'selfie.jpg');
+    const uploaded = await fetch(upload.url, { method: 'POST', body: form });
+    await uploaded.arrayBuffer();
+    const { status, body } = await pollUntilFinished(ids.presigned);
+
+    // Assess
+    expect(uploaded.ok).toBe(true);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      verification_id: ids.presigned,
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+      source: 's3',
+      selfie_key: `incoming/${ids.presigned}.jpg`,
+    });
+    expect(facematchCalls(ids.presigned)).toHaveLength(1);
+  });
+
+  it('(c) completes an object put with the identity in its metadata', async () => {
+    // Prepare: a ":" in the id, which S3 URL-encodes in the notification and the handler decodes.
+    const id = `${newId('metadata')}:2025`;
+
+    // Act
+    await putObject(`incoming/${id}.png`, selfieOf(andi, 1).bytes, metadataOf(andi));
+    const { body } = await pollUntilFinished(id);
+
+    // Assess
+    expect(body).toMatchObject({
+      verification_id: id,
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+      face_similarity: 88.6,
+      source: 's3',
+    });
+  });
+
+  it('(d) calls IDmeta once when the same object is put twice', async () => {
+    // Prepare
+    const id = newId('twice');
+    const selfie = selfieOf(hendra);
+
+    // Act
+    await putObject(`incoming/${id}.jpg`, selfie.bytes, metadataOf(hendra));
+    await putObject(`incoming/${id}.jpg`, selfie.bytes, metadataOf(hendra));
+    await local.queue.idle();
+
+    // Assess
+    const { body } = await getRecord(id);
+    expect(body).toMatchObject({ status: 'COMPLETED', decision: 'REVIEW', attempts: 1 });
+    expect(facematchCalls(id)).toHaveLength(1);
+  });
+
+  it('(e) records FAILED MISSING_IDENTITY for an upload that names nobody', async () => {
+    // Prepare
+    const id = newId('nobody');
+
+    // Act
+    await putObject(`incoming/${id}.jpg`, selfieOf(niLuh).bytes);
+    const { body } = await pollUntilFinished(id);
+
+    // Assess
+    expect(body).toMatchObject({
+      status: 'FAILED',
+      decision: null,
+      reasons: ['MISSING_IDENTITY'],
+      error: { code: 'MISSING_IDENTITY' },
+    });
+    expect(facematchCalls(id)).toHaveLength(0);
+  });
+
+  it('(f) retries through a 503 storm, then dead-letters and says so in the record', async () => {
+    // Prepare: every attempt of every receive answers 503.
+    const id = newId('storm');
+    const key = `incoming/${id}.jpg`;
+    const attempts = MAX_RECEIVE_COUNT * IDMETA_MAX_ATTEMPTS;
+    local.simulator?.scriptFaults(
+      Array.from({ length: attempts }, () => ({ status: 503 })),
+      { verificationId: id },
+    );
+
+    // Act
+    await putObject(key, selfieOf(niLuh).bytes, metadataOf(niLuh));
+    await local.queue.idle();
+
+    // Assess
+    const { body } = await getRecord(id);
+    expect(body).toMatchObject({ status: 'PENDING', error: { code: 'DEAD_LETTERED' } });
+    expect((body.error as { message: string }).message).toContain('IDMETA_UNAVAILABLE');
+    expect(facematchCalls(id).map((call) => call.httpStatus)).toEqual(
+      Array.from({ length: attempts }, () => 503),
+    );
+    const dead = local.queue.deadLetters.filter((record) => record.body.includes(key));
+    expect(dead).toHaveLength(1);
+    expect(dead[0]?.attributes.ApproximateReceiveCount).toBe(String(MAX_RECEIVE_COUNT));
+  });
+
+  it('(g) keeps its state across a restart on the same data directory', async () => {
+    // Prepare
+    await local.stop();
+
+    // Act
+    local = await startLocalRuntime(options());
+    s3.destroy();
+    s3 = s3ClientFor(local);
+    const fetched = await getRecord(ids.inline);
+    const replayed = await api('POST', '/verifications', {
+      verification_id: ids.inline,
+      ...identityOf(agus),
+      selfie_image: selfieOf(agus).dataUri,
+    });
+
+    // Assess: the same record, and the same data key (else the replay would be a 409).
+    expect(fetched).toEqual({ status: 200, body: inlineRecord });
+    expect(replayed).toEqual({ status: 200, body: inlineRecord });
+    expect(facematchCalls(ids.inline)).toHaveLength(0);
+    expect((await readFile(join(dataDir, 'data-key'), 'utf8')).trim()).toBe(dataKey);
+  });
+
+  it('(h) listens on 127.0.0.1 only', async () => {
+    // Prepare
+    const { hostname, port } = new URL(local.apiUrl);
+    const elsewhere = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address !== undefined && !address.internal)
+      .map((address) => address?.address as string);
+    const outcome = (host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect({ host, port: Number(port) });
+        socket.setTimeout(2_000, () => {
+          socket.destroy();
+          resolve('timeout');
+        });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      });
+
+    // Act
+    const onLoopback = await outcome('127.0.0.1');
+    const onOthers = await Promise.all([...elsewhere, '::1'].map(outcome));
+
+    // Assess
+    expect(hostname).toBe('127.0.0.1');
+    expect(onLoopback).toBe('connected');
+    for (const result of onOthers) expect(result).not.toBe('connected');
+    for (const endpoint of [local.s3Endpoint, local.dynamoEndpoint, local.idmetaUrl]) {
+      expect(new URL(endpoint).hostname).toBe('127.0.0.1');
+    }
+  });
+
+  // BUG (local/ only): both handlers share lambda/observability.ts's one Powertools logger, and
+  // the local runtime runs them in one process, concurrently. Each invocation's
+  // injectLambdaContext overwrites the shared Lambda context (function_name, request id) and its
+  // resetKeys clears the other invocation's keys (verification_id). In Lambda each process runs
+  // one invocation at a time, so only the local logs are wrong: work is attributed to the wrong
+  // function, and lines lose their verification_id.
+  it.fails('attributes each log line to the function whose invocation wrote it', async () => {
+    // Prepare: an API verification waits 1 s inside IDmeta while an upload is handled.
+    const apiId = newId('concurrent-api');
+    const s3Id = newId('concurrent-s3');
+    local.simulator?.scriptFaults([{ latencyMs: 1_000 }], { verificationId: apiId });
+    const from = output.chunks.length;
+
+    // Act
+    const posted = api('POST', '/verifications', {
+      verification_id: apiId,
+      ...identityOf(agus),
+      selfie_image: selfieOf(agus).dataUri,
+    });
+    try {
+      while (facematchCalls(apiId).length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await putObject(`incoming/${s3Id}.jpg`, selfieOf(siti).bytes, metadataOf(siti));
+      await local.queue.idle();
+    } finally {
+      await posted.catch(() => undefined);
+    }
+    const { status } = await posted;
+
+    // Assess
+    expect(status).toBe(200);
+    const recorded = (id: string) =>
+      output
+        .jsonLines(from)
+        .find((line) => line.message === 'verification recorded' && line.verification_id === id);
+    expect(recorded(s3Id)?.function_name).toBe('facematch-selfie-uploaded');
+    expect(recorded(apiId)?.function_name).toBe('facematch-api');
+  });
+
+  it('writes no NIK, name, date of birth, token, data key or selfie to any log', () => {
+    // Prepare: the scan must see the logs it scans, at DEBUG level, from every writer.
+    const text = output.text();
+    const recorded = output
+      .jsonLines()
+      .filter((line) => line.message === 'verification recorded')
+      .map((line) => line.verification_id);
+    expect(recorded).toEqual(expect.arrayContaining([ids.inline, ids.presigned]));
+    expect(output.jsonLines().some((line) => line.level === 'DEBUG')).toBe(true);
+    expect(text).toContain('"message":"IDmeta attempt"');
+    expect(text).toContain('"Namespace":"Facematch"');
+    expect(
+      output.chunks.some(
+        (chunk) => chunk.source.startsWith('console.') && chunk.text.includes('dead-lettered'),
+      ),
+    ).toBe(true);
+
+    // Assess
+    const lowered = text.toLowerCase();
+    for (const who of [agus, siti, hendra, niLuh, andi]) {
+      expect(text).not.toContain(who.nik);
+      expect(lowered).not.toContain(who.name.toLowerCase());
+      expect(text).not.toContain(encodeURIComponent(who.name));
+      expect(text).not.toContain(who.date_of_birth);
+    }
+    expect(text).not.toContain(SIMULATOR_TOKEN);
+    expect(text).not.toContain(dataKey);
+    expect(text).not.toContain('data:image/');
+    for (const selfie of selfiesSent) {
+      expect(text).not.toContain(selfie.bytes.toString('base64').slice(0, 40));
+    }
+  });
+});
