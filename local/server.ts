@@ -178,7 +178,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     });
     stops.push(() => queue.stop());
     s3.s3rver.on('event', (notification) => {
-      const Records = notification.Records.map((record) => ({
+      // The stack subscribes the queue to object-created events only; so does the bridge.
+      const created = notification.Records.filter((record) =>
+        record.eventName.startsWith('ObjectCreated:'),
+      );
+      if (created.length === 0) return;
+      const Records = created.map((record) => ({
         ...record,
         awsRegion: 'ap-southeast-3',
         s3: {

@@ -210,3 +210,21 @@ export class ConfigError extends FacematchError {
 
 export const isFacematchError = (error: unknown): error is FacematchError =>
   error instanceof FacematchError;
+
+/**
+ * Whether an error ends a verification for good: a fault of the request or the uploaded object
+ * (4xx), or IDmeta's final word. A server-side fault that is not transient (a secret the role
+ * cannot read, a broken configuration) is the operator's to fix, and the person's verification
+ * must survive it: it is retried (queue) or left open for the caller's retry (API).
+ */
+export const isFinalFailure = (error: unknown): error is FacematchError =>
+  error instanceof FacematchError &&
+  !error.transient &&
+  (error.status < 500 || error instanceof IdmetaError);
+
+/**
+ * Whether a caller may see the error's own message: client faults, and IDmeta's failures that
+ * the contract answers 502/503/504. Any other 5xx is an internal matter: a plain 500.
+ */
+export const isExposed = (error: unknown): error is FacematchError =>
+  error instanceof FacematchError && (error.status < 500 || error instanceof IdmetaError);

@@ -13,6 +13,8 @@
 import {
   ConflictError,
   FacematchError,
+  isExposed,
+  isFinalFailure,
   MissingIdentityError,
   NotFoundError,
   ValidationError,
@@ -205,21 +207,20 @@ async function settleFailure(
   error: unknown,
   budget: CallBudget,
 ): Promise<never> {
-  const known =
-    error instanceof FacematchError
-      ? error
-      : new FacematchError('unexpected internal error', {
-          code: 'INTERNAL_ERROR',
-          status: 500,
-          transient: true,
-          cause: error,
-        });
-  const next = known.transient
-    ? releasedRecord(item, known, deps.clock.now())
-    : failedRecord(item, known, deps.clock.now());
+  const now = deps.clock.now();
+  let next: StoredVerdict;
+  if (isFinalFailure(error)) {
+    next = failedRecord(item, error, now);
+  } else {
+    // The record is served by GET: an internal error's own message (it may name a secret's ARN)
+    // is not kept, only its code.
+    const code = error instanceof FacematchError ? error.code : 'INTERNAL_ERROR';
+    const message = isExposed(error) ? error.message : 'internal service error; retried';
+    next = releasedRecord(item, { code, message }, now);
+  }
   await deps.store.save(next, leaseOwner);
   deps.observer?.recorded?.(next);
-  if (!known.transient) await housekeeping(deps, next, budget);
+  if (next.status === 'FAILED') await housekeeping(deps, next, budget);
   throw error;
 }
 

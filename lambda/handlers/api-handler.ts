@@ -13,7 +13,7 @@ import { maxSelfieTextLength } from '../core/selfie.ts';
 import { getVerification, startPendingVerification, verify } from '../core/verify.ts';
 import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
-import { httpProblems, jsonResponse, readJsonBody } from './http.ts';
+import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 250;
@@ -90,10 +90,11 @@ export function createApiHandler(runtime: Runtime) {
       case 'get':
         return getVerificationById(runtime, event);
       case 'method-not-allowed':
-        throw new FacematchError(`${event.httpMethod} is not allowed on ${event.resource}`, {
-          code: 'METHOD_NOT_ALLOWED',
-          status: 405,
-        });
+        throw new MethodNotAllowedError(
+          event.httpMethod,
+          event.resource,
+          event.resource === '/verifications' ? 'POST' : 'GET',
+        );
       default:
         throw new FacematchError('no such route', { code: 'ROUTE_NOT_FOUND', status: 404 });
     }

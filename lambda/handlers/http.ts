@@ -4,7 +4,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { FacematchError, ValidationError } from '../core/errors.ts';
+import { FacematchError, isExposed, ValidationError } from '../core/errors.ts';
 import { logger } from '../observability.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -34,7 +34,10 @@ export function jsonResponse(
   };
 }
 
-export function problemResponse(error: FacematchError): APIGatewayProxyResult {
+export function problemResponse(
+  error: FacematchError,
+  extraHeaders: Record<string, string> = {},
+): APIGatewayProxyResult {
   const status = error.status;
   const problem: Record<string, unknown> = {
     type: `urn:facematch:problem:${error.code.toLowerCase().replaceAll('_', '-')}`,
@@ -47,9 +50,21 @@ export function problemResponse(error: FacematchError): APIGatewayProxyResult {
   const headers: Record<string, string> = {
     'content-type': PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',
+    ...extraHeaders,
   };
   if (error.transient && status >= 500) headers['retry-after'] = '1';
   return { statusCode: status, headers, body: JSON.stringify(problem) };
+}
+
+/** 405, with the methods the resource does allow (RFC 9110 asks for an `Allow` header). */
+export class MethodNotAllowedError extends FacematchError {
+  readonly allow: string;
+
+  constructor(method: string, resource: string, allow: string) {
+    super(`${method} is not allowed on ${resource}`, { code: 'METHOD_NOT_ALLOWED', status: 405 });
+    this.name = 'MethodNotAllowedError';
+    this.allow = allow;
+  }
 }
 
 const INTERNAL = new FacematchError('the service failed unexpectedly; it has been logged', {
@@ -63,7 +78,12 @@ const INTERNAL = new FacematchError('the service failed unexpectedly; it has bee
  */
 export function safeErrorFields(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) return { error_name: typeof error };
-  const frames = (error.stack ?? '').split('\n').slice(1, 8).join('\n');
+  // Only frame lines: a multi-line message continues past the stack's first line.
+  const frames = (error.stack ?? '')
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .slice(0, 7)
+    .join('\n');
   const fields: Record<string, unknown> = { error_name: error.name, stack_frames: frames };
   if (error instanceof FacematchError) {
     fields.error_code = error.code;
@@ -77,9 +97,10 @@ export function httpProblems(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
     request: Request<APIGatewayProxyEvent, APIGatewayProxyResult>,
   ) => {
     const { error } = request;
-    if (error instanceof FacematchError && error.code !== 'INTERNAL_ERROR') {
+    if (isExposed(error)) {
       if (error.status >= 500) logger.warn('request failed', safeErrorFields(error));
-      request.response = problemResponse(error);
+      const allow = error instanceof MethodNotAllowedError ? { allow: error.allow } : undefined;
+      request.response = problemResponse(error, allow);
       return;
     }
     logger.error('unexpected error', safeErrorFields(error));

@@ -6,7 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { FacematchError } from '../core/errors.ts';
+import { FacematchError, isFinalFailure } from '../core/errors.ts';
 import { verificationIdOfSelfieKey } from '../core/request.ts';
 import { markDeadLettered, verifyUploadedSelfie } from '../core/verify.ts';
 import { logger } from '../observability.ts';
@@ -67,11 +67,11 @@ export function parseS3Notification(body: string): Parsed {
 const RESPONSE_RESERVE_MS = 500;
 
 /**
- * Our own errors say whether they are transient. Anything else (an AWS fault, a bug) is retried
- * too: SQS and then the DLQ keep the message for a fix and a redrive; acknowledging would lose it.
+ * Only a final failure (the object's or the identity's fault, or IDmeta's last word, already
+ * recorded FAILED by the core) is acknowledged. Anything else, transient or the operator's to fix
+ * (a secret the role cannot read, a bug), goes back to SQS and then the DLQ, for a redrive.
  */
-const isTransient = (error: unknown): boolean =>
-  error instanceof FacematchError ? error.transient : true;
+const isTransient = (error: unknown): boolean => !isFinalFailure(error);
 
 async function processObject(
   runtime: Runtime,

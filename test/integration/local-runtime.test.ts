@@ -330,7 +330,7 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     }
   });
 
-  // BUG (local/ only): both handlers share lambda/observability.ts's one Powertools logger, and
+  // KNOWN LIMITATION (local/ only, not fixed): both handlers share lambda/observability.ts's one Powertools logger, and
   // the local runtime runs them in one process, concurrently. Each invocation's
   // injectLambdaContext overwrites the shared Lambda context (function_name, request id) and its
   // resetKeys clears the other invocation's keys (verification_id). In Lambda each process runs

@@ -502,10 +502,9 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       expectProblem(result, 405, 'METHOD_NOT_ALLOWED');
     });
 
-    // BUG: RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405
-    // response containing a list of the target resource's currently supported methods." The 405
-    // problem carries no `Allow` header.
-    it.fails('names the allowed methods in an Allow header of a 405', async () => {
+    // RFC 9110 §15.5.6: "The origin server MUST generate an Allow header field in a 405
+    // response containing a list of the target resource's currently supported methods."
+    it('names the allowed methods in an Allow header of a 405', async () => {
       // Act
       const post = await invoke(apiEvent({ method: 'DELETE', resource: '/verifications' }));
       const get = await invoke(
@@ -559,14 +558,13 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       secrets.destroy();
     });
 
-    // BUG: httpProblems (lambda/handlers/http.ts) exposes every FacematchError whose code is not
-    // INTERNAL_ERROR, whatever its status. Server-side 5xx errors that only an operator can act
-    // on then reach the caller with their internal detail: SecretsManagerSecret's
+    // Server-side 5xx errors that only an operator can act on must not reach the caller with
+    // their internal detail (this once happened): SecretsManagerSecret's
     // SECRET_UNAVAILABLE (500) names the secret's ARN (account id, secret name), ConfigError
     // (500) names the configuration, SealedIdentityError (500) the vault. STYLE.md: "`expose`
     // only below 500; the error handler turns anything unexposed into a plain 500". (IDmeta's
     // own 502/504 are the contract's and stay exposed.)
-    it.fails('answers a plain 500 when the IDmeta token secret cannot be read', async () => {
+    it('answers a plain 500 when the IDmeta token secret cannot be read', async () => {
       // Act
       const result = await invoke(
         postVerificationEvent({
@@ -585,12 +583,10 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       expectProblem(result, 500, 'INTERNAL_ERROR');
     });
 
-    // BUG: the same SECRET_UNAVAILABLE error is not transient, so settleFailure
-    // (lambda/core/verify.ts) stores the verification as FAILED: the person's verification is
-    // burnt by the service's own misconfiguration (once the role is fixed, a retry with the same
-    // id replays FAILED), and the record, which GET serves, keeps the secret's ARN in
-    // `error.message`.
-    it.fails('leaves the verification retryable, with no internals in its record', async () => {
+    // The same SECRET_UNAVAILABLE error is not transient, yet it is the service's fault, not the
+    // person's: the verification must stay open for a retry once the role is fixed, and the
+    // record, which GET serves, must not keep the secret's ARN (both once went wrong).
+    it('leaves the verification retryable, with no internals in its record', async () => {
       // Prepare: the previous case met the missing permission with this id.
       await invoke(
         postVerificationEvent({
@@ -669,11 +665,10 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       expect(log).not.toContain(agus.nik);
     });
 
-    // BUG: safeErrorFields (lambda/handlers/http.ts) logs `stack.split('\n').slice(1, 8)` as the
-    // stack frames, assuming the message is the stack's first line only. A foreign error whose
-    // message spans lines puts its second and later lines into `stack_frames`: V8's JSON.parse
+    // safeErrorFields must log frame lines only. A foreign error whose message spans lines
+    // continues past the stack's first line: V8's JSON.parse
     // quotes the text it choked on, newlines included (`Unexpected token 'x', "x\n31740514"...`).
-    it.fails('keeps a multi-line error message out of the logged stack frames', async () => {
+    it('keeps a multi-line error message out of the logged stack frames', async () => {
       // Prepare: a real parser error over text holding a NIK on its second line.
       const parse = () => JSON.parse(`x\n${agus.nik}`) as unknown;
       thrown = (() => {
