@@ -29,6 +29,8 @@ export interface RuntimeConfig {
   leaseMs: number;
   uploadExpiresSeconds: number;
   deleteSelfieAfterVerdict: boolean;
+  /** EventBridge bus for verdict events; none are published when unset. */
+  eventBusName: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -41,6 +43,10 @@ class Reader {
   private raw(name: string): string | undefined {
     const value = this.env[name]?.trim();
     return value === '' ? undefined : value;
+  }
+
+  optional(name: string): string | undefined {
+    return this.raw(name);
   }
 
   string(name: string, fallback?: string): string {
@@ -167,6 +173,7 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
       7 * 24 * 3600,
     ),
     deleteSelfieAfterVerdict: read.boolean('SELFIE_DELETE_AFTER_VERDICT', true),
+    eventBusName: read.optional('EVENT_BUS_NAME'),
   };
   try {
     assertValidPolicy(config.policy);

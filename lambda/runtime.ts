@@ -4,6 +4,7 @@
  * their sockets and secrets stay cached.
  */
 import { randomUUID } from 'node:crypto';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type AwsClientOptions,
@@ -18,9 +19,10 @@ import {
   StaticTokenSource,
   type TokenSource,
 } from './adapters/token-source.ts';
+import { EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
-import type { IdentityVault } from './core/ports.ts';
+import type { IdentityVault, VerdictEvents } from './core/ports.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import { recordHousekeepingFailure, recordIdmetaAttempt, recordVerdict } from './observability.ts';
@@ -32,6 +34,8 @@ export interface RuntimeOptions {
   storeReserveMs?: number;
   /** Explicit endpoints and credentials (local runtime, tests); the SDK defaults otherwise. */
   aws?: { dynamodb?: AwsClientOptions; s3?: AwsClientOptions };
+  /** Where verdict events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  events?: VerdictEvents;
 }
 
 export interface Runtime {
@@ -93,6 +97,14 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');
+  const events =
+    options.events ??
+    (config.eventBusName
+      ? new EventBridgeVerdictEvents({
+          client: new EventBridgeClient({}),
+          eventBusName: config.eventBusName,
+        })
+      : undefined);
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -113,6 +125,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     vault: new SecretBackedVault(dataKey),
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
+    ...(events ? { events } : {}),
     observer: {
       recorded: recordVerdict,
       housekeepingFailed: recordHousekeepingFailure,

@@ -26,6 +26,7 @@ import {
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
 import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
 import { LocalQueue } from './queue.ts';
+import { FileVerdictEvents } from './verdict-events-file.ts';
 
 export const LOCAL_BUCKET = 'facematch-selfies';
 export const LOCAL_TABLE = 'facematch-verdicts';
@@ -162,8 +163,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       dynamodb: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: dynamo.endpoint },
       s3: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: s3.endpoint },
     };
-    const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions });
-    const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions });
+    const events = new FileVerdictEvents(join(dataDir, 'events.jsonl'), log);
+    const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions, events });
+    const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
     const maxReceiveCount = options.maxReceiveCount ?? 3;
     const apiHandler = createApiHandler(apiRuntime);
     const queueHandler = createSelfieUploadedHandler(queueRuntime, { maxReceiveCount });

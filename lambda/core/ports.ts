@@ -8,6 +8,7 @@ import type {
   IdmetaCheckResult,
   SelfieImage,
   StoredVerdict,
+  VerdictRecord,
 } from './types.ts';
 
 /** Per-call limits every outbound call honours. */
@@ -119,6 +120,14 @@ export interface IdentityVault {
   seal(identity: Identity): Promise<string>;
   open(sealed: string): Promise<Identity>;
 }
+
+/** Where final verdicts are announced to downstream services (EventBridge; a file locally). */
+export interface VerdictEvents {
+  /** `detail` carries no personal data (see `toEventDetail`). Throws when it was not published. */
+  publish(detail: VerdictEventDetail): Promise<void>;
+}
+
+export type VerdictEventDetail = Omit<VerdictRecord, 'nik_masked'>;
 
 export interface Clock {
   now(): number;

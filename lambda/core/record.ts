@@ -152,3 +152,12 @@ export function toPublicRecord(item: StoredVerdict): VerdictRecord {
   } = item;
   return record;
 }
+
+/**
+ * What a downstream service learns of a final verdict: the public record without even the masked
+ * NIK. Consumers correlate by `verification_id`, which the operator's own systems already know.
+ */
+export function toEventDetail(item: StoredVerdict): Omit<VerdictRecord, 'nik_masked'> {
+  const { nik_masked: _nikMasked, ...detail } = toPublicRecord(item);
+  return detail;
+}

@@ -28,6 +28,7 @@ import type {
   IdentityVault,
   IdmetaPort,
   SelfieStore,
+  VerdictEvents,
   VerdictStore,
 } from './ports.ts';
 import {
@@ -38,6 +39,7 @@ import {
   isFinished,
   newRecord,
   releasedRecord,
+  toEventDetail,
   toPublicRecord,
 } from './record.ts';
 import { parseObjectMetadata } from './request.ts';
@@ -73,7 +75,10 @@ export interface VerifySettings {
 
 export interface VerifyObserver {
   /** Housekeeping after a stored verdict failed; the verdict stands, the operator should know. */
-  housekeepingFailed?(operation: 'finalize-verification' | 'delete-selfie', error: unknown): void;
+  housekeepingFailed?(
+    operation: 'publish-verdict-event' | 'finalize-verification' | 'delete-selfie',
+    error: unknown,
+  ): void;
   /** A verification reached a final or released state. */
   recorded?(item: StoredVerdict): void;
 }
@@ -88,6 +93,8 @@ export interface VerifyDeps {
   newLeaseOwner: () => string;
   sleep?: (ms: number) => Promise<void>;
   observer?: VerifyObserver;
+  /** Announces final verdicts; absent when no event bus is configured. */
+  events?: VerdictEvents;
 }
 
 export interface VerifyOutcome {
@@ -224,8 +231,19 @@ async function settleFailure(
   throw error;
 }
 
+/**
+ * After a final record is stored: announce it, close the IDmeta verification we own, drop the
+ * selfie. Each step is best effort; the stored verdict is the truth and stands whatever fails.
+ */
 async function housekeeping(deps: VerifyDeps, item: StoredVerdict, budget: CallBudget) {
   const { settings, observer } = deps;
+  if (deps.events) {
+    try {
+      await deps.events.publish(toEventDetail(item));
+    } catch (error) {
+      observer?.housekeepingFailed?.('publish-verdict-event', error);
+    }
+  }
   if (item.idmeta_verification_owned && settings.finalizeOwnedVerifications) {
     try {
       await deps.idmeta.finalizeVerification(

@@ -296,6 +296,25 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     expect((await readFile(join(dataDir, 'data-key'), 'utf8')).trim()).toBe(dataKey);
   });
 
+  it('(i) announces each final verdict once in events.jsonl, without personal data', async () => {
+    // Act
+    const lines = (await readFile(join(dataDir, 'events.jsonl'), 'utf8')).trim().split('\n');
+    const events = lines.map((line) => JSON.parse(line));
+
+    // Assess
+    const inline = events.filter((event) => event.detail.verification_id === ids.inline);
+    expect(inline).toHaveLength(1);
+    expect(inline[0]).toMatchObject({
+      source: 'facematch',
+      'detail-type': 'Verification Completed',
+      detail: { status: 'COMPLETED', decision: 'APPROVED' },
+    });
+    const failed = events.filter((event) => event.detail.status === 'FAILED');
+    expect(failed.map((event) => event.detail.reasons)).toContainEqual(['MISSING_IDENTITY']);
+    for (const event of events) expect(event.detail).not.toHaveProperty('nik_masked');
+    expect(lines.join('\n')).not.toContain(agus.nik);
+  });
+
   it('(h) listens on 127.0.0.1 only', async () => {
     // Prepare
     const { hostname, port } = new URL(local.apiUrl);

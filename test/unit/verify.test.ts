@@ -434,3 +434,61 @@ describe('getVerification', () => {
     await expect(getVerification('nope', deps)).rejects.toMatchObject({ status: 404 });
   });
 });
+
+describe('verdict events', () => {
+  function withEvents(options: { failing?: boolean } = {}) {
+    const context = setup();
+    const published: unknown[] = [];
+    const housekeepingFailures: string[] = [];
+    context.deps.events = {
+      publish: async (detail) => {
+        if (options.failing) throw new Error('EventBridge is down');
+        published.push(detail);
+      },
+    };
+    context.deps.observer = {
+      housekeepingFailed: (operation) => housekeepingFailures.push(operation),
+    };
+    return { ...context, published, housekeepingFailures };
+  }
+
+  it('announces a completed verdict once, after storing it, without the masked NIK', async () => {
+    const { deps, store, published, budget } = withEvents();
+
+    await verify(request(), deps, budget());
+
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ verification_id: 'ver-001', decision: 'APPROVED' });
+    expect(published[0]).not.toHaveProperty('nik_masked');
+    expect(JSON.stringify(published[0])).not.toContain('0001');
+    expect((await store.get('ver-001'))?.status).toBe('COMPLETED');
+  });
+
+  it('announces a final failure, and nothing for a transient one or a replay', async () => {
+    const idmeta = new ScriptedIdmeta().answerNext(
+      new IdmetaUnavailableError('IDmeta answered 503', 503),
+      new IdmetaTokenError(),
+    );
+    const context = withEvents();
+    context.deps.idmeta = idmeta;
+
+    await expect(verify(request(), context.deps, context.budget())).rejects.toThrow();
+    expect(context.published).toHaveLength(0);
+    await expect(verify(request(), context.deps, context.budget())).rejects.toThrow();
+    await verify(request(), context.deps, context.budget());
+
+    expect(context.published).toEqual([
+      expect.objectContaining({ status: 'FAILED', reasons: ['IDMETA_TOKEN_REJECTED'] }),
+    ]);
+  });
+
+  it('keeps the verdict when the event cannot be published, and says so', async () => {
+    const { deps, store, housekeepingFailures, budget } = withEvents({ failing: true });
+
+    const { record } = await verify(request(), deps, budget());
+
+    expect(record.status).toBe('COMPLETED');
+    expect((await store.get('ver-001'))?.decision).toBe('APPROVED');
+    expect(housekeepingFailures).toEqual(['publish-verdict-event']);
+  });
+});
