@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { assertValidPolicy, decide, REASON } from '../../lambda/core/policy.ts';
 import type { IdmetaCheckResult } from '../../lambda/core/types.ts';
+import { verifiedResult } from '../support/in-memory.ts';
 
 const policy = { approveThreshold: 75, rejectThreshold: 40 };
 
-function result(overrides: Partial<IdmetaCheckResult> = {}): IdmetaCheckResult {
-  return {
-    outcome: 'VERIFIED',
-    rawStatus: 'VERIFIED',
-    message: 'OK',
-    matches: { nik: true, name: true, date_of_birth: true, place_of_birth: true },
-    faceSimilarity: 99.8,
-    riskRating: 'LOW',
-    reasonCode: '0',
-    uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
-    apiRequestStatus: 1,
-    ...overrides,
-  };
-}
+const result = (overrides: Partial<IdmetaCheckResult> = {}): IdmetaCheckResult =>
+  verifiedResult({ uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d', ...overrides });
 
 describe('decide', () => {
   it('approves a verified identity whose every match is true and face is above the bar', () => {

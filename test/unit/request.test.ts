@@ -3,7 +3,7 @@ import * as z from 'zod/mini';
 import {
   SelfieTooLargeError,
   UnsupportedSelfieTypeError,
-  ValidationError,
+  type ValidationError,
 } from '../../lambda/core/errors.ts';
 import {
   parseObjectMetadata,
@@ -13,6 +13,7 @@ import {
 } from '../../lambda/core/request.ts';
 import { DEFAULT_SELFIE_LIMITS, maxSelfieTextLength } from '../../lambda/core/selfie.ts';
 import { makeJpeg, makePng } from '../support/images.ts';
+import { thrownBy, validationFailure } from '../support/thrown.ts';
 
 // 18:00 UTC is already 2 June 2024 in Jakarta.
 const NOW = Date.parse('2024-06-01T18:00:00Z');
@@ -26,22 +27,6 @@ const validBody = (overrides: Record<string, unknown> = {}): Record<string, unkn
   date_of_birth: '12-06-1993',
   ...overrides,
 });
-
-/** Runs `act` and returns what it threw (failing the test when it throws nothing). */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
-function validationFailure(act: () => unknown): ValidationError {
-  const error = thrownBy(act);
-  expect(error).toBeInstanceOf(ValidationError);
-  return error as ValidationError;
-}
 
 const pathsOf = (error: ValidationError): string[] => [
   ...new Set(error.issues.map((issue) => issue.path)),

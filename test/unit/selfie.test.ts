@@ -11,24 +11,9 @@ import {
 } from '../../lambda/core/selfie.ts';
 import type { SelfieLimits } from '../../lambda/core/types.ts';
 import { makeJpeg, makePng } from '../support/images.ts';
+import { thrownBy, validationFailure } from '../support/thrown.ts';
 
 const LIMITS: SelfieLimits = DEFAULT_SELFIE_LIMITS;
-
-/** Runs `act` and returns what it threw (failing the test when it throws nothing). */
-function thrownBy(act: () => unknown): unknown {
-  try {
-    act();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
-
-function validationFailure(act: () => unknown): ValidationError {
-  const error = thrownBy(act);
-  expect(error).toBeInstanceOf(ValidationError);
-  return error as ValidationError;
-}
 
 /** Rewrites the size a JPEG's baseline frame header (SOF0) declares. */
 function withJpegSize(jpeg: Buffer, width: number, height: number): Buffer {
