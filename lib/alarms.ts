@@ -1,0 +1,200 @@
+/**
+ * What wakes an operator: a message in the dead-letter queue, a function that crashes or is
+ * throttled, and IDmeta failing. Alarms go to an SNS topic (the stack's own, KMS-encrypted and
+ * TLS-only, with an optional e-mail subscription, or an existing one from the config).
+ */
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { FilterPattern, type ILogGroup, MetricFilter } from 'aws-cdk-lib/aws-logs';
+import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
+import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRIC, METRICS_NAMESPACE } from '../lambda/observability.ts';
+import type { FacematchFunction } from './facematch-function.ts';
+
+const PERIOD = Duration.minutes(5);
+
+/** Below this many IDmeta attempts in a period a rate says nothing (1 of 1 failing is 100 %). */
+export const IDMETA_RATE_MIN_ATTEMPTS = 5;
+
+export interface FacematchAlarmsProps {
+  envName: string;
+  key: IKey;
+  /** Subscribe this address to the stack's topic. */
+  email?: string;
+  /** Send to this existing topic instead of creating one. */
+  topicArn?: string;
+  functions: FacematchFunction[];
+  deadLetterQueue: IQueue;
+  idmetaErrorRatePercent: number;
+}
+
+export class FacematchAlarms extends Construct {
+  readonly topic: ITopic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: FacematchAlarmsProps) {
+    super(scope, id);
+    const name = (suffix: string) => `facematch-${props.envName}-${suffix}`;
+
+    this.topic =
+      props.topicArn === undefined
+        ? this.createTopic(props.envName, props.key, props.email)
+        : Topic.fromTopicArn(this, 'Topic', props.topicArn);
+    const action = new SnsAction(this.topic);
+    const add = (alarm: Alarm) => {
+      alarm.addAlarmAction(action);
+      alarm.addOkAction(action);
+      this.alarms.push(alarm);
+    };
+
+    add(
+      new Alarm(this, 'DeadLetters', {
+        alarmName: name('dead-letters'),
+        alarmDescription:
+          'Selfie notifications reached the dead-letter queue: their verifications are FAILED ' +
+          '(DEAD_LETTERED). Fix the cause, then redrive the DLQ.',
+        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: 'Maximum',
+        }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    for (const fn of props.functions) {
+      const label = fn.handlerName;
+      const id = label.replace(/(^|-)([a-z])/g, (_match, _dash, letter: string) =>
+        letter.toUpperCase(),
+      );
+      add(
+        new Alarm(this, `${id}Errors`, {
+          alarmName: name(`${label}-errors`),
+          alarmDescription: `The ${label} function failed: crashed or timed out (a 4xx/5xx answer is not a failure).`,
+          metric: fn.metricErrors({ period: PERIOD, statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+      add(
+        new Alarm(this, `${id}Throttles`, {
+          alarmName: name(`${label}-throttles`),
+          alarmDescription: `Lambda throttled the ${label} function (account or reserved concurrency).`,
+          metric: fn.metricThrottles({ period: PERIOD, statistic: 'Sum' }),
+          threshold: 1,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+
+    add(
+      new Alarm(this, 'IdmetaErrorRate', {
+        alarmName: name('idmeta-error-rate'),
+        alarmDescription:
+          `At least ${props.idmetaErrorRatePercent} % of IDmeta attempts failed in 5 minutes ` +
+          `(at least ${IDMETA_RATE_MIN_ATTEMPTS} attempts): IDmeta down, slow, rate-limiting, or the ` +
+          'token revoked.',
+        metric: this.idmetaErrorRate(
+          props.envName,
+          props.functions.map((fn) => fn.functionLogGroup),
+        ),
+        threshold: props.idmetaErrorRatePercent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  private createTopic(envName: string, key: IKey, email: string | undefined): Topic {
+    const stack = Stack.of(this);
+    const topic = new Topic(this, 'Topic', {
+      displayName: `facematch ${envName} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    // The topic policy replaces SNS's default one, so CloudWatch is allowed to publish by name,
+    // for this account's alarms only.
+    topic.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsPublish',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [topic.topicArn],
+        conditions: {
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    // CloudWatch must encrypt what it publishes to an encrypted topic.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'CloudWatchAlarmsEncryptForTheAlarmTopic',
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+      }),
+    );
+    if (email !== undefined) topic.addSubscription(new EmailSubscription(email));
+    return topic;
+  }
+
+  /**
+   * Failed IDmeta attempts in percent of all attempts, from the runtime's EMF lines
+   * (lambda/observability.ts) in this environment's own log groups. Not from the EMF metrics
+   * themselves: `IdmetaErrors` carries a third dimension, `kind`, so no query on
+   * (`service`, `operation`) sees it, and operations x kinds are more series than the 10 an alarm
+   * may use; and EMF dimensions do not say which environment emitted them, so two environments
+   * in one account and region would count each other's calls.
+   */
+  private idmetaErrorRate(envName: string, logGroups: ILogGroup[]): IMetric {
+    const namespace = `${METRICS_NAMESPACE}/${envName}`;
+    const counted = (metricName: string): Metric => {
+      logGroups.forEach((logGroup, index) => {
+        new MetricFilter(this, `${metricName}Filter${index}`, {
+          logGroup,
+          metricNamespace: namespace,
+          metricName,
+          filterPattern: FilterPattern.numberValue(`$.${metricName}`, '>', 0),
+          metricValue: `$.${metricName}`,
+        });
+      });
+      return new Metric({ namespace, metricName, statistic: 'Sum', period: PERIOD });
+    };
+    return new MathExpression({
+      expression: `IF(FILL(attempts, 0) >= ${IDMETA_RATE_MIN_ATTEMPTS}, 100 * FILL(failed, 0) / attempts, 0)`,
+      usingMetrics: {
+        attempts: counted(METRIC.idmetaCalls),
+        failed: counted(METRIC.idmetaErrors),
+      },
+      period: PERIOD,
+      label: 'IDmeta attempts failed (%)',
+    });
+  }
+}

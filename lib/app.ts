@@ -1,0 +1,49 @@
+/**
+ * The CDK app as a function of its inputs, so `bin/app.ts` (run by the CDK CLI) and the infra
+ * tests build exactly the same thing: one stack `Facematch-<env>`, tagged with its environment,
+ * checked by cdk-nag's AwsSolutions pack at synth.
+ */
+import { App, type AppProps, Tags } from 'aws-cdk-lib';
+import type { Code } from 'aws-cdk-lib/aws-lambda';
+import { CONFIG_DIR, type FacematchConfig, loadInfraConfig, resolveEnvName } from './config.ts';
+import { FacematchStack } from './facematch-stack.ts';
+import { addNagChecks } from './nag.ts';
+
+export const stackName = (envName: string) => `Facematch-${envName}`;
+
+export interface FacematchAppOptions extends AppProps {
+  /** Defaults to the `env` context value (`-c env=<name>`). */
+  envName?: string;
+  /** Defaults to `config/<env>.json`. */
+  config?: FacematchConfig;
+  configDir?: string;
+  /** Tests only: skip bundling. */
+  functionCode?: Code;
+}
+
+export function createFacematchApp(options: FacematchAppOptions = {}): {
+  app: App;
+  stack: FacematchStack;
+} {
+  const {
+    envName: givenEnvName,
+    config: givenConfig,
+    configDir,
+    functionCode,
+    ...appProps
+  } = options;
+  const app = new App(appProps);
+  const envName =
+    givenEnvName ?? resolveEnvName(app.node.tryGetContext('env'), configDir ?? CONFIG_DIR);
+  const config = givenConfig ?? loadInfraConfig(envName, configDir);
+  const stack = new FacematchStack(app, stackName(envName), {
+    stackName: stackName(envName),
+    envName,
+    config,
+    ...(functionCode === undefined ? {} : { functionCode }),
+  });
+  Tags.of(stack).add('application', 'facematch');
+  Tags.of(stack).add('environment', envName);
+  addNagChecks(app);
+  return { app, stack };
+}

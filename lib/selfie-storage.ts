@@ -1,0 +1,178 @@
+/**
+ * Where selfies land and how their arrival is announced: the selfie bucket (KMS, TLS only, no
+ * public access, access-logged, `incoming/` expiring), its access-log bucket, and the S3 -> SQS
+ * notification to a KMS-encrypted queue with a dead-letter queue.
+ *
+ * Versioning is off on purpose. UU PDP treats selfies as biometric data that must be destroyed
+ * at the end of its purpose; in an unversioned bucket the runtime's DeleteObject after a verdict
+ * and the lifecycle expiry really remove the bytes, where versioning would keep every selfie as
+ * a noncurrent version behind a delete marker (and a re-upload of the same key would stack
+ * versions). Nothing here needs a second copy: a lost selfie means the person uploads again.
+ */
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import {
+  BlockPublicAccess,
+  Bucket,
+  BucketEncryption,
+  BucketNotificationDestinationType,
+  EventType,
+  HttpMethods,
+  type IBucketNotificationDestination,
+  ObjectOwnership,
+} from 'aws-cdk-lib/aws-s3';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/** The runtime's selfie keys: `incoming/<verification_id>.<jpg|jpeg|png>` (lambda/core/request.ts). */
+export const SELFIE_PREFIX = 'incoming/';
+export const SELFIE_SUFFIXES = ['.jpg', '.jpeg', '.png'] as const;
+
+export interface SelfieStorageProps {
+  key: IKey;
+  removalPolicy: RemovalPolicy;
+  /** Lifecycle expiry of `incoming/`. */
+  selfieDays: number;
+  /** Expiry of the S3 server access logs. */
+  accessLogDays: number;
+  /** Browser origins allowed to POST a presigned upload; none: no CORS rule at all. */
+  corsAllowedOrigins: string[];
+  /** How long a received message stays invisible: at least 6 x the consuming function's timeout. */
+  visibilityTimeout: Duration;
+  /** Receives before a message moves to the dead-letter queue. */
+  maxReceiveCount: number;
+}
+
+export class SelfieStorage extends Construct {
+  readonly bucket: Bucket;
+  readonly accessLogBucket: Bucket;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+
+  constructor(scope: Construct, id: string, props: SelfieStorageProps) {
+    super(scope, id);
+
+    // S3 server access logs can only be delivered to an SSE-S3 bucket, not an SSE-KMS one.
+    this.accessLogBucket = new Bucket(this, 'AccessLogs', {
+      encryption: BucketEncryption.S3_MANAGED,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: false,
+      removalPolicy: props.removalPolicy,
+      // Access logs carry uploaders' IP addresses: personal data, kept no longer than other logs.
+      lifecycleRules: [
+        { id: 'expire-access-logs', expiration: Duration.days(props.accessLogDays) },
+      ],
+    });
+
+    this.bucket = new Bucket(this, 'Selfies', {
+      encryption: BucketEncryption.KMS,
+      encryptionKey: props.key,
+      // One data key per bucket instead of one KMS call per object.
+      bucketKeyEnabled: true,
+      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      versioned: false,
+      removalPolicy: props.removalPolicy,
+      serverAccessLogsBucket: this.accessLogBucket,
+      serverAccessLogsPrefix: 'selfies/',
+      lifecycleRules: [
+        {
+          id: 'expire-selfies',
+          prefix: SELFIE_PREFIX,
+          expiration: Duration.days(props.selfieDays),
+        },
+        { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
+      ],
+      ...(props.corsAllowedOrigins.length === 0
+        ? {}
+        : {
+            cors: [
+              {
+                // A presigned POST is a form upload: POST only, from the listed origins only.
+                allowedMethods: [HttpMethods.POST],
+                allowedOrigins: props.corsAllowedOrigins,
+                allowedHeaders: ['*'],
+                exposedHeaders: ['ETag'],
+                maxAge: 3000,
+              },
+            ],
+          }),
+    });
+
+    this.deadLetterQueue = new Queue(this, 'SelfieUploadedDlq', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      // The longest SQS allows: time to fix the cause and redrive.
+      retentionPeriod: Duration.days(14),
+    });
+
+    this.queue = new Queue(this, 'SelfieUploaded', {
+      encryption: QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      visibilityTimeout: props.visibilityTimeout,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+    });
+
+    this.allowS3ToNotify(props.key);
+    // S3 filters take one prefix and one suffix per rule: one notification per image suffix.
+    const destination = this.queueDestination();
+    for (const suffix of SELFIE_SUFFIXES) {
+      this.bucket.addEventNotification(EventType.OBJECT_CREATED, destination, {
+        prefix: SELFIE_PREFIX,
+        suffix,
+      });
+    }
+  }
+
+  /**
+   * The queue accepts messages from S3 for this bucket only; the key lets S3 encrypt them.
+   * Written here rather than by `SqsDestination`, which grants `kms:GenerateDataKey*` and
+   * `kms:ReEncrypt*` to S3 on the key: this names the two actions S3 needs.
+   */
+  private allowS3ToNotify(key: IKey): void {
+    const stack = Stack.of(this);
+    const s3 = new ServicePrincipal('s3.amazonaws.com');
+    this.queue.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'SelfieBucketNotifications',
+        principals: [s3],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: {
+          ArnEquals: { 'aws:SourceArn': this.bucket.bucketArn },
+          StringEquals: { 'aws:SourceAccount': stack.account },
+        },
+      }),
+    );
+    // AWS documents this statement without conditions: SQS calls KMS for S3, and the source
+    // condition keys are not promised on that call. The queue policy above is the gate.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'S3EncryptsNotificationsForTheSelfieQueue',
+        principals: [s3],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+      }),
+    );
+  }
+
+  private queueDestination(): IBucketNotificationDestination {
+    const queue = this.queue;
+    return {
+      bind: () => ({
+        arn: queue.queueArn,
+        type: BucketNotificationDestinationType.QUEUE,
+        // S3 tests the destination when the notification is put: the queue policy must exist.
+        dependencies: [queue],
+      }),
+    };
+  }
+}

@@ -1,0 +1,251 @@
+/**
+ * The REST API (DESIGN.md): `POST /verifications` and `GET /verifications/{verification_id}`,
+ * both IAM (SigV4) authorized, validated before the Lambda is paid for, throttled per stage,
+ * traced, access-logged as JSON to a KMS-encrypted log group. Errors API Gateway answers by
+ * itself are RFC 9457 problem documents like the handler's own.
+ */
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import {
+  AccessLogFormat,
+  AuthorizationType,
+  EndpointType,
+  JsonSchemaType,
+  JsonSchemaVersion,
+  LambdaIntegration,
+  LogGroupLogDestination,
+  type Method,
+  MethodLoggingLevel,
+  Model,
+  RequestValidator,
+  ResponseType,
+  RestApi,
+} from 'aws-cdk-lib/aws-apigateway';
+import {
+  AccountPrincipal,
+  AnyPrincipal,
+  Effect,
+  PolicyDocument,
+  PolicyStatement,
+} from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export const API_STAGE_NAME = 'v1';
+
+/**
+ * Bodies of these types reach the handler base64-encoded (`isBase64Encoded: true`), byte-exact
+ * instead of mangled into UTF-8 text, so the handler measures their real size and answers 413/415
+ * itself. JSON is not listed: it arrives as text, as the handler and the body model expect.
+ */
+export const BINARY_MEDIA_TYPES = [
+  'image/jpeg',
+  'image/png',
+  'multipart/form-data',
+  'application/octet-stream',
+];
+
+/**
+ * A first sieve, not the contract: the handler validates every field and names it in `errors`.
+ * Only shape checks live here (no patterns, no lengths), because API Gateway's own messages for
+ * those quote the offending value, and values here are NIKs and names.
+ */
+const VERIFICATION_REQUEST_SCHEMA = {
+  schema: JsonSchemaVersion.DRAFT4,
+  title: 'VerificationRequest',
+  type: JsonSchemaType.OBJECT,
+  required: ['nik', 'name', 'date_of_birth'],
+  properties: Object.fromEntries(
+    [
+      'verification_id',
+      'template_id',
+      'nik',
+      'name',
+      'date_of_birth',
+      'selfie_image',
+      'selfie_s3_key',
+    ].map((field) => [field, { type: JsonSchemaType.STRING }]),
+  ),
+};
+
+/**
+ * API Gateway's own refusals, as problem documents: a status, a title and a detail that never
+ * quotes the request. Without a status (DEFAULT_4XX) the gateway's own status code is kept.
+ */
+const GATEWAY_PROBLEMS: Array<{
+  type: ResponseType;
+  status?: number;
+  title: string;
+  detail?: string;
+}> = [
+  {
+    type: ResponseType.BAD_REQUEST_BODY,
+    status: 400,
+    title: 'Bad Request',
+    detail: 'the body must be a JSON object with the string fields nik, name and date_of_birth',
+  },
+  { type: ResponseType.BAD_REQUEST_PARAMETERS, status: 400, title: 'Bad Request' },
+  { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, status: 403, title: 'Forbidden' },
+  { type: ResponseType.ACCESS_DENIED, status: 403, title: 'Forbidden' },
+  { type: ResponseType.EXPIRED_TOKEN, status: 403, title: 'Forbidden' },
+  { type: ResponseType.INVALID_SIGNATURE, status: 403, title: 'Forbidden' },
+  { type: ResponseType.REQUEST_TOO_LARGE, status: 413, title: 'Content Too Large' },
+  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, status: 415, title: 'Unsupported Media Type' },
+  { type: ResponseType.THROTTLED, status: 429, title: 'Too Many Requests' },
+  { type: ResponseType.QUOTA_EXCEEDED, status: 429, title: 'Too Many Requests' },
+  { type: ResponseType.INTEGRATION_TIMEOUT, status: 504, title: 'Gateway Timeout' },
+  { type: ResponseType.INTEGRATION_FAILURE, status: 502, title: 'Bad Gateway' },
+  { type: ResponseType.DEFAULT_4XX, title: 'Client Error' },
+  { type: ResponseType.DEFAULT_5XX, status: 500, title: 'Internal Server Error' },
+];
+
+function problemTemplate(title: string, status?: number, detail?: string): string {
+  // `messageString` is API Gateway's message already quoted and escaped as a JSON string.
+  const detailJson = detail === undefined ? '$context.error.messageString' : JSON.stringify(detail);
+  const statusJson = status === undefined ? '' : `"status":${status},`;
+  return `{"type":"about:blank","title":${JSON.stringify(title)},${statusJson}"detail":${detailJson}}`;
+}
+
+export interface VerificationApiProps {
+  envName: string;
+  handler: IFunction;
+  key: IKey;
+  logRetention: RetentionDays;
+  removalPolicy: RemovalPolicy;
+  throttlingRateLimit: number;
+  throttlingBurstLimit: number;
+  /** Accounts allowed to call; empty: no resource policy. */
+  allowedAccountIds: string[];
+  createCloudWatchRole: boolean;
+}
+
+export class VerificationApi extends Construct {
+  readonly api: RestApi;
+  readonly accessLogGroup: LogGroup;
+  readonly executionLogGroup: LogGroup;
+  readonly methods: Method[];
+
+  constructor(scope: Construct, id: string, props: VerificationApiProps) {
+    super(scope, id);
+
+    this.accessLogGroup = new LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      encryptionKey: props.key,
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.api = new RestApi(this, 'Api', {
+      restApiName: `facematch-${props.envName}`,
+      description: `facematch ${props.envName}: eKYC verifications (IAM-authorized)`,
+      endpointTypes: [EndpointType.REGIONAL],
+      binaryMediaTypes: BINARY_MEDIA_TYPES,
+      cloudWatchRole: props.createCloudWatchRole,
+      ...(props.allowedAccountIds.length === 0
+        ? {}
+        : { policy: callerAccountsPolicy(props.allowedAccountIds) }),
+      defaultMethodOptions: { authorizationType: AuthorizationType.IAM },
+      deployOptions: {
+        stageName: API_STAGE_NAME,
+        tracingEnabled: true,
+        metricsEnabled: true,
+        // Errors only, and never the bodies: they hold NIKs, names and selfies.
+        loggingLevel: MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: props.throttlingRateLimit,
+        throttlingBurstLimit: props.throttlingBurstLimit,
+        accessLogDestination: new LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: AccessLogFormat.jsonWithStandardFields({
+          caller: true,
+          httpMethod: true,
+          ip: true,
+          protocol: true,
+          requestTime: true,
+          resourcePath: true,
+          responseLength: true,
+          status: true,
+          user: true,
+        }),
+      },
+    });
+    if (props.allowedAccountIds.length > 0) {
+      // A policy change only takes effect with a new deployment.
+      this.api.latestDeployment?.addToLogicalId({ allowedAccountIds: props.allowedAccountIds });
+    }
+
+    // API Gateway writes execution logs to this name; made here so it is encrypted and expires,
+    // and before the stage, so API Gateway never creates it first.
+    this.executionLogGroup = new LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${API_STAGE_NAME}`,
+      retention: props.logRetention,
+      encryptionKey: props.key,
+      removalPolicy: props.removalPolicy,
+    });
+    this.api.deploymentStage.node.addDependency(this.executionLogGroup);
+
+    const validator = new RequestValidator(this, 'Validator', {
+      restApi: this.api,
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const requestModel = new Model(this, 'VerificationRequestModel', {
+      restApi: this.api,
+      contentType: 'application/json',
+      modelName: 'VerificationRequest',
+      schema: VERIFICATION_REQUEST_SCHEMA,
+    });
+    // The test-invoke permission would let the console call the function outside the stage.
+    const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
+
+    const verifications = this.api.root.addResource('verifications');
+    this.methods = [
+      verifications.addMethod('POST', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestModels: { 'application/json': requestModel },
+      }),
+      verifications.addResource('{verification_id}').addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: { 'method.request.path.verification_id': true },
+      }),
+    ];
+
+    for (const problem of GATEWAY_PROBLEMS) {
+      this.api.addGatewayResponse(`Problem${problem.type.responseType}`, {
+        type: problem.type,
+        ...(problem.status === undefined ? {} : { statusCode: String(problem.status) }),
+        responseHeaders: { 'Content-Type': "'application/problem+json'" },
+        templates: {
+          'application/json': problemTemplate(problem.title, problem.status, problem.detail),
+        },
+      });
+    }
+  }
+}
+
+/**
+ * Allows the listed accounts and denies everyone else. The explicit deny matters: without it, a
+ * principal of this account with an IAM permission would pass even when the account is not
+ * listed, because a same-account call needs only one of the two policies.
+ */
+function callerAccountsPolicy(accountIds: string[]): PolicyDocument {
+  return new PolicyDocument({
+    statements: [
+      new PolicyStatement({
+        sid: 'AllowListedAccounts',
+        principals: accountIds.map((accountId) => new AccountPrincipal(accountId)),
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+      }),
+      new PolicyStatement({
+        sid: 'DenyOtherAccounts',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['execute-api:Invoke'],
+        resources: ['execute-api:/*'],
+        conditions: { StringNotEquals: { 'aws:PrincipalAccount': accountIds } },
+      }),
+    ],
+  });
+}
