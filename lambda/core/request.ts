@@ -28,7 +28,14 @@ export const safeIdSchema = text().check(
     'must start with a letter or digit and contain only letters, digits and _ . : -',
   ),
   z.refine((id: string) => !id.includes('..'), 'must not contain ".."'),
-  z.describe('Letters, digits and _ . : - (first a letter or digit), at most 128 characters.'),
+  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there.
+  z.refine(
+    (id: string) => !/\d{16}/.test(id),
+    'must not contain 16 or more digits in a row (it could be a NIK)',
+  ),
+  z.describe(
+    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits.',
+  ),
 );
 
 export const nikSchema = text().check(
@@ -91,18 +98,33 @@ export const dateOfBirthSchema = z.pipe(
   }),
 );
 
-const SELFIE_KEY = /^incoming\/(.+)\.(?:jpg|jpeg|png)$/;
-const SELFIE_KEY_MAX_LENGTH = 'incoming/'.length + SAFE_ID_MAX_LENGTH + '.jpeg'.length;
+const UPLOAD_KEY = /^incoming\/(.+)\.([A-Za-z0-9]{1,8})$/;
+const UPLOAD_KEY_MAX_LENGTH = 'incoming/'.length + SAFE_ID_MAX_LENGTH + '.12345678'.length;
+// Camera file names say `.JPG`: the extension's case does not matter (the bytes decide the type).
+const SELFIE_EXTENSION = /^(?:jpg|jpeg|png)$/i;
+const ANY_EXTENSION = /^/;
+
+function idOfKey(extension: RegExp, key: string): string | null {
+  if (key.length > UPLOAD_KEY_MAX_LENGTH || key.includes('..')) return null;
+  const [, id, ext] = UPLOAD_KEY.exec(key) ?? [];
+  if (id === undefined || ext === undefined || !extension.test(ext)) return null;
+  return z.safeParse(safeIdSchema, id).success ? id : null;
+}
 
 /**
  * The verification id a selfie key `incoming/<id>.<jpg|jpeg|png>` names, or `null` when the key
- * has any other shape. The S3 entrance and `selfie_s3_key` share this one rule.
+ * has any other shape: the rule for `selfie_s3_key`.
  */
-export function verificationIdOfSelfieKey(key: string): string | null {
-  if (key.length > SELFIE_KEY_MAX_LENGTH || key.includes('..')) return null;
-  const id = SELFIE_KEY.exec(key)?.[1];
-  return id !== undefined && z.safeParse(safeIdSchema, id).success ? id : null;
-}
+export const verificationIdOfSelfieKey = (key: string): string | null =>
+  idOfKey(SELFIE_EXTENSION, key);
+
+/**
+ * The verification id an uploaded object `incoming/<id>.<any extension>` names, or `null`. The
+ * presigned POST lets the uploader choose the extension, so the S3 entrance takes any: the
+ * object's bytes then decide (a GIF ends the verification FAILED, not silently PENDING).
+ */
+export const verificationIdOfUploadKey = (key: string): string | null =>
+  idOfKey(ANY_EXTENSION, key);
 
 export const selfieKeySchema = text().check(
   z.refine(

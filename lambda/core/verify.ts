@@ -235,16 +235,25 @@ async function settleFailure(
  * After a final record is stored: announce it, close the IDmeta verification we own, drop the
  * selfie. Each step is best effort; the stored verdict is the truth and stands whatever fails.
  */
-async function housekeeping(deps: VerifyDeps, item: StoredVerdict, budget: CallBudget) {
+async function housekeeping(
+  deps: VerifyDeps,
+  item: StoredVerdict,
+  budget: CallBudget,
+  options: { deleteOnly?: boolean } = {},
+) {
   const { settings, observer } = deps;
-  if (deps.events) {
+  if (deps.events && !options.deleteOnly) {
     try {
       await deps.events.publish(toEventDetail(item));
     } catch (error) {
       observer?.housekeepingFailed?.('publish-verdict-event', error);
     }
   }
-  if (item.idmeta_verification_owned && settings.finalizeOwnedVerifications) {
+  if (
+    item.idmeta_verification_owned &&
+    settings.finalizeOwnedVerifications &&
+    !options.deleteOnly
+  ) {
     try {
       await deps.idmeta.finalizeVerification(
         { templateId: item.template_id, verificationId: item.verification_id },
@@ -359,9 +368,39 @@ export async function verify(
     selfieKey,
     owned,
   };
-  const claimed = await claim(deps, work, budget);
-  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
-  return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, image, budget);
+  return closingOwnedOnFailure(deps, work, budget, async () => {
+    const claimed = await claim(deps, work, budget);
+    if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+    return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, image, budget);
+  });
+}
+
+/**
+ * An IDmeta verification facematch created for a caller who brought no id must not stay open in
+ * the operator's dashboard when the request fails: the caller never learnt the id and cannot
+ * continue it. A final failure was already finalised with its FAILED record.
+ */
+async function closingOwnedOnFailure<T>(
+  deps: VerifyDeps,
+  work: Pick<Work, 'verificationId' | 'templateId' | 'owned'>,
+  budget: CallBudget,
+  act: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await act();
+  } catch (error) {
+    if (work.owned && deps.settings.finalizeOwnedVerifications && !isFinalFailure(error)) {
+      await deps.idmeta
+        .finalizeVerification(
+          { templateId: work.templateId, verificationId: work.verificationId },
+          budget,
+        )
+        .catch((finalizeError: unknown) =>
+          deps.observer?.housekeepingFailed?.('finalize-verification', finalizeError),
+        );
+    }
+    throw error;
+  }
 }
 
 /** The asynchronous path: no selfie yet. Stores a PENDING record and hands out an upload. */
@@ -370,15 +409,26 @@ export async function startPendingVerification(
   deps: VerifyDeps,
   budget: CallBudget,
 ): Promise<PendingOutcome> {
-  const { settings, clock, vault } = deps;
-  const templateId = request.templateId ?? settings.defaultTemplateId;
-  const nikHash = await vault.hashNik(request.identity.nik);
+  const templateId = request.templateId ?? deps.settings.defaultTemplateId;
+  const nikHash = await deps.vault.hashNik(request.identity.nik);
   const { verificationId, owned } = await resolveVerificationId(
     deps,
     request.verificationId,
     templateId,
     budget,
   );
+  return closingOwnedOnFailure(deps, { verificationId, templateId, owned }, budget, () =>
+    storePending(request, deps, { verificationId, templateId, owned, nikHash }),
+  );
+}
+
+async function storePending(
+  request: VerificationRequest,
+  deps: VerifyDeps,
+  ids: { verificationId: string; templateId: string; owned: boolean; nikHash: string },
+): Promise<PendingOutcome> {
+  const { settings, clock, vault } = deps;
+  const { verificationId, templateId, owned, nikHash } = ids;
   const item = newRecord({
     verificationId,
     templateId,
@@ -441,6 +491,11 @@ export async function verifyUploadedSelfie(
   const { settings, vault } = deps;
   const existing = await deps.store.get(input.verificationId);
   if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
+    // The same selfie uploaded again after its verdict: nothing to decide, but the new object is
+    // biometric data all the same, and goes like the first one did.
+    await housekeeping(deps, { ...existing, selfie_key: input.key }, budget, {
+      deleteOnly: true,
+    });
     return { record: toPublicRecord(existing), replayed: true };
   }
 

@@ -7,7 +7,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { FacematchError, isFinalFailure } from '../core/errors.ts';
-import { verificationIdOfSelfieKey } from '../core/request.ts';
+import { verificationIdOfUploadKey } from '../core/request.ts';
 import { markDeadLettered, verifyUploadedSelfie } from '../core/verify.ts';
 import { logger } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
@@ -54,7 +54,7 @@ export function parseS3Notification(body: string): Parsed {
     const eventName = typeof record?.eventName === 'string' ? record.eventName : '';
     const rawKey = (record?.s3 as { object?: { key?: unknown } } | undefined)?.object?.key;
     const key = typeof rawKey === 'string' ? decodeS3Key(rawKey) : null;
-    const verificationId = key === null ? null : verificationIdOfSelfieKey(key);
+    const verificationId = key === null ? null : verificationIdOfUploadKey(key);
     if (!eventName.startsWith('ObjectCreated:') || key === null || verificationId === null) {
       ignored += 1;
       continue;

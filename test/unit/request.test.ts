@@ -295,17 +295,20 @@ describe('parseVerificationBody: NIK against date_of_birth', () => {
 });
 
 describe('parseVerificationBody: verification_id and template_id', () => {
-  it.each(['ver-123', 'A', 'abc_DEF.1:2-3', '9'.repeat(128)])('accepts %j', (id) => {
-    // Act
-    const parsed = parseVerificationBody(
-      validBody({ verification_id: id, template_id: id }),
-      OPTIONS,
-    );
+  it.each(['ver-123', 'A', 'abc_DEF.1:2-3', 'a9'.repeat(64), `kyc-${'9'.repeat(15)}`])(
+    'accepts %j',
+    (id) => {
+      // Act
+      const parsed = parseVerificationBody(
+        validBody({ verification_id: id, template_id: id }),
+        OPTIONS,
+      );
 
-    // Assess
-    expect(parsed.verificationId).toBe(id);
-    expect(parsed.templateId).toBe(id);
-  });
+      // Assess
+      expect(parsed.verificationId).toBe(id);
+      expect(parsed.templateId).toBe(id);
+    },
+  );
 
   it.each([
     ['../../etc/passwd', 'path traversal'],

@@ -242,13 +242,13 @@ describe('selfie-uploaded handler with S3 notifications delivered through SQS', 
       expect(logsSince(logged)).toContain('s3:TestEvent acknowledged');
     });
 
-    it('ignores keys outside incoming/<id>.<jpg|jpeg|png> and events other than created', async () => {
+    it('ignores keys outside incoming/<id>.<ext> and events other than created', async () => {
       // Prepare
       const id = newId('removed');
       const body = s3NotificationBody([
         'selfies/other.jpg',
         'incoming/nested/deeper.jpg',
-        'incoming/picture.gif',
+        'incoming/no-extension',
         'incoming/.jpg',
         'incoming/..%2Fescape.jpg',
         { key: `incoming/${id}.jpg`, eventName: 'ObjectRemoved:Delete' },
