@@ -1,7 +1,8 @@
 /**
  * What wakes an operator: a message in the dead-letter queue, a function that crashes or is
- * throttled, and IDmeta failing. Alarms go to an SNS topic (the stack's own, KMS-encrypted and
- * TLS-only, with an optional e-mail subscription, or an existing one from the config).
+ * throttled, IDmeta failing, and IDmeta refusing the API token. Alarms go to an SNS topic (the
+ * stack's own, KMS-encrypted and TLS-only, with an optional e-mail subscription, or an existing
+ * one from the config).
  */
 import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import {
@@ -20,6 +21,7 @@ import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { IdmetaTokenError } from '../lambda/core/errors.ts';
 import { METRIC, METRICS_NAMESPACE } from '../lambda/observability.ts';
 import type { FacematchFunction } from './facematch-function.ts';
 
@@ -27,6 +29,12 @@ const PERIOD = Duration.minutes(5);
 
 /** Below this many IDmeta attempts in a period a rate says nothing (1 of 1 failing is 100 %). */
 export const IDMETA_RATE_MIN_ATTEMPTS = 5;
+
+/** The `error.code` of a verification that failed because IDmeta refused the token. */
+export const TOKEN_REJECTED_CODE = new IdmetaTokenError().code;
+
+/** The metric counting those verifications, from the runtime's "verification recorded" lines. */
+export const TOKEN_REJECTED_METRIC = 'IdmetaTokenRejected';
 
 export interface FacematchAlarmsProps {
   envName: string;
@@ -43,10 +51,19 @@ export interface FacematchAlarmsProps {
 export class FacematchAlarms extends Construct {
   readonly topic: ITopic;
   readonly alarms: Alarm[] = [];
+  /** This environment's IDmeta attempts and failed attempts (namespace `Facematch/<env>`). */
+  readonly idmetaCalls: Metric;
+  readonly idmetaErrors: Metric;
+  /** Failed attempts in percent of all attempts, as the alarm sees it. */
+  readonly idmetaErrorRate: IMetric;
+  /** Verifications that ended FAILED with IDMETA_TOKEN_REJECTED in this environment. */
+  readonly tokenRejections: Metric;
 
   constructor(scope: Construct, id: string, props: FacematchAlarmsProps) {
     super(scope, id);
     const name = (suffix: string) => `facematch-${props.envName}-${suffix}`;
+    const namespace = `${METRICS_NAMESPACE}/${props.envName}`;
+    const logGroups = props.functions.map((fn) => fn.functionLogGroup);
 
     this.topic =
       props.topicArn === undefined
@@ -63,8 +80,8 @@ export class FacematchAlarms extends Construct {
       new Alarm(this, 'DeadLetters', {
         alarmName: name('dead-letters'),
         alarmDescription:
-          'Selfie notifications reached the dead-letter queue: their verifications are FAILED ' +
-          '(DEAD_LETTERED). Fix the cause, then redrive the DLQ.',
+          'Selfie notifications reached the dead-letter queue: their verifications stay PENDING ' +
+          'with error DEAD_LETTERED. Fix the cause, then redrive the DLQ (docs/runbook.md).',
         metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           period: Duration.minutes(1),
           statistic: 'Maximum',
@@ -105,6 +122,14 @@ export class FacematchAlarms extends Construct {
       );
     }
 
+    this.idmetaCalls = this.countFromLogs(namespace, logGroups, METRIC.idmetaCalls);
+    this.idmetaErrors = this.countFromLogs(namespace, logGroups, METRIC.idmetaErrors);
+    this.idmetaErrorRate = new MathExpression({
+      expression: `IF(FILL(attempts, 0) >= ${IDMETA_RATE_MIN_ATTEMPTS}, 100 * FILL(failed, 0) / attempts, 0)`,
+      usingMetrics: { attempts: this.idmetaCalls, failed: this.idmetaErrors },
+      period: PERIOD,
+      label: 'IDmeta attempts failed (%)',
+    });
     add(
       new Alarm(this, 'IdmetaErrorRate', {
         alarmName: name('idmeta-error-rate'),
@@ -112,11 +137,32 @@ export class FacematchAlarms extends Construct {
           `At least ${props.idmetaErrorRatePercent} % of IDmeta attempts failed in 5 minutes ` +
           `(at least ${IDMETA_RATE_MIN_ATTEMPTS} attempts): IDmeta down, slow, rate-limiting, or the ` +
           'token revoked.',
-        metric: this.idmetaErrorRate(
-          props.envName,
-          props.functions.map((fn) => fn.functionLogGroup),
-        ),
+        metric: this.idmetaErrorRate,
         threshold: props.idmetaErrorRatePercent,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // The rate alarm needs IDMETA_RATE_MIN_ATTEMPTS attempts: a quiet environment whose token was
+    // revoked would fail every verification without it. One such verdict is enough to act on.
+    this.tokenRejections = this.countFromLogs(
+      namespace,
+      logGroups,
+      TOKEN_REJECTED_METRIC,
+      FilterPattern.stringValue('$.error_code', '=', TOKEN_REJECTED_CODE),
+      '1',
+    );
+    add(
+      new Alarm(this, 'IdmetaTokenRejected', {
+        alarmName: name('idmeta-token-rejected'),
+        alarmDescription:
+          'IDmeta refused the API token even after the secret was re-read: verifications end ' +
+          `FAILED with ${TOKEN_REJECTED_CODE}. Put a valid token into the IDmeta token secret ` +
+          '(docs/runbook.md).',
+        metric: this.tokenRejections,
+        threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
@@ -166,35 +212,29 @@ export class FacematchAlarms extends Construct {
   }
 
   /**
-   * Failed IDmeta attempts in percent of all attempts, from the runtime's EMF lines
-   * (lambda/observability.ts) in this environment's own log groups. Not from the EMF metrics
-   * themselves: `IdmetaErrors` carries a third dimension, `kind`, so no query on
+   * A count of this environment's own runtime log lines (the EMF lines of lambda/observability.ts,
+   * or its "verification recorded" lines), as a metric in `Facematch/<env>`. Not from the EMF
+   * metrics themselves: `IdmetaErrors` carries a third dimension, `kind`, so no query on
    * (`service`, `operation`) sees it, and operations x kinds are more series than the 10 an alarm
    * may use; and EMF dimensions do not say which environment emitted them, so two environments
    * in one account and region would count each other's calls.
    */
-  private idmetaErrorRate(envName: string, logGroups: ILogGroup[]): IMetric {
-    const namespace = `${METRICS_NAMESPACE}/${envName}`;
-    const counted = (metricName: string): Metric => {
-      logGroups.forEach((logGroup, index) => {
-        new MetricFilter(this, `${metricName}Filter${index}`, {
-          logGroup,
-          metricNamespace: namespace,
-          metricName,
-          filterPattern: FilterPattern.numberValue(`$.${metricName}`, '>', 0),
-          metricValue: `$.${metricName}`,
-        });
+  private countFromLogs(
+    namespace: string,
+    logGroups: ILogGroup[],
+    metricName: string,
+    filterPattern = FilterPattern.numberValue(`$.${metricName}`, '>', 0),
+    metricValue = `$.${metricName}`,
+  ): Metric {
+    logGroups.forEach((logGroup, index) => {
+      new MetricFilter(this, `${metricName}Filter${index}`, {
+        logGroup,
+        metricNamespace: namespace,
+        metricName,
+        filterPattern,
+        metricValue,
       });
-      return new Metric({ namespace, metricName, statistic: 'Sum', period: PERIOD });
-    };
-    return new MathExpression({
-      expression: `IF(FILL(attempts, 0) >= ${IDMETA_RATE_MIN_ATTEMPTS}, 100 * FILL(failed, 0) / attempts, 0)`,
-      usingMetrics: {
-        attempts: counted(METRIC.idmetaCalls),
-        failed: counted(METRIC.idmetaErrors),
-      },
-      period: PERIOD,
-      label: 'IDmeta attempts failed (%)',
     });
+    return new Metric({ namespace, metricName, statistic: 'Sum', period: PERIOD });
   }
 }

@@ -80,6 +80,25 @@ const secretReference = z.string().superRefine((value, context) => {
   }
 });
 
+/**
+ * `create` (a bus `facematch-<env>`), an existing bus's name in this account and region, or an
+ * existing bus's ARN (another account's bus included: its resource policy must admit this one).
+ */
+const eventBusReference = z.string().superRefine((value, context) => {
+  if (value === 'create') return;
+  const pattern = value.startsWith('arn:')
+    ? /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[\w.-]{1,256}$/
+    : /^[\w.-]{1,256}$/;
+  if (!pattern.test(value)) {
+    context.addIssue({
+      code: 'custom',
+      message: value.startsWith('arn:')
+        ? 'must be an event bus ARN such as arn:aws:events:ap-southeast-3:111122223333:event-bus/verdicts'
+        : 'must be "create", an event bus name (letters, digits and . _ -) or an event bus ARN',
+    });
+  }
+});
+
 const origin = z.string().refine((value) => {
   try {
     const url = new URL(value);
@@ -186,6 +205,12 @@ export const configSchema = z
        */
       createCloudWatchRole: z.boolean().default(true),
     }),
+    events: z
+      .strictObject({
+        /** Where final verdicts are announced (`EVENT_BUS_NAME`): `create`, a bus name or ARN. */
+        busName: eventBusReference.default('create'),
+      })
+      .prefault({}),
     alarms: z.strictObject({
       email: z.email('must be an e-mail address').optional(),
       /** An existing SNS topic for the alarms instead of the stack's own. */

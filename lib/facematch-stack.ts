@@ -1,7 +1,8 @@
 /**
  * One environment of facematch (DESIGN.md): the REST API and the S3 -> SQS entrance, their two
- * Lambda functions, the verdict table, the selfie bucket, the secrets, the alarms; everything
- * encrypted with the environment's own KMS key and every permission named.
+ * Lambda functions, the verdict table, the selfie bucket, the secrets, the verdict event bus, the
+ * alarms and the dashboard; every store of personal data encrypted with the environment's own KMS
+ * key and every permission named.
  */
 import {
   CfnOutput,
@@ -12,6 +13,7 @@ import {
   type StackProps,
 } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
@@ -31,6 +33,7 @@ import {
   InfraConfigError,
   VISIBILITY_TIMEOUT_FACTOR,
 } from './config.ts';
+import { FacematchDashboard } from './dashboard.ts';
 import { createEncryptionKey } from './encryption-key.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
@@ -59,7 +62,9 @@ export class FacematchStack extends Stack {
   readonly apiFunction: FacematchFunction;
   readonly queueFunction: FacematchFunction;
   readonly api: VerificationApi;
+  readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
+  readonly dashboard: FacematchDashboard;
 
   constructor(scope: Construct, id: string, props: FacematchStackProps) {
     const { config, envName, functionCode, ...stackProps } = props;
@@ -111,6 +116,8 @@ export class FacematchStack extends Stack {
       generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
       removalPolicy,
     });
+
+    this.eventBus = this.verdictEventBus(config, envName);
 
     const environment = this.runtimeEnvironment(config);
     const apiEnvironment = {
@@ -191,6 +198,15 @@ export class FacematchStack extends Stack {
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
     });
 
+    this.dashboard = new FacematchDashboard(this, 'Dashboard', {
+      envName,
+      functions: [this.apiFunction, this.queueFunction],
+      api: this.api.api,
+      queue: this.storage.queue,
+      deadLetterQueue: this.storage.deadLetterQueue,
+      alarms: this.alarms,
+    });
+
     this.acknowledgeFindings();
     this.outputs();
   }
@@ -220,7 +236,29 @@ export class FacematchStack extends Stack {
       SELFIE_DELETE_AFTER_VERDICT: String(config.retention.deleteSelfieAfterVerdict),
       RECORD_RETENTION_DAYS: String(config.retention.recordDays),
       UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
+      // PutEvents takes a name or an ARN: a configured reference is passed as given, so another
+      // account's bus is addressed by its ARN.
+      EVENT_BUS_NAME:
+        config.events.busName === 'create' ? this.eventBus.eventBusName : config.events.busName,
     };
+  }
+
+  /**
+   * The bus final verdicts are announced on. Not encrypted with the stack key: the events carry no
+   * personal data (the runtime leaves out even the masked NIK), and a customer key would make
+   * every consumer's rule, archive and cross-account target need a grant on it.
+   */
+  private verdictEventBus(config: FacematchConfig, envName: string): IEventBus {
+    const reference = config.events.busName;
+    if (reference === 'create') {
+      return new EventBus(this, 'VerdictEvents', {
+        eventBusName: `facematch-${envName}`,
+        description: `facematch ${envName}: final verdicts (source facematch, detail-type Verification Completed)`,
+      });
+    }
+    return reference.startsWith('arn:')
+      ? EventBus.fromEventBusArn(this, 'VerdictEvents', reference)
+      : EventBus.fromEventBusName(this, 'VerdictEvents', reference);
   }
 
   private idmetaTokenSecret(config: FacematchConfig, removalPolicy: RemovalPolicy): ISecret {
@@ -243,7 +281,7 @@ export class FacematchStack extends Stack {
       : Secret.fromSecretNameV2(this, 'IdmetaToken', reference);
   }
 
-  /** The table (read/write), both secrets (read) and the key, for both functions. */
+  /** The table (read/write), both secrets (read), the key and the event bus, for both functions. */
   private grantCommon(role: IRole, config: FacematchConfig): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -285,6 +323,8 @@ export class FacematchStack extends Stack {
         }),
       );
     }
+    // PutEvents on the verdict bus only (lambda/adapters/verdict-events.ts).
+    this.eventBus.grantPutEventsTo(role);
     // HeadObject on a missing key answers 403 instead of 404 without it (selfie-store.ts).
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -386,16 +426,33 @@ export class FacematchStack extends Stack {
       new CfnOutput(this, id, { value, description });
     output('ApiUrl', this.api.api.url, 'Invoke URL of the REST API (SigV4, service execute-api)');
     output('SelfieBucketName', this.storage.bucket.bucketName, 'Selfie bucket (incoming/ prefix)');
+    output(
+      'AccessLogBucketName',
+      this.storage.accessLogBucket.bucketName,
+      "The selfie bucket's S3 access logs (empty it too before a teardown)",
+    );
     output('VerdictTableName', this.table.tableName, 'Verdict table');
     output('QueueUrl', this.storage.queue.queueUrl, 'Selfie-uploaded queue');
     output('DeadLetterQueueUrl', this.storage.deadLetterQueue.queueUrl, 'Its dead-letter queue');
+    output(
+      'DeadLetterQueueArn',
+      this.storage.deadLetterQueue.queueArn,
+      'Its ARN, for aws sqs start-message-move-task --source-arn (redrive)',
+    );
     output(
       'IdmetaTokenSecretArn',
       this.tokenSecret.secretArn,
       'IDmeta token secret: put the token here after the first deploy',
     );
     output('DataKeySecretArn', this.dataKeySecret.secretArn, 'Data key secret (never rotate)');
+    output('EventBusName', this.eventBus.eventBusName, 'Event bus of the verdict events');
+    output(
+      'EventBusArn',
+      this.eventBus.eventBusArn,
+      'Its ARN, for rules and cross-account targets',
+    );
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the alarms');
+    output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
   }
 }
 

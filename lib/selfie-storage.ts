@@ -25,9 +25,8 @@ import {
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
-/** The runtime's selfie keys: `incoming/<verification_id>.<jpg|jpeg|png>` (lambda/core/request.ts). */
+/** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
 export const SELFIE_PREFIX = 'incoming/';
-export const SELFIE_SUFFIXES = ['.jpg', '.jpeg', '.png'] as const;
 
 export interface SelfieStorageProps {
   key: IKey;
@@ -122,14 +121,12 @@ export class SelfieStorage extends Construct {
     });
 
     this.allowS3ToNotify(props.key);
-    // S3 filters take one prefix and one suffix per rule: one notification per image suffix.
-    const destination = this.queueDestination();
-    for (const suffix of SELFIE_SUFFIXES) {
-      this.bucket.addEventNotification(EventType.OBJECT_CREATED, destination, {
-        prefix: SELFIE_PREFIX,
-        suffix,
-      });
-    }
+    // Every new object under incoming/, whatever its extension: the presigned POST lets the
+    // uploader choose it (a camera says .JPG), and the handler judges the bytes. A suffix filter
+    // would leave such an upload's verification PENDING and unnoticed.
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, this.queueDestination(), {
+      prefix: SELFIE_PREFIX,
+    });
   }
 
   /**

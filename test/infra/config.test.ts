@@ -180,6 +180,26 @@ describe('config validation', () => {
     expect(problemsOf(partial)).toContain('idmeta.tokenSecret: must be the complete secret ARN');
   });
 
+  it('creates the verdict event bus unless told to use an existing one by name or ARN', () => {
+    const omitted = parseInfraConfig(devWith({ events: undefined }), 'config/test.json');
+    const byName = configWith('dev', (c) => ({ ...c, events: { busName: 'lending.verdicts' } }));
+    const arn = 'arn:aws:events:ap-southeast-3:111122223333:event-bus/lending-verdicts';
+    const byArn = configWith('dev', (c) => ({ ...c, events: { busName: arn } }));
+
+    expect(omitted.events.busName).toBe('create');
+    expect(byName.events.busName).toBe('lending.verdicts');
+    expect(byArn.events.busName).toBe(arn);
+  });
+
+  it('refuses an event bus that is neither a bus name nor a bus ARN', () => {
+    expect(problemsOf(devWith({ 'events.busName': 'verdicts bus' }))).toContain(
+      'events.busName: must be "create", an event bus name',
+    );
+    expect(
+      problemsOf(devWith({ 'events.busName': 'arn:aws:sns:ap-southeast-3:111122223333:verdicts' })),
+    ).toContain('events.busName: must be an event bus ARN');
+  });
+
   it('accepts CORS origins only as bare https origins', () => {
     const config = devWith({
       'selfies.corsAllowedOrigins': ['https://app.example.co.id', '*', 'https://x.id/path'],

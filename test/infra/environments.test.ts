@@ -74,7 +74,7 @@ describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
     }
   });
 
-  it('tags its resources and sizes them from its own config', () => {
+  it('tags its resources, sizes them from its own config and names its bus and dashboard after it', () => {
     const env = get(envName);
     const config = loadInfraConfig(envName);
 
@@ -84,6 +84,10 @@ describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
     });
     env.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       ScalingConfig: { MaximumConcurrency: config.idmeta.maxConcurrency },
+    });
+    env.template.hasResourceProperties('AWS::Events::EventBus', { Name: `facematch-${envName}` });
+    env.template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: `Facematch-${envName}`,
     });
   });
 });

@@ -7,11 +7,19 @@ import {
   VERDICT_TABLE_TTL_ATTRIBUTE,
 } from '../../lambda/adapters/verdict-store.ts';
 import { parseConfig } from '../../lambda/config.ts';
-import { verificationIdOfSelfieKey } from '../../lambda/core/request.ts';
-import { METRIC, recordIdmetaAttempt, SERVICE_NAME } from '../../lambda/observability.ts';
+import { IdmetaTokenError } from '../../lambda/core/errors.ts';
+import { failedRecord, newRecord } from '../../lambda/core/record.ts';
+import { verificationIdOfUploadKey } from '../../lambda/core/request.ts';
+import {
+  METRIC,
+  recordIdmetaAttempt,
+  recordVerdict,
+  SERVICE_NAME,
+} from '../../lambda/observability.ts';
+import { TOKEN_REJECTED_CODE, TOKEN_REJECTED_METRIC } from '../../lib/alarms.ts';
 import { loadInfraConfig, parseInfraConfig } from '../../lib/config.ts';
 import { TOKEN_SECRET_PLACEHOLDER } from '../../lib/facematch-stack.ts';
-import { SELFIE_PREFIX, SELFIE_SUFFIXES } from '../../lib/selfie-storage.ts';
+import { SELFIE_PREFIX } from '../../lib/selfie-storage.ts';
 import { BINARY_MEDIA_TYPES } from '../../lib/verification-api.ts';
 import { captureOutput } from '../support/events.ts';
 import {
@@ -55,6 +63,7 @@ const ids = {
   tokenSecret: '',
   dataKeySecret: '',
   accessLogGroup: '',
+  eventBus: '',
 };
 
 beforeAll(() => {
@@ -75,6 +84,7 @@ beforeAll(() => {
   ids.tokenSecret = logicalIdOf(stack.tokenSecret);
   ids.dataKeySecret = logicalIdOf(stack.dataKeySecret);
   ids.accessLogGroup = logicalIdOf(stack.api.accessLogGroup);
+  ids.eventBus = logicalIdOf(stack.eventBus);
   keyArn = { 'Fn::GetAtt': [ids.key, 'Arn'] };
 });
 
@@ -157,6 +167,7 @@ describe('the stack', () => {
       'AWS::SNS::Topic',
       'AWS::ApiGateway::RestApi',
       'AWS::CloudWatch::Alarm',
+      'AWS::Events::EventBus',
     ]) {
       expect(types, type).toContain(type);
     }
@@ -186,18 +197,23 @@ describe('the stack', () => {
     expect(nagFindings(anywhere.app)).toEqual([]);
   });
 
-  it('outputs the API URL, bucket, table, queues, token secret and alarm topic', () => {
+  it('outputs the API URL, bucket, table, queues, token secret, event bus, alarm topic and dashboard', () => {
     const outputs = Object.keys(template.toJSON().Outputs as Record<string, unknown>);
 
     expect(outputs).toEqual(
       expect.arrayContaining([
         'ApiUrl',
         'SelfieBucketName',
+        'AccessLogBucketName',
         'VerdictTableName',
         'QueueUrl',
         'DeadLetterQueueUrl',
+        'DeadLetterQueueArn',
         'IdmetaTokenSecretArn',
+        'EventBusName',
+        'EventBusArn',
         'AlarmTopicArn',
+        'DashboardName',
       ]),
     );
   });
@@ -353,31 +369,26 @@ describe('the selfie bucket', () => {
     });
   });
 
-  it('matches the keys the runtime accepts: incoming/<id>.jpg, .jpeg, .png', () => {
-    for (const suffix of SELFIE_SUFFIXES) {
-      expect(verificationIdOfSelfieKey(`${SELFIE_PREFIX}v-1${suffix}`)).toBe('v-1');
+  it('notifies what the runtime reads: incoming/<id>.<any extension>, judged by its bytes', () => {
+    for (const key of ['v-1.jpg', 'v-1.JPG', 'v-1.png', 'v-1.gif']) {
+      expect(verificationIdOfUploadKey(`${SELFIE_PREFIX}${key}`)).toBe('v-1');
     }
-    expect(verificationIdOfSelfieKey('other/v-1.jpg')).toBeNull();
+    expect(verificationIdOfUploadKey('other/v-1.jpg')).toBeNull();
   });
 });
 
 describe('the S3 -> SQS -> Lambda entrance', () => {
-  it('notifies the queue of new objects under incoming/, once per image suffix', () => {
+  it('notifies the queue of every new object under incoming/, whatever its extension', () => {
     template.hasResourceProperties('Custom::S3BucketNotifications', {
       BucketName: { Ref: ids.bucket },
       NotificationConfiguration: {
-        QueueConfigurations: SELFIE_SUFFIXES.map((suffix) => ({
-          Events: ['s3:ObjectCreated:*'],
-          Filter: {
-            Key: {
-              FilterRules: [
-                { Name: 'suffix', Value: suffix },
-                { Name: 'prefix', Value: SELFIE_PREFIX },
-              ],
-            },
+        QueueConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: SELFIE_PREFIX }] } },
+            QueueArn: getAtt(ids.queue),
           },
-          QueueArn: getAtt(ids.queue),
-        })),
+        ],
       },
     });
   });
@@ -448,6 +459,7 @@ describe('the functions', () => {
     SELFIE_DELETE_AFTER_VERDICT: 'true',
     RECORD_RETENTION_DAYS: String(config.retention.recordDays),
     UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
+    EVENT_BUS_NAME: { Ref: ids.eventBus },
     NODE_OPTIONS: '--enable-source-maps',
   });
 
@@ -600,6 +612,80 @@ describe('the secrets', () => {
       ]),
     );
     expect(nagFindings(byArn.app)).toEqual([]);
+  });
+});
+
+describe('verdict events', () => {
+  const putEvents = (t: Template, roleId: string) =>
+    statementsOfRole(t, roleId).filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('events:')),
+    );
+
+  it('go to a bus of the environment, facematch-<env>, named to both functions', () => {
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+    template.hasResourceProperties('AWS::Events::EventBus', { Name: 'facematch-dev' });
+    for (const id of [ids.apiFunction, ids.queueFunction]) {
+      expect(
+        resources('AWS::Lambda::Function')[id]?.Properties.Environment.Variables.EVENT_BUS_NAME,
+        id,
+      ).toEqual({ Ref: ids.eventBus });
+    }
+  });
+
+  it('may be put by both roles on that bus only, and nothing else of EventBridge', () => {
+    for (const role of [ids.apiRole, ids.queueRole]) {
+      expect(putEvents(template, role), role).toEqual([
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: getAtt(ids.eventBus) },
+      ]);
+    }
+  });
+
+  it('go to an existing bus given by ARN, used as-is: no bus created, the ARN named and granted', () => {
+    // Prepare
+    const busArn = 'arn:aws:events:ap-southeast-3:111122223333:event-bus/lending-verdicts';
+
+    // Act
+    const existing = synthesize('dev', {
+      config: configWith('dev', (c) => ({ ...c, events: { busName: busArn } })),
+    });
+
+    // Assess
+    const { stack } = existing;
+    existing.template.resourceCountIs('AWS::Events::EventBus', 0);
+    for (const fn of [stack.apiFunction, stack.queueFunction]) {
+      existing.template.hasResourceProperties('AWS::Lambda::Function', {
+        Role: getAtt(logicalIdOf(fn.executionRole)),
+        Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: busArn }) },
+      });
+      expect(putEvents(existing.template, logicalIdOf(fn.executionRole))).toEqual([
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn },
+      ]);
+    }
+    expect(nagFindings(existing.app)).toEqual([]);
+  });
+
+  it("go to an existing bus given by name, in the stack's own account and region", () => {
+    const byName = synthesize('dev', {
+      config: configWith('dev', (c) => ({ ...c, events: { busName: 'lending-verdicts' } })),
+    });
+    const apiRole = logicalIdOf(byName.stack.apiFunction.executionRole);
+
+    byName.template.resourceCountIs('AWS::Events::EventBus', 0);
+    byName.template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ EVENT_BUS_NAME: 'lending-verdicts' }) },
+    });
+    expect(putEvents(byName.template, apiRole)).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: {
+          'Fn::Join': [
+            '',
+            [`arn:aws:events:${REGION}:`, { Ref: 'AWS::AccountId' }, ':event-bus/lending-verdicts'],
+          ],
+        },
+      },
+    ]);
   });
 });
 
@@ -880,7 +966,7 @@ describe('alarms', () => {
     }
   });
 
-  it('watch the DLQ, each function (errors, throttles) and the IDmeta error rate', () => {
+  it('watch the DLQ, each function (errors, throttles), the IDmeta error rate and token', () => {
     const names = Object.values(resources('AWS::CloudWatch::Alarm')).map(
       (alarm) => alarm.Properties.AlarmName,
     );
@@ -890,6 +976,7 @@ describe('alarms', () => {
       'facematch-dev-api-throttles',
       'facematch-dev-dead-letters',
       'facematch-dev-idmeta-error-rate',
+      'facematch-dev-idmeta-token-rejected',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
     ]);
@@ -969,6 +1056,68 @@ describe('alarms', () => {
     );
   });
 
+  it('count verifications failed for a refused token in this environment, and alarm on one', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'facematch-dev-idmeta-token-rejected',
+      Namespace: 'Facematch/dev',
+      MetricName: TOKEN_REJECTED_METRIC,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    for (const fn of [ids.apiFunction, ids.queueFunction]) {
+      const logGroup = resources('AWS::Lambda::Function')[fn]?.Properties.LoggingConfig.LogGroup;
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: logGroup,
+        FilterPattern: `{ $.error_code = "${TOKEN_REJECTED_CODE}" }`,
+        MetricTransformations: [
+          { MetricNamespace: 'Facematch/dev', MetricName: TOKEN_REJECTED_METRIC, MetricValue: '1' },
+        ],
+      });
+    }
+  });
+
+  it('match the line the runtime logs for a verification failed for a refused token', () => {
+    // Prepare
+    const pending = newRecord({
+      verificationId: 'alarm-1',
+      templateId: 'tf-1',
+      nikMasked: '3174********0012',
+      nikHash: 'hash',
+      source: 's3',
+      status: 'PENDING',
+      now: Date.parse('2025-01-01T00:00:00Z'),
+      retentionDays: 1,
+      idmetaVerificationOwned: false,
+    });
+    const failed = failedRecord(
+      pending,
+      new IdmetaTokenError(),
+      Date.parse('2025-01-01T00:01:00Z'),
+    );
+    const output = captureOutput();
+
+    // Act
+    try {
+      recordVerdict(failed);
+    } finally {
+      output.restore();
+    }
+
+    // Assess
+    const lines = output
+      .text()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        message: 'verification recorded',
+        error_code: TOKEN_REJECTED_CODE,
+      }),
+    );
+  });
+
   it('subscribe the configured e-mail address', () => {
     const withEmail = synthesize('dev', {
       config: configWith('dev', (c) => ({
@@ -994,6 +1143,85 @@ describe('alarms', () => {
       expect((alarm as { Properties: { AlarmActions: unknown } }).Properties.AlarmActions).toEqual([
         topicArn,
       ]);
+    }
+  });
+});
+
+describe('the dashboard', () => {
+  /** The DashboardBody's `Fn::Join`, with every reference written as its JSON. */
+  const dashboardBody = (): string => {
+    const dashboards = Object.values(resources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toHaveLength(1);
+    const body = dashboards[0]?.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+    return body['Fn::Join'][1]
+      .map((part) => (typeof part === 'string' ? part : JSON.stringify(part)))
+      .join('');
+  };
+
+  it('is named Facematch-<env>', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'Facematch-dev',
+    });
+  });
+
+  it('graphs the verdicts, IDmeta, refusals, queues, functions, API and housekeeping', () => {
+    // Act
+    const body = dashboardBody();
+
+    // Assess
+    for (const metric of [
+      'Verifications',
+      'APPROVED',
+      'REVIEW',
+      'REJECTED',
+      'FAILED',
+      'IdmetaLatency',
+      'p50',
+      'p99',
+      'IdmetaCalls',
+      'IdmetaErrors',
+      TOKEN_REJECTED_METRIC,
+      'LocalRefusals',
+      'ApproximateNumberOfMessagesVisible',
+      'Throttles',
+      'Errors',
+      '4XXError',
+      '5XXError',
+      'Latency',
+      'HousekeepingFailures',
+      'publish-verdict-event',
+    ]) {
+      expect(body, metric).toContain(metric);
+    }
+  });
+
+  it("finds the runtime's EMF metrics by their exact dimension sets, service included", () => {
+    const body = dashboardBody();
+
+    for (const schema of [
+      '{Facematch,outcome,service,source} MetricName=\\"Verifications\\"',
+      '{Facematch,reason,service,source} MetricName=\\"LocalRefusals\\"',
+      '{Facematch,kind,operation,service} MetricName=\\"IdmetaErrors\\"',
+      '{Facematch,operation,service} MetricName=\\"HousekeepingFailures\\"',
+    ]) {
+      expect(body, schema).toContain(`SEARCH('${schema}`);
+    }
+    expect(body).toContain(
+      '["Facematch","IdmetaLatency","operation","dukcapilfacematch","service","facematch"',
+    );
+  });
+
+  it("watches this environment's queues, functions and API, and shows every alarm", () => {
+    const body = dashboardBody();
+
+    for (const id of [ids.dlq, ids.queue])
+      expect(body).toContain(JSON.stringify(getAtt(id, 'QueueName')));
+    for (const id of [ids.apiFunction, ids.queueFunction]) {
+      expect(body).toContain(JSON.stringify({ Ref: id }));
+    }
+    expect(body).toContain('"ApiName","facematch-dev"');
+    for (const id of Object.keys(resources('AWS::CloudWatch::Alarm'))) {
+      expect(body).toContain(JSON.stringify(getAtt(id)));
     }
   });
 });
