@@ -38,7 +38,7 @@ const record = (description: string, schema = 'VerdictRecord') => ({
 /** Every status each operation's handler can answer; the contract test holds handlers to it. */
 export const DOCUMENTED_STATUSES = {
   'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
-  'GET /verifications/{verification_id}': [200, 400, 404, 500],
+  'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
 } as const;
 
 export function openApiDocument(options: { serverUrl?: string } = {}): JsonObject {
@@ -77,7 +77,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
             '500': problem('Unexpected failure; nothing more is said.'),
             '502': problem('IDmeta answered with an error.'),
-            '503': problem('Too little time left to call IDmeta; retry.'),
+            '503': problem('Too little time left to call IDmeta, or a dependency is busy; retry.'),
             '504': problem('IDmeta did not answer in time; retry.'),
           },
         },
@@ -99,6 +99,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '400': problem('Not a valid verification id.'),
             '404': problem('No verification with this id.'),
             '500': problem('Unexpected failure; nothing more is said.'),
+            '503': problem('A dependency is busy or unreachable; retry.'),
           },
         },
       },

@@ -4,6 +4,7 @@
  */
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { isTransientAwsError } from '../adapters/aws-clients.ts';
 import { FacematchError, isExposed, ValidationError } from '../core/errors.ts';
 import { logger } from '../observability.ts';
 
@@ -67,6 +68,12 @@ export class MethodNotAllowedError extends FacematchError {
   }
 }
 
+const SERVICE_BUSY = new FacematchError('the service is busy; retry shortly', {
+  code: 'SERVICE_UNAVAILABLE',
+  status: 503,
+  transient: true,
+});
+
 const INTERNAL = new FacematchError('the service failed unexpectedly; it has been logged', {
   code: 'INTERNAL_ERROR',
   status: 500,
@@ -101,6 +108,13 @@ export function httpProblems(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
       if (error.status >= 500) logger.warn('request failed', safeErrorFields(error));
       const allow = error instanceof MethodNotAllowedError ? { allow: error.allow } : undefined;
       request.response = problemResponse(error, allow);
+      return;
+    }
+    if (isTransientAwsError(error)) {
+      // Throttling, a 5xx or an unreachable endpoint after the SDK's own retries: the caller's
+      // retry will likely succeed, and nothing was written or paid, so say so (and nothing more).
+      logger.warn('AWS dependency unavailable', safeErrorFields(error));
+      request.response = problemResponse(SERVICE_BUSY);
       return;
     }
     logger.error('unexpected error', safeErrorFields(error));

@@ -28,7 +28,6 @@ import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import { createSelfieUploadedHandler } from '../../lambda/handlers/selfie-uploaded-handler.ts';
 import { logger } from '../../lambda/observability.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { DEFAULT_SIM_TOKEN, type SimFault } from '../../local/idmeta-simulator/server.ts';
 import {
   captureOutput,
@@ -40,6 +39,9 @@ import {
 } from '../support/events.ts';
 import {
   type ApiHandler,
+  agus,
+  agusIdentity,
+  agusSelfie,
   countingSelfieStore,
   faultyDynamo,
   headerOf,
@@ -66,10 +68,6 @@ const IDMETA_TIMEOUT_MS = 800;
 const IDMETA_MAX_ATTEMPTS = 3;
 const MAX_RECEIVE_COUNT = 3;
 
-const agus = loadRegistry().people[0];
-if (agus === undefined) throw new Error('the registry has no first person');
-const agusSelfie = referenceSelfie(agus.nik);
-const identity = { nik: agus.nik, name: agus.name, date_of_birth: agus.date_of_birth };
 /** The identity as an uploader puts it into the object's user metadata (US-ASCII). */
 const agusMetadata = {
   nik: agus.nik,
@@ -106,7 +104,7 @@ const handedBack = (response: SQSBatchResponse, messageId: string): boolean =>
 const postBody = (id: string, overrides: Record<string, unknown> = {}) =>
   postVerificationEvent({
     verification_id: id,
-    ...identity,
+    ...agusIdentity,
     selfie_image: agusSelfie.dataUri,
     ...overrides,
   });
@@ -688,7 +686,7 @@ describe('DynamoDB faults', () => {
     dynamo.destroy();
   });
 
-  it('answers the API a plain 500 when reads fail past maxAttempts, writes nothing, and the retry pays once', async () => {
+  it('answers the API 503 (retry) when reads fail past maxAttempts, writes nothing, and the retry pays once', async () => {
     // Prepare
     const dynamo = faultyDynamo(t);
     dynamo.inject({ kind: 'server-error', times: 3 });
@@ -698,9 +696,10 @@ describe('DynamoDB faults', () => {
     // Act
     const result = await callApi(postBody(id), handler);
 
-    // Assess: no internals, nothing written, nothing paid.
-    expect(result.statusCode).toBe(500);
-    expect(bodyOf(result)).toMatchObject({ status: 500, code: 'INTERNAL_ERROR' });
+    // Assess: a retryable answer, no internals, nothing written, nothing paid.
+    expect(result.statusCode).toBe(503);
+    expect(headerOf(result, 'retry-after')).toBe('1');
+    expect(bodyOf(result)).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
     expect(result.body).not.toMatch(/InternalServerError|FAULT-INJECTED|GetItem|dynamo/i);
     expect(await itemsOf(id)).toEqual([]);
     expect(t.simulator.calls()).toEqual([]);
@@ -755,7 +754,7 @@ describe('DynamoDB faults', () => {
   });
 
   describe('an unreachable endpoint (a closed loopback port)', () => {
-    it('answers the API a plain 500 without internals, and calls no IDmeta endpoint', async () => {
+    it('answers the API 503 (retry) without internals, and calls no IDmeta endpoint', async () => {
       // Prepare
       const { runtime, endpoint } = await runtimeWithUnreachableDynamo(t, { busyWaitMs: 10_000 });
       const handler = apiHandlerOf(runtime);
@@ -767,8 +766,8 @@ describe('DynamoDB faults', () => {
 
       // Assess
       for (const result of [posted, fetched]) {
-        expect(result.statusCode).toBe(500);
-        expect(bodyOf(result)).toMatchObject({ code: 'INTERNAL_ERROR' });
+        expect(result.statusCode).toBe(503);
+        expect(bodyOf(result)).toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
         expect(result.body).not.toContain(new URL(endpoint).port);
         expect(result.body).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|connect/i);
       }
@@ -776,12 +775,9 @@ describe('DynamoDB faults', () => {
       expect(await itemsOf(id)).toEqual([]);
     });
 
-    // BUG: a POST without verification_id asks IDmeta to create the verification
-    // (resolveVerificationId) before anything touches the table. When the claim then fails, the
-    // API answers 500 and the IDmeta verification it created is never finalised: every retry of
-    // the caller (who has no id to repeat) opens another one. Expected: an IDmeta verification
-    // facematch created is finalised (best effort) when no verdict will ever be stored for it, or
-    // none is created while the table cannot be reached.
+    // A POST without verification_id asks IDmeta to create the verification before anything
+    // touches the table. When the claim then fails, the IDmeta verification it created must be
+    // finalised (best effort): the caller never learnt its id, and every retry opens another.
     it('finalises the IDmeta verification it created for a POST without an id when the table is unreachable', async () => {
       // Prepare
       const { runtime } = await runtimeWithUnreachableDynamo(t, { busyWaitMs: 10_000 });
@@ -789,12 +785,12 @@ describe('DynamoDB faults', () => {
 
       // Act
       const result = await callApi(
-        postVerificationEvent({ ...identity, selfie_image: agusSelfie.dataUri }),
+        postVerificationEvent({ ...agusIdentity, selfie_image: agusSelfie.dataUri }),
         handler,
       );
 
       // Assess: never paid; but every verification it opened must be closed again.
-      expect(result.statusCode).toBe(500);
+      expect(result.statusCode).toBe(503);
       const endpoints = t.simulator.calls().map((call) => call.endpoint);
       expect(endpoints).not.toContain('dukcapilfacematch');
       const created = endpoints.filter((endpoint) => endpoint === 'create-verification');
@@ -835,7 +831,7 @@ describe('S3 faults', () => {
     const id = newId('deleted');
     const key = `incoming/${id}.jpg`;
     const messageId = `m-${id}`;
-    const pending = await callApi(postVerificationEvent({ verification_id: id, ...identity }));
+    const pending = await callApi(postVerificationEvent({ verification_id: id, ...agusIdentity }));
     expect(pending.statusCode).toBe(202);
     await putObject(key, agusSelfie.bytes);
     await t.localAws.s3Client.send(
