@@ -17,6 +17,7 @@ import {
   Bucket,
   BucketEncryption,
   BucketNotificationDestinationType,
+  type BucketProps,
   EventType,
   HttpMethods,
   type IBucketNotificationDestination,
@@ -27,6 +28,16 @@ import { Construct } from 'constructs';
 
 /** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
 export const SELFIE_PREFIX = 'incoming/';
+
+/** What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. */
+const privateBucketProps = (removalPolicy: RemovalPolicy): BucketProps => ({
+  blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+  objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+  enforceSSL: true,
+  minimumTLSVersion: 1.2,
+  versioned: false,
+  removalPolicy,
+});
 
 export interface SelfieStorageProps {
   key: IKey;
@@ -55,12 +66,7 @@ export class SelfieStorage extends Construct {
     // S3 server access logs can only be delivered to an SSE-S3 bucket, not an SSE-KMS one.
     this.accessLogBucket = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: false,
-      removalPolicy: props.removalPolicy,
+      ...privateBucketProps(props.removalPolicy),
       // Access logs carry uploaders' IP addresses: personal data, kept no longer than other logs.
       lifecycleRules: [
         { id: 'expire-access-logs', expiration: Duration.days(props.accessLogDays) },
@@ -72,12 +78,7 @@ export class SelfieStorage extends Construct {
       encryptionKey: props.key,
       // One data key per bucket instead of one KMS call per object.
       bucketKeyEnabled: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      versioned: false,
-      removalPolicy: props.removalPolicy,
+      ...privateBucketProps(props.removalPolicy),
       serverAccessLogsBucket: this.accessLogBucket,
       serverAccessLogsPrefix: 'selfies/',
       lifecycleRules: [

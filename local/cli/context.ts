@@ -2,7 +2,12 @@
  * What a command runs against: where it writes, the environment it reads, and the outside world
  * it may be handed (a fake fetch, static credentials, a fixed clock) so it can be tested whole.
  */
-import type { CredentialsSource, FetchLike } from './api-client.ts';
+import {
+  type ApiClient,
+  type CredentialsSource,
+  createApiClient,
+  type FetchLike,
+} from './api-client.ts';
 
 export interface Writer {
   write(chunk: string): unknown;
@@ -32,3 +37,13 @@ export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 
 export const endpointOf = (flag: string | undefined, env: CliContext['env']): string =>
   flag ?? (env.FACEMATCH_ENDPOINT?.trim() || DEFAULT_ENDPOINT);
+
+/** The API client a command uses: the `--endpoint` flag (or the default) and the context's world. */
+export const apiClientFor = (context: CliContext, endpointFlag: string | undefined): ApiClient =>
+  createApiClient({
+    endpoint: endpointOf(endpointFlag, context.env),
+    env: context.env,
+    fetch: context.fetch,
+    credentials: context.credentials,
+    now: context.now,
+  });

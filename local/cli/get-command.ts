@@ -1,10 +1,9 @@
 /** `facematch get ID`: a stored verification, as it is now. */
-import { createApiClient } from './api-client.ts';
 import { parseCommandArgs } from './args.ts';
-import { type CliContext, DEFAULT_ENDPOINT, endpointOf } from './context.ts';
+import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
 import { UsageError } from './errors.ts';
 import { report } from './output.ts';
-import { startProgress } from './progress.ts';
+import { withProgress } from './progress.ts';
 
 export const GET_USAGE = `usage: facematch get ID [options]
 
@@ -38,19 +37,9 @@ export async function runGet(argv: string[], context: CliContext): Promise<numbe
   }
   const [verificationId = ''] = positionals;
 
-  const client = createApiClient({
-    endpoint: endpointOf(values.endpoint, context.env),
-    env: context.env,
-    fetch: context.fetch,
-    credentials: context.credentials,
-    now: context.now,
-  });
-  const stop = startProgress(context.io.stderr, 'fetching');
-  let response: Awaited<ReturnType<typeof client.getVerification>>;
-  try {
-    response = await client.getVerification(verificationId);
-  } finally {
-    stop();
-  }
+  const client = apiClientFor(context, values.endpoint);
+  const response = await withProgress(context.io.stderr, 'fetching', () =>
+    client.getVerification(verificationId),
+  );
   return report(response, context.io, { json: values.json === true });
 }

@@ -20,3 +20,17 @@ export function startProgress(stderr: Writer, label: string): () => void {
     stderr.write(CLEAR_LINE);
   };
 }
+
+/** Runs `work` with the progress indicator drawn, and clears it however `work` ends. */
+export async function withProgress<T>(
+  stderr: Writer,
+  label: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const stop = startProgress(stderr, label);
+  try {
+    return await work();
+  } finally {
+    stop();
+  }
+}

@@ -1,9 +1,8 @@
 /** `facematch verify`: one synchronous verification with the selfie inline. */
-import { createApiClient } from './api-client.ts';
 import { parseCommandArgs, requireOptions } from './args.ts';
-import { type CliContext, DEFAULT_ENDPOINT, endpointOf } from './context.ts';
+import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
 import { report } from './output.ts';
-import { startProgress } from './progress.ts';
+import { withProgress } from './progress.ts';
 import { readSelfieFile } from './selfie-file.ts';
 
 export const VERIFY_USAGE = `usage: facematch verify --nik NIK --name NAME --dob DATE --selfie FILE [options]
@@ -54,13 +53,7 @@ export async function runVerify(argv: string[], context: CliContext): Promise<nu
   const { nik = '', name = '', dob = '', selfie = '' } = values;
 
   // A bad endpoint, region or scheme is reported before the selfie is even read.
-  const client = createApiClient({
-    endpoint: endpointOf(values.endpoint, context.env),
-    env: context.env,
-    fetch: context.fetch,
-    credentials: context.credentials,
-    now: context.now,
-  });
+  const client = apiClientFor(context, values.endpoint);
   const image = await readSelfieFile(selfie);
   const body = {
     ...(values['verification-id'] ? { verification_id: values['verification-id'] } : {}),
@@ -71,12 +64,8 @@ export async function runVerify(argv: string[], context: CliContext): Promise<nu
     selfie_image: `data:${image.mime};base64,${image.bytes.toString('base64')}`,
   };
 
-  const stop = startProgress(context.io.stderr, 'verifying');
-  let response: Awaited<ReturnType<typeof client.postVerification>>;
-  try {
-    response = await client.postVerification(body);
-  } finally {
-    stop();
-  }
+  const response = await withProgress(context.io.stderr, 'verifying', () =>
+    client.postVerification(body),
+  );
   return report(response, context.io, { json: values.json === true });
 }

@@ -168,6 +168,18 @@ function expectAccountedFor(record: StoredVerdict | null, retryOnItsWay: boolean
   }
 }
 
+/** The first try left the id PENDING after one attempt with `code`, and a retry is on its way. */
+function expectPendingForRetry(record: StoredVerdict | null, code: string): void {
+  expect(record).toMatchObject({ status: 'PENDING', attempts: 1, error: { code } });
+  expectAccountedFor(record, true);
+}
+
+/** The retry completed the id with its second attempt, after these paid calls (HTTP statuses). */
+async function expectCompletedOnRetry(id: string, paidCalls: number[]): Promise<void> {
+  expect(await recordOf(id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
+  expect(facematchCalls(id)).toEqual(paidCalls);
+}
+
 beforeAll(async () => {
   output = captureOutput();
   t = await startTestRuntime({
@@ -465,15 +477,9 @@ describe('IDmeta hanging on every attempt', () => {
     expect(result.statusCode).toBe(504);
     expect(bodyOf(result)).toMatchObject({ code: 'IDMETA_TIMEOUT' });
     expect(headerOf(result, 'retry-after')).toBe('1');
-    expect(record).toMatchObject({
-      status: 'PENDING',
-      attempts: 1,
-      error: { code: 'IDMETA_TIMEOUT' },
-    });
-    expectAccountedFor(record, true);
+    expectPendingForRetry(record, 'IDMETA_TIMEOUT');
     expect(retried.statusCode).toBe(200);
-    expect(await recordOf(id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
-    expect(facematchCalls(id)).toEqual([0, 0, 200]);
+    await expectCompletedOnRetry(id, [0, 0, 200]);
   });
 
   it('hands the message back to SQS with the id PENDING IDMETA_TIMEOUT, and the redelivery completes it', async () => {
@@ -493,15 +499,9 @@ describe('IDmeta hanging on every attempt', () => {
 
     // Assess
     expect(first).toEqual({ batchItemFailures: [{ itemIdentifier: messageId }] });
-    expect(record).toMatchObject({
-      status: 'PENDING',
-      attempts: 1,
-      error: { code: 'IDMETA_TIMEOUT' },
-    });
-    expectAccountedFor(record, true);
+    expectPendingForRetry(record, 'IDMETA_TIMEOUT');
     expect(second).toEqual({ batchItemFailures: [] });
-    expect(await recordOf(id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
-    expect(facematchCalls(id)).toEqual([0, 0, 200]);
+    await expectCompletedOnRetry(id, [0, 0, 200]);
   });
 });
 
@@ -748,8 +748,7 @@ describe('DynamoDB faults', () => {
 
     // Assess: the verdict is stored at last, and IDmeta was paid twice for it.
     expect(afterLease).toEqual({ batchItemFailures: [] });
-    expect(await recordOf(id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
-    expect(facematchCalls(id)).toEqual([200, 200]);
+    await expectCompletedOnRetry(id, [200, 200]);
     dynamo.destroy();
   });
 
@@ -974,15 +973,9 @@ describe('too little of the invocation left for another IDmeta attempt', () => {
 
     // Assess
     expect(late).toEqual({ batchItemFailures: [{ itemIdentifier: messageId }] });
-    expect(record).toMatchObject({
-      status: 'PENDING',
-      attempts: 1,
-      error: { code: 'DEADLINE_EXCEEDED' },
-    });
-    expectAccountedFor(record, true);
+    expectPendingForRetry(record, 'DEADLINE_EXCEEDED');
     expect(redelivered).toEqual({ batchItemFailures: [] });
-    expect(await recordOf(id)).toMatchObject({ status: 'COMPLETED', attempts: 2 });
-    expect(facematchCalls(id)).toEqual([200]);
+    await expectCompletedOnRetry(id, [200]);
   });
 
   it('API: starts no call and answers 503 DEADLINE_EXCEEDED with Retry-After', async () => {

@@ -20,7 +20,6 @@ import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import { createSelfieUploadedHandler } from '../../lambda/handlers/selfie-uploaded-handler.ts';
 import { logger } from '../../lambda/observability.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { DEFAULT_SIM_TOKEN } from '../../local/idmeta-simulator/server.ts';
 import {
   captureOutput,
@@ -32,6 +31,9 @@ import {
 } from '../support/events.ts';
 import {
   type ApiHandler,
+  agus,
+  agusIdentity,
+  agusSelfie,
   headerOf,
   invokeApi,
   invokeQueue,
@@ -46,10 +48,6 @@ import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 const SELFIE_MAX_BYTES = 1024 * 1024;
 const MAX_RECEIVE_COUNT = 3;
 
-const agus = loadRegistry().people[0];
-if (agus === undefined) throw new Error('the registry has no first person');
-const agusSelfie = referenceSelfie(agus.nik);
-const agusIdentity = { nik: agus.nik, name: agus.name, date_of_birth: agus.date_of_birth };
 /** A real GIF header on real image bytes: refused 415 after every field was found valid. */
 const GIF_SELFIE = `data:image/jpeg;base64,${Buffer.concat([
   Buffer.from('GIF89a', 'latin1'),

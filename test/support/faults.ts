@@ -27,9 +27,21 @@ import type { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import type { createSelfieUploadedHandler } from '../../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../../lambda/runtime.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
+import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
 import { LOCAL_AWS_REGION } from './local-aws.ts';
 import type { TestRuntime } from './runtime.ts';
+
+function firstPerson() {
+  const person = loadRegistry().people[0];
+  if (person === undefined) throw new Error('the registry has no first person');
+  return person;
+}
+
+/** The registry's first person: the valid identity both suites send, with a matching selfie. */
+export const agus = firstPerson();
+export const agusSelfie = referenceSelfie(agus.nik);
+export const agusIdentity = { nik: agus.nik, name: agus.name, date_of_birth: agus.date_of_birth };
 
 /** The Lambda timeouts the stack deploys with (local/server.ts gives the handlers the same). */
 export const API_TIMEOUT_MS = 28_000;
