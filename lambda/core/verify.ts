@@ -206,6 +206,31 @@ async function claim(
   }
 }
 
+/**
+ * What a record may say about an error. The record is served by GET: an internal error's own
+ * message (it may name a secret's ARN) is not kept, only its code.
+ */
+function recordableError(error: unknown): { code: string; message: string } {
+  const code = error instanceof FacematchError ? error.code : 'INTERNAL_ERROR';
+  const message = isExposed(error) ? error.message : 'internal service error; retried';
+  return { code, message };
+}
+
+/**
+ * Stores a state this worker reached while holding the lease, reports it, and, when the state
+ * is final, does what follows a final record (events, finalisation, selfie deletion).
+ */
+async function store(
+  deps: VerifyDeps,
+  next: StoredVerdict,
+  leaseOwner: string,
+  budget: CallBudget,
+): Promise<void> {
+  await deps.store.save(next, leaseOwner);
+  deps.observer?.recorded?.(next);
+  if (isFinished(next)) await housekeeping(deps, next, budget);
+}
+
 /** Saves a state reached without a verdict, and rethrows the error that led there. */
 async function settleFailure(
   deps: VerifyDeps,
@@ -215,19 +240,10 @@ async function settleFailure(
   budget: CallBudget,
 ): Promise<never> {
   const now = deps.clock.now();
-  let next: StoredVerdict;
-  if (isFinalFailure(error)) {
-    next = failedRecord(item, error, now);
-  } else {
-    // The record is served by GET: an internal error's own message (it may name a secret's ARN)
-    // is not kept, only its code.
-    const code = error instanceof FacematchError ? error.code : 'INTERNAL_ERROR';
-    const message = isExposed(error) ? error.message : 'internal service error; retried';
-    next = releasedRecord(item, { code, message }, now);
-  }
-  await deps.store.save(next, leaseOwner);
-  deps.observer?.recorded?.(next);
-  if (next.status === 'FAILED') await housekeeping(deps, next, budget);
+  const next = isFinalFailure(error)
+    ? failedRecord(item, error, now)
+    : releasedRecord(item, recordableError(error), now);
+  await store(deps, next, leaseOwner, budget);
   throw error;
 }
 
@@ -306,9 +322,7 @@ async function decideClaimed(
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
-  await deps.store.save(final, leaseOwner);
-  deps.observer?.recorded?.(final);
-  await housekeeping(deps, final, budget);
+  await store(deps, final, leaseOwner, budget);
   return { record: toPublicRecord(final), replayed: false };
 }
 
@@ -472,9 +486,7 @@ async function recordPermanentFailure(
   const claimed = await claim(deps, work, budget);
   if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
   const failed = failedRecord(adoptEntrance(claimed.item, work), error, deps.clock.now());
-  await deps.store.save(failed, claimed.leaseOwner);
-  deps.observer?.recorded?.(failed);
-  await housekeeping(deps, failed, budget);
+  await store(deps, failed, claimed.leaseOwner, budget);
   return { record: toPublicRecord(failed), replayed: false };
 }
 
@@ -569,7 +581,7 @@ export async function getVerification(
  */
 export async function markDeadLettered(
   verificationId: string,
-  cause: Pick<FacematchError, 'code' | 'message'>,
+  cause: unknown,
   deps: VerifyDeps,
 ): Promise<VerdictRecord | null> {
   const existing = await deps.store.get(verificationId);
@@ -585,14 +597,16 @@ export async function markDeadLettered(
   if (outcome.kind !== 'claimed')
     return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);
   // Marking is bookkeeping, not another try: the claim's attempt increment is undone.
+  const last = recordableError(cause);
   const released = releasedRecord(
     { ...outcome.item, attempts: existing.attempts },
     {
       code: 'DEAD_LETTERED',
-      message: `retries exhausted; last error ${cause.code}: ${cause.message}`,
+      message: `retries exhausted; last error ${last.code}: ${last.message}`,
     },
     now,
   );
+  // Not a final state: nothing follows it, so no `store()` (and no budget) is needed.
   await deps.store.save(released, leaseOwner);
   deps.observer?.recorded?.(released);
   return toPublicRecord(released);

@@ -6,7 +6,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { FacematchError, isFinalFailure } from '../core/errors.ts';
+import { isFinalFailure } from '../core/errors.ts';
 import { verificationIdOfUploadKey } from '../core/request.ts';
 import { markDeadLettered, verifyUploadedSelfie } from '../core/verify.ts';
 import { logger } from '../observability.ts';
@@ -129,11 +129,7 @@ async function processRecord(
       logger.warn('transient failure; message handed back to the queue', safeErrorFields(error));
       const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? '1');
       if (options.maxReceiveCount !== undefined && receiveCount >= options.maxReceiveCount) {
-        const cause =
-          error instanceof FacematchError
-            ? error
-            : { code: 'INTERNAL_ERROR', message: 'unexpected error' };
-        await markDeadLettered(object.verificationId, cause, runtime.deps).catch((markError) =>
+        await markDeadLettered(object.verificationId, error, runtime.deps).catch((markError) =>
           logger.error('could not mark the record dead-lettered', safeErrorFields(markError)),
         );
       }

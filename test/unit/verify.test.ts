@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createIdentityVault } from '../../lambda/adapters/identity-vault.ts';
 import {
   ConflictError,
+  FacematchError,
   IdmetaTokenError,
   IdmetaUnavailableError,
   SelfieNotFoundError,
@@ -10,6 +11,7 @@ import {
 import type { SelfieImage, VerificationRequest } from '../../lambda/core/types.ts';
 import {
   getVerification,
+  markDeadLettered,
   startPendingVerification,
   type VerifyDeps,
   verify,
@@ -422,6 +424,30 @@ describe('pending verification and the S3 path', () => {
     expect(again.replayed).toBe(true);
     expect(idmeta.facematchCalls).toHaveLength(1);
     expect(store.writes).toBe(writes);
+  });
+});
+
+describe('markDeadLettered', () => {
+  it('keeps the record PENDING, says why, and keeps an internal error message out of it', async () => {
+    // Prepare: a verification waiting for its selfie, whose last try met an operator's fault.
+    const { deps, store, budget } = setup();
+    await startPendingVerification(request({ selfie: { kind: 'none' } }), deps, budget());
+    const cause = new FacematchError(
+      'could not read secret arn:aws:secretsmanager:ap-southeast-3:111122223333:secret:idmeta',
+      { code: 'SECRET_UNAVAILABLE', status: 500 },
+    );
+
+    // Act
+    const record = await markDeadLettered('ver-001', cause, deps);
+
+    // Assess
+    expect(record).toMatchObject({
+      status: 'PENDING',
+      attempts: 0,
+      error: { code: 'DEAD_LETTERED' },
+    });
+    expect(record?.error?.message).toContain('SECRET_UNAVAILABLE');
+    expect(JSON.stringify(await store.get('ver-001'))).not.toContain('arn:aws');
   });
 });
 
