@@ -14,12 +14,10 @@ import { getVerification, startPendingVerification, verify } from '../core/verif
 import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
+import { invocationBudget } from './invocation.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 250;
-
-const deadlineOf = (context: Context) =>
-  Date.now() + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS;
 
 async function postVerification(
   runtime: Runtime,
@@ -39,7 +37,7 @@ async function postVerification(
   }
   if (parsed.verificationId) logger.appendKeys({ verification_id: parsed.verificationId });
   const request = { ...parsed, source: 'api' as const };
-  const budget = { deadline: deadlineOf(context) };
+  const budget = invocationBudget(context, RESPONSE_RESERVE_MS);
 
   if (request.selfie.kind === 'none') {
     const outcome = await startPendingVerification(request, deps, budget);

@@ -12,6 +12,7 @@ import { markDeadLettered, verifyUploadedSelfie } from '../core/verify.ts';
 import { logger } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { safeErrorFields } from './http.ts';
+import { invocationBudget } from './invocation.ts';
 
 export interface SelfieUploadedOptions {
   /** The queue's maxReceiveCount: on the last receive a failing message is marked dead-lettered. */
@@ -64,6 +65,7 @@ export function parseS3Notification(body: string): Parsed {
   return { kind: 'objects', objects, ignored };
 }
 
+/** Kept back from the Lambda's remaining time so the batch's failure report still gets out. */
 const RESPONSE_RESERVE_MS = 500;
 
 /**
@@ -78,9 +80,11 @@ async function processObject(
   object: UploadedObject,
   context: Context,
 ): Promise<void> {
-  const outcome = await verifyUploadedSelfie(object, runtime.deps, {
-    deadline: Date.now() + context.getRemainingTimeInMillis() - RESPONSE_RESERVE_MS,
-  });
+  const outcome = await verifyUploadedSelfie(
+    object,
+    runtime.deps,
+    invocationBudget(context, RESPONSE_RESERVE_MS),
+  );
   if (outcome.replayed) {
     logger.info('duplicate notification for a finished verification ignored', {
       verification_id: object.verificationId,
