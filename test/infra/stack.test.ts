@@ -91,6 +91,10 @@ beforeAll(() => {
 const resources = (type: string) => template.findResources(type) as Resources;
 const getAtt = (id: string, attribute = 'Arn') => ({ 'Fn::GetAtt': [id, attribute] });
 
+/** The statement every resource policy here carries: no access without TLS. */
+const DENY_PLAIN_HTTP = { Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
+const DENIES_PLAIN_HTTP = Match.objectLike(DENY_PLAIN_HTTP);
+
 describe('the stack', () => {
   it('is named Facematch-<env>', () => {
     expect(dev.stack.stackName).toBe('Facematch-dev');
@@ -319,11 +323,7 @@ describe('the selfie bucket', () => {
       Bucket: { Ref: ids.bucket },
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Deny',
-            Principal: { AWS: '*' },
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
+          Match.objectLike({ ...DENY_PLAIN_HTTP, Principal: { AWS: '*' } }),
           Match.objectLike({
             Effect: 'Deny',
             Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
@@ -398,10 +398,7 @@ describe('the S3 -> SQS -> Lambda entrance', () => {
       Queues: [{ Ref: ids.queue }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Deny',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
+          DENIES_PLAIN_HTTP,
           Match.objectLike({
             Effect: 'Allow',
             Principal: { Service: 's3.amazonaws.com' },
@@ -949,10 +946,7 @@ describe('alarms', () => {
       Topics: [{ Ref: ids.topic }],
       PolicyDocument: {
         Statement: Match.arrayWith([
-          Match.objectLike({
-            Effect: 'Deny',
-            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
-          }),
+          DENIES_PLAIN_HTTP,
           Match.objectLike({
             Effect: 'Allow',
             Principal: { Service: 'cloudwatch.amazonaws.com' },
