@@ -10,8 +10,15 @@
  * that a timer could never sample count too; a 1 ms sampler runs alongside as a cross-check.
  * The 6 KB reference selfie is measured the same way just before, for what any verification
  * costs whatever its selfie.
+ *
+ * The child runs as Lambda's Node runtime starts node: with `--expose-gc`, which the runtime uses
+ * to hand back the HTTP stack's copies of a large read as it goes (lambda/adapters/young-garbage.ts).
+ * With `exposeGc: false` the child runs without the flag, as a local run does (and settles with a
+ * `gc` of its own that the runtime cannot see).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AwsClientOptions } from '../lambda/adapters/aws-clients.ts';
 import { parseConfig } from '../lambda/config.ts';
@@ -100,9 +107,21 @@ function resetHighWaterMark(): boolean {
  * carried 15 MiB more or less of dead but unreturned memory from run to run, which the next
  * verification reused or not.
  */
+/**
+ * The child's own `gc`: the global one under `--expose-gc`; otherwise one from a fresh context
+ * after setting the flag, which leaves `globalThis.gc` undefined for the runtime, as locally.
+ */
+function settlingGc(): () => void {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed !== undefined) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+let gc: (() => void) | undefined;
+
 async function settle(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('the RSS child needs --expose-gc');
+  gc ??= settlingGc();
   gc();
   await new Promise((resolve) => setTimeout(resolve, 20));
   gc();
@@ -164,6 +183,7 @@ export interface RssResult {
   aboveBaselineBytes: number;
   maxAboveBaselineBytes: number;
   method: 'VmHWM' | 'sampled';
+  exposeGc: boolean;
 }
 
 async function put(client: S3Client, bucket: string, key: string, body: Uint8Array) {
@@ -173,7 +193,7 @@ async function put(client: S3Client, bucket: string, key: string, body: Uint8Arr
 }
 
 /** Parent: servers here, one fresh child per run. */
-export async function measureRss(options: { runs: number }): Promise<RssResult> {
+export async function measureRss(options: { runs: number; exposeGc: boolean }): Promise<RssResult> {
   const t = await startTestRuntime();
   try {
     const big = paddedJpeg(SELFIE.bytes, SELFIE_BYTES);
@@ -209,7 +229,7 @@ export async function measureRss(options: { runs: number }): Promise<RssResult> 
           smallKeys,
           bigKey,
         } satisfies RssChildInput,
-        execArgv: ['--expose-gc'],
+        execArgv: options.exposeGc ? ['--expose-gc'] : [],
         timeoutMs: 120_000,
       });
       if (result.decision === null) throw new Error('the 5 MiB verification has no decision');
@@ -223,6 +243,7 @@ export async function measureRss(options: { runs: number }): Promise<RssResult> 
       aboveBaselineBytes: median(above),
       maxAboveBaselineBytes: Math.max(...above),
       method,
+      exposeGc: options.exposeGc,
     };
   } finally {
     await t.stop();

@@ -76,7 +76,10 @@ export class FacematchFunction extends NodejsFunction {
       awsSdkConnectionReuse: false,
       environment: {
         ...props.environment,
-        NODE_OPTIONS: '--enable-source-maps',
+        // --expose-gc: the runtime returns the HTTP stack's copies of a large selfie read as it
+        // goes (lambda/adapters/young-garbage.ts). Lambda's own bootstrap passes it today; saying
+        // it here keeps that true if the bootstrap changes (allowed in NODE_OPTIONS since 22.3).
+        NODE_OPTIONS: '--enable-source-maps --expose-gc',
       },
       bundling: nodejsBundlingOptions(),
       ...(props.code === undefined ? {} : { code: props.code }),

@@ -28,6 +28,7 @@ import type {
   IdmetaPort,
 } from '../core/ports.ts';
 import type { IdmetaCheckResult } from '../core/types.ts';
+import { base64Length, writeBase64 } from './base64.ts';
 import { parseCreateVerificationResponse, parseFacematchResponse } from './idmeta-response.ts';
 import type { TokenSource } from './token-source.ts';
 
@@ -94,16 +95,14 @@ type AttemptResult<T> =
 
 type ReadSuccess<T> = (response: Response, httpStatus: number) => Promise<T>;
 
-/** Base64 is written this many selfie bytes at a time (a multiple of 3: no padding between). */
-const ENCODE_CHUNK_BYTES = 48 * 1024;
 /** The body goes to the socket in views of this size over the one buffer that holds it. */
 const SEND_CHUNK_BYTES = 64 * 1024;
 
 /**
  * The facematch body, byte for byte what `JSON.stringify` gives for these fields in this order,
- * written straight into one buffer: the selfie's base64 (needs no JSON escaping) is encoded a
- * chunk at a time into place, so a 5 MB selfie costs this buffer and nothing else of its size
- * (no base64 string, no data URI, no JSON string, no encoded copy of either).
+ * written straight into one buffer: the selfie's base64 (needs no JSON escaping) is encoded into
+ * place, so a 5 MB selfie costs this buffer and nothing else of its size (no base64 string, no
+ * data URI, no JSON string, no encoded copy of either).
  */
 function facematchBody(fields: {
   date_of_birth: string;
@@ -114,7 +113,6 @@ function facematchBody(fields: {
   verification_id: string;
 }): Uint8Array {
   const { bytes, mime } = fields.selfie;
-  const selfie = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const head = `${JSON.stringify({
     date_of_birth: fields.date_of_birth,
     name: fields.name,
@@ -125,13 +123,11 @@ function facematchBody(fields: {
     verification_id: fields.verification_id,
   }).slice(1)}`;
   const headLength = Buffer.byteLength(head);
-  const base64Length = 4 * Math.ceil(selfie.byteLength / 3);
-  const body = Buffer.allocUnsafe(headLength + base64Length + Buffer.byteLength(tail));
+  const body = Buffer.allocUnsafe(
+    headLength + base64Length(bytes.byteLength) + Buffer.byteLength(tail),
+  );
   let at = body.write(head, 0, 'utf8');
-  for (let from = 0; from < selfie.byteLength; from += ENCODE_CHUNK_BYTES) {
-    const to = Math.min(from + ENCODE_CHUNK_BYTES, selfie.byteLength);
-    at += body.write(selfie.toString('base64', from, to), at, 'latin1');
-  }
+  at = writeBase64(bytes, body, at);
   at += body.write(tail, at, 'utf8');
   if (at !== body.byteLength) throw new Error('facematch body length mismatch');
   return body;

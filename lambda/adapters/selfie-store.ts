@@ -13,6 +13,7 @@ import {
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { FacematchError, SelfieNotFoundError, SelfieTooLargeError } from '../core/errors.ts';
 import type { SelfieStore } from '../core/ports.ts';
+import { YoungGarbageReleaser } from './young-garbage.ts';
 
 export interface S3SelfieStoreOptions {
   client: S3Client;
@@ -165,12 +166,14 @@ export class S3SelfieStore implements SelfieStore {
 /**
  * Reads a body into one buffer, preallocated from the declared length so a 5 MB selfie is not
  * copied chunk by chunk. Stops (and so destroys the stream) as soon as the count passes the cap.
+ * The HTTP stack's own copies of each chunk are handed back as the read goes (young-garbage.ts).
  */
 async function readBounded(
   body: Body,
   maxBytes: number,
   declared: number | undefined,
 ): Promise<Uint8Array> {
+  const garbage = new YoungGarbageReleaser();
   if (declared !== undefined) {
     const bytes = new Uint8Array(declared);
     let offset = 0;
@@ -181,6 +184,7 @@ async function readBounded(
       }
       bytes.set(chunk, offset);
       offset += chunk.byteLength;
+      garbage.received(chunk.byteLength);
     }
     if (offset !== declared) throw lengthMismatch();
     return bytes;
@@ -192,6 +196,7 @@ async function readBounded(
     total += chunk.byteLength;
     if (total > maxBytes) throw new SelfieTooLargeError(maxBytes);
     chunks.push(chunk);
+    garbage.received(chunk.byteLength);
   }
   return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, total);
 }

@@ -457,7 +457,7 @@ describe('the functions', () => {
     RECORD_RETENTION_DAYS: String(config.retention.recordDays),
     UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
     EVENT_BUS_NAME: { Ref: ids.eventBus },
-    NODE_OPTIONS: '--enable-source-maps',
+    NODE_OPTIONS: '--enable-source-maps --expose-gc',
   });
 
   it('run Node.js 24 on arm64 with active tracing and their own log group', () => {

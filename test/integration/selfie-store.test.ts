@@ -3,6 +3,7 @@ import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/cli
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
 import { S3SelfieStore } from '../../lambda/adapters/selfie-store.ts';
+import { RELEASE_EVERY_BYTES } from '../../lambda/adapters/young-garbage.ts';
 import { SelfieNotFoundError, SelfieTooLargeError } from '../../lambda/core/errors.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { type LocalAws, startLocalAws } from '../support/local-aws.ts';
@@ -72,6 +73,38 @@ describe('S3SelfieStore against s3rver', () => {
 
     // Assess
     expect(Buffer.from(selfie.bytes).equals(image)).toBe(true);
+  });
+
+  it('asks an exposed gc for a young collection per RELEASE_EVERY_BYTES read, bytes intact', async () => {
+    // Prepare: a large selfie, read as Lambda runs node (with --expose-gc).
+    const bytes = randomBytes(4 * RELEASE_EVERY_BYTES + 1000);
+    await put('incoming/ver-large.jpg', bytes);
+    const gc = vi.fn();
+    vi.stubGlobal('gc', gc);
+
+    // Act
+    const selfie = await store
+      .read('incoming/ver-large.jpg', bytes.byteLength)
+      .finally(() => vi.unstubAllGlobals());
+
+    // Assess: chunk boundaries move the count a little, never past one per RELEASE_EVERY_BYTES.
+    expect(Buffer.from(selfie.bytes).equals(bytes)).toBe(true);
+    expect(gc.mock.calls.length).toBeGreaterThanOrEqual(3);
+    expect(gc.mock.calls.length).toBeLessThanOrEqual(4);
+    expect(gc.mock.calls.every(([options]) => options?.type === 'minor')).toBe(true);
+  });
+
+  it('reads a large selfie the same where gc is not exposed (local runs)', async () => {
+    // Prepare
+    const bytes = randomBytes(2 * RELEASE_EVERY_BYTES);
+    await put('incoming/ver-large-local.jpg', bytes);
+
+    // Act
+    const selfie = await store.read('incoming/ver-large-local.jpg', bytes.byteLength);
+
+    // Assess
+    expect((globalThis as { gc?: unknown }).gc).toBeUndefined();
+    expect(Buffer.from(selfie.bytes).equals(bytes)).toBe(true);
   });
 
   it('reads the bytes and the user metadata with lower-case keys', async () => {
