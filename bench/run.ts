@@ -266,10 +266,10 @@ function reportRss(result: RssResult, withoutGc: RssResult): void {
     '   in this one), each verification from a settled heap (full GC); rise = peak (VmHWM) - start.',
   );
   log(
-    '   The child runs node with --expose-gc, as Lambda\'s runtime does; "no gc" runs hide gc from',
+    '   The child runs node with --expose-gc, as Lambda\'s runtime does; "no gc" runs go without',
   );
   log(
-    '   the runtime, as under npm start. Live at the peak: the selfie (5 MiB) and the IDmeta body',
+    '   it, as under npm start. Live at the peak: the selfie (5 MiB) and the IDmeta body',
   );
   log(
     '   (6.7 MiB), 2.23 x; node:http holds each received chunk twice until V8 collects it, which the',
