@@ -268,9 +268,7 @@ function reportRss(result: RssResult, withoutGc: RssResult): void {
   log(
     '   The child runs node with --expose-gc, as Lambda\'s runtime does; "no gc" runs go without',
   );
-  log(
-    '   it, as under npm start. Live at the peak: the selfie (5 MiB) and the IDmeta body',
-  );
+  log('   it, as under npm start. Live at the peak: the selfie (5 MiB) and the IDmeta body');
   log(
     '   (6.7 MiB), 2.23 x; node:http holds each received chunk twice until V8 collects it, which the',
   );

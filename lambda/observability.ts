@@ -18,6 +18,7 @@ export const METRIC = {
   idmetaErrors: 'IdmetaErrors',
   localRefusals: 'LocalRefusals',
   housekeepingFailures: 'HousekeepingFailures',
+  paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -74,6 +75,23 @@ export function recordVerdict(item: StoredVerdict): void {
 /** A request refused before any paid call: the metric counts the IDmeta calls saved. */
 export function recordLocalRefusal(error: FacematchError, source: 'api' | 's3'): void {
   emit(METRIC.localRefusals, MetricUnit.Count, 1, { reason: error.code, source });
+}
+
+/**
+ * A paid IDmeta answer whose verdict could not be stored: everything an operator needs to match
+ * it with IDmeta's billing (its uuid) and to know what the verdict was, nothing personal.
+ */
+export function recordPaidVerdictNotSaved(item: StoredVerdict, error: unknown): void {
+  emit(METRIC.paidVerdictsNotSaved, MetricUnit.Count, 1, { source: item.source });
+  logger.error('paid verdict not saved', {
+    verification_id: item.verification_id,
+    decision: item.decision,
+    reasons: item.reasons,
+    face_similarity: item.face_similarity,
+    idmeta_uuid: item.idmeta?.uuid,
+    attempts: item.attempts,
+    error_name: error instanceof Error ? error.name : typeof error,
+  });
 }
 
 export function recordHousekeepingFailure(operation: string, error: unknown): void {

@@ -25,7 +25,12 @@ import type { RuntimeConfig, SecretRef } from './config.ts';
 import type { IdentityVault, VerdictEvents } from './core/ports.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
-import { recordHousekeepingFailure, recordIdmetaAttempt, recordVerdict } from './observability.ts';
+import {
+  recordHousekeepingFailure,
+  recordIdmetaAttempt,
+  recordPaidVerdictNotSaved,
+  recordVerdict,
+} from './observability.ts';
 
 export interface RuntimeOptions {
   /** How long an API request that finds its id busy waits for the other worker (0 on queues). */
@@ -129,6 +134,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     observer: {
       recorded: recordVerdict,
       housekeepingFailed: recordHousekeepingFailure,
+      paidVerdictNotSaved: recordPaidVerdictNotSaved,
     },
     settings: {
       defaultTemplateId: config.idmeta.defaultTemplateId,

@@ -1,6 +1,7 @@
 /**
  * What wakes an operator: a message in the dead-letter queue, a function that crashes or is
- * throttled, IDmeta failing, and IDmeta refusing the API token. Alarms go to an SNS topic (the
+ * throttled, IDmeta failing, IDmeta refusing the API token, and a paid verdict DynamoDB would
+ * not store. Alarms go to an SNS topic (the
  * stack's own, KMS-encrypted and TLS-only, with an optional e-mail subscription, or an existing
  * one from the config).
  */
@@ -58,6 +59,8 @@ export class FacematchAlarms extends Construct {
   readonly idmetaErrorRate: IMetric;
   /** Verifications that ended FAILED with IDMETA_TOKEN_REJECTED in this environment. */
   readonly tokenRejections: Metric;
+  /** Paid IDmeta answers whose verdict could not be stored (each one is paid again). */
+  readonly paidVerdictsNotSaved: Metric;
 
   constructor(scope: Construct, id: string, props: FacematchAlarmsProps) {
     super(scope, id);
@@ -162,6 +165,28 @@ export class FacematchAlarms extends Construct {
           `FAILED with ${TOKEN_REJECTED_CODE}. Put a valid token into the IDmeta token secret ` +
           '(docs/runbook.md).',
         metric: this.tokenRejections,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // Each one was paid and will be paid again: one is enough to look at.
+    this.paidVerdictsNotSaved = this.countFromLogs(
+      namespace,
+      logGroups,
+      METRIC.paidVerdictsNotSaved,
+    );
+    add(
+      new Alarm(this, 'PaidVerdictNotSaved', {
+        alarmName: name('paid-verdict-not-saved'),
+        alarmDescription:
+          'IDmeta answered (and billed) a verification, but DynamoDB refused its verdict until ' +
+          'the invocation ran out: the record stays PROCESSING and the retry after the lease ' +
+          "pays again. The 'paid verdict not saved' log line has the verdict and IDmeta's uuid " +
+          '(docs/runbook.md).',
+        metric: this.paidVerdictsNotSaved,
         threshold: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,

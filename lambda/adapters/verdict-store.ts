@@ -4,6 +4,8 @@
  * DynamoDB does the arbitration, so two Lambdas (or an API call and an S3 event) racing on one
  * verification can never both call IDmeta, nor overwrite each other's verdict.
  */
+import { setTimeout as delay } from 'node:timers/promises';
+import { isDeepStrictEqual } from 'node:util';
 import {
   BillingMode,
   CreateTableCommand,
@@ -19,12 +21,14 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, VerificationInProgressError } from '../core/errors.ts';
-import type { ClaimInput, ClaimOutcome, VerdictStore } from '../core/ports.ts';
+import type { ClaimInput, ClaimOutcome, SaveOptions, VerdictStore } from '../core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
 import type { StoredVerdict } from '../core/types.ts';
 
+import { isTransientAwsError } from './aws-clients.ts';
+
 // Handlers import the classifier with the store they call.
-export { isTransientAwsError } from './aws-clients.ts';
+export { isTransientAwsError };
 
 export const VERDICT_TABLE_PARTITION_KEY = 'verification_id';
 export const VERDICT_TABLE_TTL_ATTRIBUTE = 'expires_at';
@@ -39,7 +43,18 @@ const CLAIM_ROUNDS = 2;
 export interface DynamoVerdictStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
+  /** Injectable for tests: the clock, the pause between save rounds, and the jitter. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
 }
+
+/**
+ * A save with `retryUntil` starts a new round (each one the SDK's own attempts) after a full-
+ * jitter pause capped at `SAVE_BASE_DELAY_MS * 2^round`, at most `SAVE_MAX_DELAY_MS`.
+ */
+const SAVE_BASE_DELAY_MS = 100;
+const SAVE_MAX_DELAY_MS = 2_000;
 
 const SAME_PERSON_CLAIMABLE =
   'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))';
@@ -47,10 +62,16 @@ const SAME_PERSON_CLAIMABLE =
 export class DynamoVerdictStore implements VerdictStore {
   readonly #client: DynamoDBDocumentClient;
   readonly #tableName: string;
+  readonly #now: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
 
   constructor(options: DynamoVerdictStoreOptions) {
     this.#client = options.client;
     this.#tableName = options.tableName;
+    this.#now = options.now ?? Date.now;
+    this.#sleep = options.sleep ?? ((ms) => delay(ms));
+    this.#random = options.random ?? Math.random;
   }
 
   async get(verificationId: string): Promise<StoredVerdict | null> {
@@ -114,22 +135,55 @@ export class DynamoVerdictStore implements VerdictStore {
     throw new VerificationInProgressError();
   }
 
-  async save(item: StoredVerdict, leaseOwner: string): Promise<void> {
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.#tableName,
-          // A full put, not an update: attributes absent from `item` (the sealed identity, the
-          // lease) disappear with it.
-          Item: item,
-          ConditionExpression: 'lease_owner = :owner',
-          ExpressionAttributeValues: { ':owner': leaseOwner },
-        }),
-      );
-    } catch (error) {
-      if (isConditionalCheckFailed(error)) throw new LeaseLostError();
-      throw error;
+  async save(item: StoredVerdict, leaseOwner: string, options: SaveOptions = {}): Promise<void> {
+    const { retryUntil } = options;
+    let lastFailure: unknown;
+    for (let round = 1; ; round++) {
+      try {
+        await this.#client.send(
+          new PutCommand({
+            TableName: this.#tableName,
+            // A full put, not an update: attributes absent from `item` (the sealed identity, the
+            // lease) disappear with it.
+            Item: item,
+            ConditionExpression: 'lease_owner = :owner',
+            ExpressionAttributeValues: { ':owner': leaseOwner },
+          }),
+          // An attempt still hanging at `retryUntil` is given up, not left to outlive the Lambda.
+          retryUntil === undefined
+            ? {}
+            : { abortSignal: AbortSignal.timeout(Math.max(1, retryUntil - this.#now())) },
+        );
+        return;
+      } catch (error) {
+        if (isConditionalCheckFailed(error)) {
+          // The condition also fails when an earlier attempt of this very put was written and
+          // only its answer was lost (the SDK retries too): the lease went with that write.
+          if (await this.#holds(item)) return;
+          throw new LeaseLostError();
+        }
+        // Aborted at retryUntil: the failure that kept the put from landing says more.
+        const failure =
+          errorName(error) === 'AbortError' && lastFailure !== undefined ? lastFailure : error;
+        const wait = this.#random() * Math.min(SAVE_MAX_DELAY_MS, SAVE_BASE_DELAY_MS * 2 ** round);
+        if (
+          retryUntil === undefined ||
+          !isTransientAwsError(failure) ||
+          this.#now() + wait >= retryUntil
+        ) {
+          throw failure;
+        }
+        lastFailure = failure;
+        await this.#sleep(wait);
+      }
     }
+  }
+
+  /** Whether the table holds exactly `item`, as written by a put of it. */
+  async #holds(item: StoredVerdict): Promise<boolean> {
+    const stored = await this.get(item.verification_id);
+    // As the document client marshals it: undefined attributes are not stored.
+    return stored !== null && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(item)));
   }
 
   /** True when written, false when an item with that id already exists. */

@@ -92,7 +92,16 @@ export interface VerdictStore {
    * Writes the final (or released) state, only while `leaseOwner` still holds the lease.
    * Throws `LeaseLostError` otherwise. Attributes absent from `item` are removed.
    */
-  save(item: StoredVerdict, leaseOwner: string): Promise<void>;
+  save(item: StoredVerdict, leaseOwner: string, options?: SaveOptions): Promise<void>;
+}
+
+export interface SaveOptions {
+  /**
+   * Epoch milliseconds: until then, a transient failure is retried with backoff, because the
+   * state may be a paid verdict that exists nowhere else. Without it, one round of the SDK's
+   * attempts.
+   */
+  retryUntil?: number;
 }
 
 export interface SelfieStore {

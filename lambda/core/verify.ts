@@ -81,6 +81,11 @@ export interface VerifyObserver {
   ): void;
   /** A verification reached a final or released state. */
   recorded?(item: StoredVerdict): void;
+  /**
+   * IDmeta answered (and was paid) but the verdict could not be stored before the deadline: it
+   * exists only here, and the retry after the lease pays again. The operator must know.
+   */
+  paidVerdictNotSaved?(item: StoredVerdict, error: unknown): void;
 }
 
 export interface VerifyDeps {
@@ -226,7 +231,8 @@ async function store(
   leaseOwner: string,
   budget: CallBudget,
 ): Promise<void> {
-  await deps.store.save(next, leaseOwner);
+  // Until the deadline, not one round of the SDK's attempts: `next` may hold a paid answer.
+  await deps.store.save(next, leaseOwner, { retryUntil: budget.deadline });
   deps.observer?.recorded?.(next);
   if (isFinished(next)) await housekeeping(deps, next, budget);
 }
@@ -322,7 +328,12 @@ async function decideClaimed(
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
-  await store(deps, final, leaseOwner, budget);
+  try {
+    await store(deps, final, leaseOwner, budget);
+  } catch (error) {
+    deps.observer?.paidVerdictNotSaved?.(final, error);
+    throw error;
+  }
   return { record: toPublicRecord(final), replayed: false };
 }
 

@@ -960,7 +960,7 @@ describe('alarms', () => {
     }
   });
 
-  it('watch the DLQ, each function (errors, throttles), the IDmeta error rate and token', () => {
+  it('watch the DLQ, each function (errors, throttles), the IDmeta error rate and token, paid verdicts', () => {
     const names = Object.values(resources('AWS::CloudWatch::Alarm')).map(
       (alarm) => alarm.Properties.AlarmName,
     );
@@ -971,6 +971,7 @@ describe('alarms', () => {
       'facematch-dev-dead-letters',
       'facematch-dev-idmeta-error-rate',
       'facematch-dev-idmeta-token-rejected',
+      'facematch-dev-paid-verdict-not-saved',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
     ]);
@@ -1066,6 +1067,31 @@ describe('alarms', () => {
         FilterPattern: `{ $.error_code = "${TOKEN_REJECTED_CODE}" }`,
         MetricTransformations: [
           { MetricNamespace: 'Facematch/dev', MetricName: TOKEN_REJECTED_METRIC, MetricValue: '1' },
+        ],
+      });
+    }
+  });
+
+  it('count paid verdicts that could not be stored from the runtime’s metric, and alarm on one', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'facematch-dev-paid-verdict-not-saved',
+      Namespace: 'Facematch/dev',
+      MetricName: METRIC.paidVerdictsNotSaved,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    for (const fn of [ids.apiFunction, ids.queueFunction]) {
+      const logGroup = resources('AWS::Lambda::Function')[fn]?.Properties.LoggingConfig.LogGroup;
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: logGroup,
+        FilterPattern: `{ $.${METRIC.paidVerdictsNotSaved} > 0 }`,
+        MetricTransformations: [
+          {
+            MetricNamespace: 'Facematch/dev',
+            MetricName: METRIC.paidVerdictsNotSaved,
+            MetricValue: `$.${METRIC.paidVerdictsNotSaved}`,
+          },
         ],
       });
     }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
+  InternalServerError,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -240,6 +241,146 @@ describe('DynamoVerdictStore against dynalite', () => {
     expect(stored).not.toHaveProperty('sealed_identity');
     expect(stored).not.toHaveProperty('lease_owner');
     expect(stored).not.toHaveProperty('lease_expires_at');
+  });
+
+  describe('save under DynamoDB faults', () => {
+    /**
+     * A store over its own client whose PutItem attempts fail as `fault` says: before the
+     * request is sent ('before'), or after DynamoDB has written it, its answer lost ('after').
+     * Below the SDK's retry middleware, so every SDK attempt meets it.
+     */
+    const faultyStore = (fault: { failures: number; when: 'before' | 'after' }) => {
+      const client = createDynamoClient({
+        region: 'ap-southeast-3',
+        credentials: { ...LOCAL_AWS_CREDENTIALS },
+        endpoint: aws.dynamoEndpoint,
+      });
+      const documentClient = createDynamoDocumentClient({ client });
+      let left = fault.failures;
+      const puts = { failed: 0, sent: 0 };
+      documentClient.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName !== 'PutItemCommand' || left <= 0) return next(args);
+          left -= 1;
+          puts.failed += 1;
+          if (fault.when === 'after') {
+            await next(args);
+            puts.sent += 1;
+          }
+          throw new InternalServerError({
+            message: 'injected',
+            $metadata: { httpStatusCode: 500 },
+          });
+        },
+        { step: 'deserialize', name: 'injectPutFaults', priority: 'high' },
+      );
+      const pauses: number[] = [];
+      let clock = T0;
+      const faulty = new DynamoVerdictStore({
+        client: documentClient,
+        tableName: aws.tableName,
+        now: () => clock,
+        sleep: async (ms) => {
+          pauses.push(ms);
+          clock += ms;
+        },
+        random: () => 1,
+      });
+      return { store: faulty, puts, pauses, destroy: () => client.destroy() };
+    };
+
+    const claimedItem = async (owner: string) => {
+      const claimed = await store.claim(claimInput(`ver-${randomUUID()}`, owner, T0));
+      if (claimed.kind !== 'claimed') throw new Error('setup claim failed');
+      return claimed.item;
+    };
+
+    it('with retryUntil, starts new rounds after the SDK gives up, until the put lands', async () => {
+      // Prepare: 7 failures = two whole rounds of the SDK's 3 attempts, and one more.
+      const faulty = faultyStore({ failures: 7, when: 'before' });
+      const item = await claimedItem('worker-a');
+      const final = completed(item, T0 + 1_000);
+
+      // Act
+      await faulty.store
+        .save(final, 'worker-a', { retryUntil: T0 + 10_000 })
+        .finally(faulty.destroy);
+
+      // Assess: saved, after two growing pauses between rounds.
+      expect(await store.get(item.verification_id)).toEqual(final);
+      expect(faulty.puts.failed).toBe(7);
+      expect(faulty.pauses).toEqual([200, 400]);
+    });
+
+    it('without retryUntil, gives up after one round of the SDK’s attempts', async () => {
+      // Prepare
+      const faulty = faultyStore({ failures: 3, when: 'before' });
+      const item = await claimedItem('worker-a');
+
+      // Act
+      const saving = faulty.store.save(completed(item, T0 + 1_000), 'worker-a');
+
+      // Assess
+      await expect(saving).rejects.toBeInstanceOf(InternalServerError);
+      faulty.destroy();
+      expect(faulty.pauses).toEqual([]);
+      expect(await store.get(item.verification_id)).toMatchObject({ status: 'PROCESSING' });
+    });
+
+    it('stops at retryUntil with the last error, starting no round it cannot finish by then', async () => {
+      // Prepare: DynamoDB failing for longer than the time given.
+      const faulty = faultyStore({ failures: 1_000, when: 'before' });
+      const item = await claimedItem('worker-a');
+
+      // Act
+      const saving = faulty.store.save(completed(item, T0 + 1_000), 'worker-a', {
+        retryUntil: T0 + 1_000,
+      });
+
+      // Assess: pauses of 200, 400 (T0 + 600); the next, 800, would end past T0 + 1000.
+      await expect(saving).rejects.toBeInstanceOf(InternalServerError);
+      faulty.destroy();
+      expect(faulty.pauses).toEqual([200, 400]);
+      expect(faulty.puts.failed).toBe(9);
+      expect(await store.get(item.verification_id)).toMatchObject({ status: 'PROCESSING' });
+    });
+
+    it('succeeds when an attempt was written but its answer lost (the retry finds the lease gone)', async () => {
+      // Prepare
+      const faulty = faultyStore({ failures: 1, when: 'after' });
+      const item = await claimedItem('worker-a');
+      const final = completed(item, T0 + 1_000);
+
+      // Act
+      await faulty.store.save(final, 'worker-a').finally(faulty.destroy);
+
+      // Assess
+      expect(faulty.puts.sent).toBe(1);
+      expect(await store.get(item.verification_id)).toEqual(final);
+    });
+
+    it('still reports LeaseLostError when another worker holds the record', async () => {
+      // Prepare: worker-b took the record over; worker-a's retried put meets its lease.
+      const faulty = faultyStore({ failures: 1, when: 'before' });
+      const item = await claimedItem('worker-a');
+      const taken = await store.claim(
+        claimInput(item.verification_id, 'worker-b', T0 + LEASE_MS + 1),
+      );
+      expect(taken.kind).toBe('claimed');
+
+      // Act
+      const saving = faulty.store.save(completed(item, T0 + 1_000), 'worker-a', {
+        retryUntil: T0 + 10_000,
+      });
+
+      // Assess
+      await expect(saving).rejects.toBeInstanceOf(LeaseLostError);
+      faulty.destroy();
+      expect(await store.get(item.verification_id)).toMatchObject({
+        status: 'PROCESSING',
+        lease_owner: 'worker-b',
+      });
+    });
   });
 
   it('createPending twice keeps the first record and returns it', async () => {
