@@ -105,7 +105,9 @@ const SELFIE_EXTENSION = /^(?:jpg|jpeg|png)$/i;
 const ANY_EXTENSION = /^/;
 
 function idOfKey(extension: RegExp, key: string): string | null {
-  if (key.length > UPLOAD_KEY_MAX_LENGTH || key.includes('..')) return null;
+  // No check for `..` in the key: the id itself may not hold `/` or `..`, and an id that ends in
+  // a dot (`a.`) has the key `incoming/a..jpg`, which must not be ignored (left PENDING for ever).
+  if (key.length > UPLOAD_KEY_MAX_LENGTH) return null;
   const [, id, ext] = UPLOAD_KEY.exec(key) ?? [];
   if (id === undefined || ext === undefined || !extension.test(ext)) return null;
   return z.safeParse(safeIdSchema, id).success ? id : null;

@@ -10,6 +10,7 @@ import {
   parseVerificationBody,
   verificationBodySchema,
   verificationIdOfSelfieKey,
+  verificationIdOfUploadKey,
 } from '../../lambda/core/request.ts';
 import { DEFAULT_SELFIE_LIMITS, maxSelfieTextLength } from '../../lambda/core/selfie.ts';
 import { makeJpeg, makePng } from '../support/images.ts';
@@ -391,7 +392,7 @@ describe('parseVerificationBody: selfie', () => {
 
   it.each([
     ['incoming/../secret.jpg', 'path traversal'],
-    ['incoming/a..jpg', 'two dots'],
+    ['incoming/a..b.jpg', 'an id with two dots'],
     ['incoming/a/b.jpg', 'a sub-folder'],
     ['/incoming/abc.jpg', 'a leading slash'],
     ['other/abc.jpg', 'another prefix'],
@@ -489,6 +490,20 @@ describe('verificationIdOfSelfieKey', () => {
     expect(verificationIdOfSelfieKey('incoming/ver.1.png')).toBe('ver.1');
     expect(verificationIdOfSelfieKey('incoming/../ver-1.jpg')).toBeNull();
     expect(verificationIdOfSelfieKey('processed/ver-1.jpg')).toBeNull();
+  });
+
+  it('gives an id that ends in a dot from its key, which then holds two dots in a row', () => {
+    // Prepare: "a." is a valid id; its upload key is incoming/a..jpg (found by the hostile-input
+    // property test: the key was ignored, so the verification would stay PENDING for ever).
+    const parsed = parseVerificationBody(
+      validBody({ verification_id: 'a.', selfie_s3_key: 'incoming/a..jpg' }),
+      OPTIONS,
+    );
+
+    // Act / Assess
+    expect(parsed.verificationId).toBe('a.');
+    expect(verificationIdOfSelfieKey('incoming/a..jpg')).toBe('a.');
+    expect(verificationIdOfUploadKey('incoming/a..JPG')).toBe('a.');
   });
 });
 
