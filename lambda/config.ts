@@ -31,6 +31,11 @@ export interface RuntimeConfig {
   deleteSelfieAfterVerdict: boolean;
   /** EventBridge bus for verdict events; none are published when unset. */
   eventBusName: string | undefined;
+  /**
+   * The deployment's name (`FACEMATCH_ENV`, `local` when unset): every metric carries it as the
+   * `environment` dimension, so environments sharing an account and region do not mix.
+   */
+  environment: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -174,7 +179,14 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
     ),
     deleteSelfieAfterVerdict: read.boolean('SELFIE_DELETE_AFTER_VERDICT', true),
     eventBusName: read.optional('EVENT_BUS_NAME'),
+    environment: read.string('FACEMATCH_ENV', 'local'),
   };
+  // The stack's own environment names; anything else is a typo that would split the metrics.
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(config.environment)) {
+    read.problems.push(
+      `FACEMATCH_ENV must be a lower-case name such as dev or prod (got "${config.environment}")`,
+    );
+  }
   try {
     assertValidPolicy(config.policy);
   } catch (error) {

@@ -26,6 +26,7 @@ import type { IdentityVault, VerdictEvents } from './core/ports.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
+  metrics,
   recordHousekeepingFailure,
   recordIdmetaAttempt,
   recordPaidVerdictNotSaved,
@@ -99,6 +100,7 @@ class SecretBackedVault implements IdentityVault {
 }
 
 export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Runtime {
+  metrics.setDefaultDimensions({ environment: config.environment });
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');

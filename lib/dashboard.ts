@@ -3,9 +3,10 @@
  * what IDmeta costs in time and failures, the paid calls saved by local refusals, and the plumbing
  * (DLQ, Lambda, API Gateway, housekeeping) an operator checks when an alarm fires.
  *
- * The runtime's EMF metrics (lambda/observability.ts) carry `service` plus their own dimensions,
- * and a plain metric matches one exact dimension set: SEARCH expressions find every series of a
- * metric whatever its dimension values (outcomes, sources, reasons, kinds) without listing them.
+ * The runtime's EMF metrics (lambda/observability.ts) carry `environment` and `service` plus
+ * their own dimensions, and a plain metric matches one exact dimension set: SEARCH expressions
+ * find every series of a metric whatever its dimension values (outcomes, sources, reasons,
+ * kinds) without listing them, within this environment.
  */
 import { Duration } from 'aws-cdk-lib';
 import type { RestApi } from 'aws-cdk-lib/aws-apigateway';
@@ -41,17 +42,24 @@ const FINAL_OUTCOMES = ['APPROVED', 'REVIEW', 'REJECTED', 'FAILED'] as const;
 
 /**
  * `SEARCH('{Facematch,<dimensions>} MetricName="<metric>" ...', 'Sum', 300)`: every series of an
- * EMF metric with exactly these dimensions (besides `service`), summed per period.
+ * EMF metric of this environment with exactly these dimensions (besides `environment` and
+ * `service`), summed per period.
  */
 function searchEmf(
+  envName: string,
   metricName: string,
   dimensions: string[],
   label: string,
   filter = '',
   statistic = 'Sum',
 ): SearchExpression {
-  const schema = [METRICS_NAMESPACE, ...[...dimensions, 'service'].sort()].join(',');
-  const terms = [`MetricName="${metricName}"`, `service="${SERVICE_NAME}"`, filter]
+  const schema = [METRICS_NAMESPACE, ...[...dimensions, 'environment', 'service'].sort()].join(',');
+  const terms = [
+    `MetricName="${metricName}"`,
+    `environment="${envName}"`,
+    `service="${SERVICE_NAME}"`,
+    filter,
+  ]
     .filter((term) => term !== '')
     .join(' ');
   return new SearchExpression({
@@ -79,6 +87,7 @@ export class FacematchDashboard extends Construct {
 
     const outcomeFilter = `(${FINAL_OUTCOMES.map((outcome) => `outcome="${outcome}"`).join(' OR ')})`;
     const refusals = searchEmf(
+      props.envName,
       METRIC.localRefusals,
       ['reason', 'source'],
       `${dim('reason')} (${dim('source')}): ${SUM}`,
@@ -87,7 +96,11 @@ export class FacematchDashboard extends Construct {
       new Metric({
         namespace: METRICS_NAMESPACE,
         metricName: METRIC.idmetaLatency,
-        dimensionsMap: { service: SERVICE_NAME, operation: FACEMATCH_OPERATION },
+        dimensionsMap: {
+          environment: props.envName,
+          service: SERVICE_NAME,
+          operation: FACEMATCH_OPERATION,
+        },
         statistic,
         period: PERIOD,
         label: `${statistic}: ${live('LAST')} ms`,
@@ -106,9 +119,9 @@ export class FacematchDashboard extends Construct {
               `# facematch ${props.envName}\n` +
               'Alarms and what to do: `docs/runbook.md`. Verifications, IDmeta latency, errors ' +
               "by kind, local refusals and housekeeping come from the runtime's EMF metrics " +
-              `(namespace \`${METRICS_NAMESPACE}\`), which do not name the environment: in an ` +
-              'account and region shared by two environments they show both. IDmeta attempts, ' +
-              `failures and token refusals are this environment's own (\`${alarms.idmetaCalls.namespace}\`).`,
+              `(namespace \`${METRICS_NAMESPACE}\`, dimension \`environment=${props.envName}\`); ` +
+              'IDmeta attempts, failures and token refusals from metric filters on this ' +
+              `environment's log groups (\`${alarms.idmetaCalls.namespace}\`).`,
           }),
         ],
         [
@@ -125,6 +138,7 @@ export class FacematchDashboard extends Construct {
             width: 12,
             left: [
               searchEmf(
+                props.envName,
                 METRIC.verifications,
                 ['outcome', 'source'],
                 `${dim('outcome')} (${dim('source')}): ${SUM}`,
@@ -172,6 +186,7 @@ export class FacematchDashboard extends Construct {
             width: 8,
             left: [
               searchEmf(
+                props.envName,
                 METRIC.idmetaErrors,
                 ['kind', 'operation'],
                 `${dim('kind')} (${dim('operation')}): ${SUM}`,
@@ -232,7 +247,12 @@ export class FacematchDashboard extends Construct {
               'Housekeeping failures (publish-verdict-event, finalize-verification, delete-selfie)',
             width: 8,
             left: [
-              searchEmf(METRIC.housekeepingFailures, ['operation'], `${dim('operation')}: ${SUM}`),
+              searchEmf(
+                props.envName,
+                METRIC.housekeepingFailures,
+                ['operation'],
+                `${dim('operation')}: ${SUM}`,
+              ),
             ],
             leftYAxis: { min: 0, showUnits: false },
           }),

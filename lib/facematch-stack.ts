@@ -119,7 +119,7 @@ export class FacematchStack extends Stack {
 
     this.eventBus = this.verdictEventBus(config, envName);
 
-    const environment = this.runtimeEnvironment(config);
+    const environment = this.runtimeEnvironment(config, envName);
     const apiEnvironment = {
       ...environment,
       // A claim's lease lasts as long as the worker holding it can possibly run.
@@ -212,8 +212,9 @@ export class FacematchStack extends Stack {
   }
 
   /** The runtime configuration both functions share (DESIGN.md's variable names). */
-  private runtimeEnvironment(config: FacematchConfig): Record<string, string> {
+  private runtimeEnvironment(config: FacematchConfig, envName: string): Record<string, string> {
     return {
+      FACEMATCH_ENV: envName,
       VERDICT_TABLE_NAME: this.table.tableName,
       SELFIE_BUCKET_NAME: this.storage.bucket.bucketName,
       IDMETA_BASE_URL: config.idmeta.baseUrl,

@@ -16,6 +16,7 @@ import {
   recordVerdict,
   SERVICE_NAME,
 } from '../../lambda/observability.ts';
+import { createRuntime } from '../../lambda/runtime.ts';
 import { TOKEN_REJECTED_CODE, TOKEN_REJECTED_METRIC } from '../../lib/alarms.ts';
 import { loadInfraConfig, parseInfraConfig } from '../../lib/config.ts';
 import { TOKEN_SECRET_PLACEHOLDER } from '../../lib/facematch-stack.ts';
@@ -457,6 +458,7 @@ describe('the functions', () => {
     RECORD_RETENTION_DAYS: String(config.retention.recordDays),
     UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
     EVENT_BUS_NAME: { Ref: ids.eventBus },
+    FACEMATCH_ENV: 'dev',
     NODE_OPTIONS: '--enable-source-maps --expose-gc',
   });
 
@@ -1019,6 +1021,50 @@ describe('alarms', () => {
     }
   });
 
+  it('stamp every runtime EMF line with its environment, in the dimension set the dashboard searches', () => {
+    // Prepare: the runtime as the stack configures it (FACEMATCH_ENV), local secrets.
+    const output = captureOutput();
+
+    // Act
+    try {
+      createRuntime(
+        parseConfig({
+          FACEMATCH_ENV: 'dev',
+          VERDICT_TABLE_NAME: 'verdicts',
+          SELFIE_BUCKET_NAME: 'selfies',
+          IDMETA_BASE_URL: 'https://integrate.idmetagroup.com',
+          IDMETA_TOKEN: 'token',
+          IDMETA_TEMPLATE_ID: 'tf-1',
+          FACEMATCH_DATA_KEY: 'k'.repeat(32),
+        }),
+        { busyWaitMs: 0 },
+      );
+      recordIdmetaAttempt({
+        operation: 'dukcapilfacematch',
+        attempt: 1,
+        httpStatus: 200,
+        outcome: 'ok',
+        durationMs: 120,
+      });
+    } finally {
+      output.restore();
+    }
+
+    // Assess
+    const line = output
+      .text()
+      .split('\n')
+      .filter((text) => text.startsWith('{"_aws"'))
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .find((entry) => 'IdmetaLatency' in entry) as
+      | { environment: string; _aws: { CloudWatchMetrics: Array<{ Dimensions: string[][] }> } }
+      | undefined;
+    expect(line?.environment).toBe('dev');
+    expect(line?._aws.CloudWatchMetrics[0]?.Dimensions.map((set) => [...set].sort())).toEqual([
+      ['environment', 'operation', 'service'],
+    ]);
+  });
+
   it("read the fields the runtime's EMF lines really carry", () => {
     // Prepare
     const output = captureOutput();
@@ -1215,19 +1261,19 @@ describe('the dashboard', () => {
     }
   });
 
-  it("finds the runtime's EMF metrics by their exact dimension sets, service included", () => {
+  it("finds this environment's EMF metrics by their exact dimension sets, environment and service included", () => {
     const body = dashboardBody();
 
     for (const schema of [
-      '{Facematch,outcome,service,source} MetricName=\\"Verifications\\"',
-      '{Facematch,reason,service,source} MetricName=\\"LocalRefusals\\"',
-      '{Facematch,kind,operation,service} MetricName=\\"IdmetaErrors\\"',
-      '{Facematch,operation,service} MetricName=\\"HousekeepingFailures\\"',
+      '{Facematch,environment,outcome,service,source} MetricName=\\"Verifications\\" environment=\\"dev\\"',
+      '{Facematch,environment,reason,service,source} MetricName=\\"LocalRefusals\\" environment=\\"dev\\"',
+      '{Facematch,environment,kind,operation,service} MetricName=\\"IdmetaErrors\\" environment=\\"dev\\"',
+      '{Facematch,environment,operation,service} MetricName=\\"HousekeepingFailures\\" environment=\\"dev\\"',
     ]) {
       expect(body, schema).toContain(`SEARCH('${schema}`);
     }
     expect(body).toContain(
-      '["Facematch","IdmetaLatency","operation","dukcapilfacematch","service","facematch"',
+      '["Facematch","IdmetaLatency","environment","dev","operation","dukcapilfacematch","service","facematch"',
     );
   });
 

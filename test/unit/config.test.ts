@@ -42,6 +42,14 @@ describe('parseConfig', () => {
     });
     expect(config.retentionDays).toBe(30);
     expect(config.deleteSelfieAfterVerdict).toBe(true);
+    expect(config.environment).toBe('local');
+  });
+
+  it('takes the environment name from FACEMATCH_ENV and refuses one that would split metrics', () => {
+    expect(parseConfig({ ...minimal, FACEMATCH_ENV: 'staging' }).environment).toBe('staging');
+    expect(problemsOf({ ...minimal, FACEMATCH_ENV: 'Prod ' })).toMatch(
+      /FACEMATCH_ENV must be a lower-case name/,
+    );
   });
 
   it('takes a local token and data key from the environment when no secret id is given', () => {
