@@ -78,8 +78,9 @@ export function recordLocalRefusal(error: FacematchError, source: 'api' | 's3'):
 }
 
 /**
- * A paid IDmeta answer whose verdict could not be stored: everything an operator needs to match
- * it with IDmeta's billing (its uuid) and to know what the verdict was, nothing personal.
+ * An IDmeta answer (a verdict, or a final failure IDmeta may have billed) whose record could not
+ * be stored: what an operator needs to match it with IDmeta's billing (its uuid) and to know what
+ * it said, nothing personal.
  */
 export function recordPaidVerdictNotSaved(item: StoredVerdict, error: unknown): void {
   emit(METRIC.paidVerdictsNotSaved, MetricUnit.Count, 1, { source: item.source });
@@ -90,6 +91,8 @@ export function recordPaidVerdictNotSaved(item: StoredVerdict, error: unknown): 
     face_similarity: item.face_similarity,
     idmeta_uuid: item.idmeta?.uuid,
     attempts: item.attempts,
+    status: item.status,
+    error_code: item.error?.code,
     error_name: error instanceof Error ? error.name : typeof error,
   });
 }

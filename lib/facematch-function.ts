@@ -78,7 +78,7 @@ export class FacematchFunction extends NodejsFunction {
         ...props.environment,
         // --expose-gc: the runtime returns the HTTP stack's copies of a large selfie read as it
         // goes (lambda/adapters/young-garbage.ts). Lambda's own bootstrap passes it today; saying
-        // it here keeps that true if the bootstrap changes (allowed in NODE_OPTIONS since 22.3).
+        // it here keeps that true if the bootstrap changes (NODE_OPTIONS accepts it on Node 24).
         NODE_OPTIONS: '--enable-source-maps --expose-gc',
       },
       bundling: nodejsBundlingOptions(),

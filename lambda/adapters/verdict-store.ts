@@ -55,6 +55,17 @@ export interface DynamoVerdictStoreOptions {
  */
 const SAVE_BASE_DELAY_MS = 100;
 const SAVE_MAX_DELAY_MS = 2_000;
+/** The least time an attempt is given before it is aborted, whatever `retryUntil` says. */
+const SAVE_MIN_ATTEMPT_MS = 1_000;
+
+/** A save's attempt still unanswered at its deadline; its name makes it transient. */
+class SaveTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+
+  constructor(cause: unknown) {
+    super('DynamoDB did not answer the save before its deadline', { cause });
+  }
+}
 
 const SAME_PERSON_CLAIMABLE =
   'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))';
@@ -149,10 +160,15 @@ export class DynamoVerdictStore implements VerdictStore {
             ConditionExpression: 'lease_owner = :owner',
             ExpressionAttributeValues: { ':owner': leaseOwner },
           }),
-          // An attempt still hanging at `retryUntil` is given up, not left to outlive the Lambda.
+          // An attempt still hanging at `retryUntil` is given up, not left to outlive the Lambda;
+          // but every save gets one attempt's worth of time, even when called at the deadline.
           retryUntil === undefined
             ? {}
-            : { abortSignal: AbortSignal.timeout(Math.max(1, retryUntil - this.#now())) },
+            : {
+                abortSignal: AbortSignal.timeout(
+                  Math.max(SAVE_MIN_ATTEMPT_MS, retryUntil - this.#now()),
+                ),
+              },
         );
         return;
       } catch (error) {
@@ -162,9 +178,11 @@ export class DynamoVerdictStore implements VerdictStore {
           if (await this.#holds(item)) return;
           throw new LeaseLostError();
         }
-        // Aborted at retryUntil: the failure that kept the put from landing says more.
+        // Aborted at retryUntil: the failure that kept the put from landing says more; without
+        // one, DynamoDB did not answer in time, which is as transient as a 5xx (and the put may
+        // even have landed).
         const failure =
-          errorName(error) === 'AbortError' && lastFailure !== undefined ? lastFailure : error;
+          errorName(error) === 'AbortError' ? (lastFailure ?? new SaveTimeoutError(error)) : error;
         const wait = this.#random() * Math.min(SAVE_MAX_DELAY_MS, SAVE_BASE_DELAY_MS * 2 ** round);
         if (
           retryUntil === undefined ||

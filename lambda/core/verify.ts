@@ -13,6 +13,7 @@
 import {
   ConflictError,
   FacematchError,
+  IdmetaTokenError,
   isExposed,
   isFinalFailure,
   MissingIdentityError,
@@ -82,8 +83,9 @@ export interface VerifyObserver {
   /** A verification reached a final or released state. */
   recorded?(item: StoredVerdict): void;
   /**
-   * IDmeta answered (and was paid) but the verdict could not be stored before the deadline: it
-   * exists only here, and the retry after the lease pays again. The operator must know.
+   * IDmeta answered (and may have billed it: a verdict, or a final failure other than a refused
+   * token) but the state could not be stored before the deadline: it exists only here, and the
+   * retry after the lease calls IDmeta again. The operator must know.
    */
   paidVerdictNotSaved?(item: StoredVerdict, error: unknown): void;
 }
@@ -231,13 +233,23 @@ async function store(
   leaseOwner: string,
   budget: CallBudget,
 ): Promise<void> {
-  // Until the deadline, not one round of the SDK's attempts: `next` may hold a paid answer.
-  await deps.store.save(next, leaseOwner, { retryUntil: budget.deadline });
+  // A final state may hold a paid answer that exists nowhere else: saved until the deadline, not
+  // for one round of the SDK's attempts. A released one only waits for its lease if lost, and
+  // must not hold a Lambda against a struggling table.
+  await deps.store.save(
+    next,
+    leaseOwner,
+    isFinished(next) ? { retryUntil: budget.deadline } : undefined,
+  );
   deps.observer?.recorded?.(next);
   if (isFinished(next)) await housekeeping(deps, next, budget);
 }
 
-/** Saves a state reached without a verdict, and rethrows the error that led there. */
+/**
+ * Saves the state IDmeta's failure led to, and rethrows that failure. A final one may have been
+ * billed (an unparseable 2xx, a 4xx; not a refused token): if it cannot be saved, the retry
+ * after the lease calls IDmeta again, which the operator must hear of, as for a verdict.
+ */
 async function settleFailure(
   deps: VerifyDeps,
   item: StoredVerdict,
@@ -249,8 +261,26 @@ async function settleFailure(
   const next = isFinalFailure(error)
     ? failedRecord(item, error, now)
     : releasedRecord(item, recordableError(error), now);
-  await store(deps, next, leaseOwner, budget);
+  const possiblyBilled = isFinished(next) && !(error instanceof IdmetaTokenError);
+  await (possiblyBilled
+    ? storePaid(deps, next, leaseOwner, budget)
+    : store(deps, next, leaseOwner, budget));
   throw error;
+}
+
+/** `store` for a state IDmeta was paid for: a failed save is reported before it is thrown. */
+async function storePaid(
+  deps: VerifyDeps,
+  next: StoredVerdict,
+  leaseOwner: string,
+  budget: CallBudget,
+): Promise<void> {
+  try {
+    await store(deps, next, leaseOwner, budget);
+  } catch (error) {
+    deps.observer?.paidVerdictNotSaved?.(next, error);
+    throw error;
+  }
 }
 
 /**
@@ -328,12 +358,7 @@ async function decideClaimed(
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
-  try {
-    await store(deps, final, leaseOwner, budget);
-  } catch (error) {
-    deps.observer?.paidVerdictNotSaved?.(final, error);
-    throw error;
-  }
+  await storePaid(deps, final, leaseOwner, budget);
   return { record: toPublicRecord(final), replayed: false };
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
 import {
   ConditionalCheckFailedException,
   InternalServerError,
@@ -356,6 +357,53 @@ describe('DynamoVerdictStore against dynalite', () => {
 
       // Assess
       expect(faulty.puts.sent).toBe(1);
+      expect(await store.get(item.verification_id)).toEqual(final);
+    });
+
+    it('gives up an attempt still unanswered at retryUntil, as a transient TimeoutError', async () => {
+      // Prepare: an endpoint that accepts connections and never answers.
+      const silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as AddressInfo;
+      const client = createDynamoClient({
+        region: 'ap-southeast-3',
+        credentials: { ...LOCAL_AWS_CREDENTIALS },
+        endpoint: `http://127.0.0.1:${port}`,
+      });
+      const hanging = new DynamoVerdictStore({
+        client: createDynamoDocumentClient({ client }),
+        tableName: aws.tableName,
+      });
+      const item = await claimedItem('worker-a');
+      const started = Date.now();
+
+      // Act
+      const error = await hanging
+        .save(completed(item, T0 + 1_000), 'worker-a', { retryUntil: started + 1_500 })
+        .then(
+          () => undefined,
+          (thrown: unknown) => thrown,
+        )
+        .finally(() => {
+          client.destroy();
+          silent.close();
+        });
+
+      // Assess: back at the deadline (not the 10 s socket timeout), and worth retrying.
+      expect(error).toMatchObject({ name: 'TimeoutError' });
+      expect(isTransientAwsError(error)).toBe(true);
+      expect(Date.now() - started).toBeLessThan(5_000);
+    });
+
+    it('gives a save called at (or past) its deadline one attempt all the same', async () => {
+      // Prepare
+      const item = await claimedItem('worker-a');
+      const final = completed(item, T0 + 1_000);
+
+      // Act
+      await store.save(final, 'worker-a', { retryUntil: Date.now() - 1 });
+
+      // Assess
       expect(await store.get(item.verification_id)).toEqual(final);
     });
 

@@ -15,6 +15,7 @@ import type {
   ClaimOutcome,
   FacematchCheckInput,
   IdmetaPort,
+  SaveOptions,
   SelfieStore,
   VerdictStore,
 } from '../../lambda/core/ports.ts';
@@ -72,7 +73,7 @@ export class InMemoryVerdictStore implements VerdictStore {
     return { kind: 'claimed', item: clone(claimed) };
   }
 
-  async save(item: StoredVerdict, leaseOwner: string) {
+  async save(item: StoredVerdict, leaseOwner: string, _options?: SaveOptions) {
     const existing = this.items.get(item.verification_id);
     if (existing?.lease_owner !== leaseOwner) throw new LeaseLostError();
     this.put(item);

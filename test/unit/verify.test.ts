@@ -3,11 +3,13 @@ import { createIdentityVault } from '../../lambda/adapters/identity-vault.ts';
 import {
   ConflictError,
   FacematchError,
+  IdmetaRequestError,
   IdmetaTokenError,
   IdmetaUnavailableError,
   SelfieNotFoundError,
   VerificationInProgressError,
 } from '../../lambda/core/errors.ts';
+import type { SaveOptions } from '../../lambda/core/ports.ts';
 import type { SelfieImage, VerificationRequest } from '../../lambda/core/types.ts';
 import {
   getVerification,
@@ -263,6 +265,86 @@ describe('verify (synchronous path)', () => {
     ).rejects.toBeInstanceOf(SelfieNotFoundError);
     expect(store.writes).toBe(0);
     expect(idmeta.facematchCalls).toHaveLength(0);
+  });
+});
+
+describe('verify: saving what IDmeta answered', () => {
+  /** A store whose `save` records its options, and fails while `failing` says so. */
+  function recordingSaves(store: InMemoryVerdictStore) {
+    const saves: Array<{ status: string; options: SaveOptions | undefined }> = [];
+    let failing = false;
+    const original = store.save.bind(store);
+    store.save = async (item, leaseOwner, options) => {
+      saves.push({ status: item.status, options });
+      if (failing) throw new Error('DynamoDB is down (injected)');
+      return original(item, leaseOwner, options);
+    };
+    return { saves, failWith: () => (failing = true) };
+  }
+
+  /** The observer's reports of unsaved answers, as (status, error code) pairs. */
+  function reportsOf(deps: VerifyDeps) {
+    const reports: Array<[string, string | undefined]> = [];
+    deps.observer = {
+      paidVerdictNotSaved: (item) => reports.push([item.status, item.error?.code]),
+    };
+    return reports;
+  }
+
+  it('saves a verdict until the deadline, and a released record for one round only', async () => {
+    // Prepare
+    const idmeta = new ScriptedIdmeta().answerNext(
+      new IdmetaUnavailableError('IDmeta answered 503', 503),
+    );
+    const { deps, store, budget } = setup({ idmeta });
+    const { saves } = recordingSaves(store);
+    const first = budget();
+
+    // Act
+    await verify(request(), deps, first).catch(() => undefined);
+    const second = budget();
+    await verify(request(), deps, second);
+
+    // Assess
+    expect(saves).toEqual([
+      { status: 'PENDING', options: undefined },
+      { status: 'COMPLETED', options: { retryUntil: second.deadline } },
+    ]);
+  });
+
+  it('reports a verdict it could not save, and throws', async () => {
+    // Prepare
+    const { deps, store, budget } = setup();
+    recordingSaves(store).failWith();
+    const reports = reportsOf(deps);
+
+    // Act
+    const verifying = verify(request(), deps, budget());
+
+    // Assess
+    await expect(verifying).rejects.toThrow('DynamoDB is down');
+    expect(reports).toEqual([['COMPLETED', undefined]]);
+  });
+
+  it('reports a final failure IDmeta may have billed, but not a refused token or a release', async () => {
+    // Prepare: a 422 (final, billed or not: IDmeta saw it), a 401 (never billed), a 503.
+    const idmeta = new ScriptedIdmeta().answerNext(
+      new IdmetaRequestError('IDmeta refused the request with HTTP 422', 422),
+      new IdmetaTokenError(),
+      new IdmetaUnavailableError('IDmeta answered 503', 503),
+    );
+    const { deps, store, budget } = setup({ idmeta });
+    recordingSaves(store).failWith();
+    const reports = reportsOf(deps);
+
+    // Act
+    for (const id of ['ver-422', 'ver-401', 'ver-503']) {
+      await verify(request({ verificationId: id }), deps, budget()).catch(() => undefined);
+    }
+
+    // Assess
+    expect(idmeta.facematchCalls).toHaveLength(3);
+    expect(reports).toEqual([['FAILED', 'IDMETA_REQUEST_REJECTED']]);
   });
 });
 
