@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { installS3rverPutFix } from './s3rver-put-fix.ts';
 
 /**
  * s3rver accepts only its built-in account's access key (signatures are not verified, the key id
@@ -85,6 +86,7 @@ export interface StartS3rverOptions {
 export const startS3rver = async (options: StartS3rverOptions): Promise<RunningS3rver> => {
   const host = options.host ?? '127.0.0.1';
   await mkdir(options.directory, { recursive: true });
+  installS3rverPutFix();
   const s3rver = new S3rver({
     address: host,
     port: options.port ?? 0,

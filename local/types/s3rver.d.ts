@@ -30,3 +30,28 @@ declare module 's3rver' {
     on(eventName: string | symbol, listener: (...args: unknown[]) => void): this;
   }
 }
+
+// The filesystem store, for local/s3rver-put-fix.ts: only the members it replaces or calls.
+declare module 's3rver/lib/stores/filesystem.js' {
+  import type { Readable } from 'node:stream';
+
+  interface StoredObject {
+    bucket: string;
+    key: string;
+    metadata: Record<string, string>;
+    content: Buffer | Readable;
+  }
+
+  export default class FilesystemStore {
+    constructor(rootDirectory: string);
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putMetadata(
+      bucket: string,
+      key: string,
+      metadata: Record<string, string>,
+      md5: string,
+    ): Promise<void>;
+    putObject(object: StoredObject): Promise<{ size: number; md5: string }>;
+    getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
+  }
+}
