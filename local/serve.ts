@@ -5,6 +5,9 @@
 import { loadRegistry, referenceSelfie } from './idmeta-simulator/registry.ts';
 import { startLocalRuntime } from './server.ts';
 
+/** How often a server checks that whoever started it is still there. */
+const ORPHAN_CHECK_MS = 1_000;
+
 export async function serve(): Promise<void> {
   const local = await startLocalRuntime();
   const registry = loadRegistry();
@@ -24,7 +27,7 @@ export async function serve(): Promise<void> {
     lines.push(
       'Try it (a fictional person from the simulator registry):',
       `  curl -s ${local.apiUrl}/verifications -H 'content-type: application/json' \\`,
-      `    -d "{\\"verification_id\\":\\"demo-$(date +%s)\\",\\"nik\\":\\"${person.nik}\\",\\"name\\":\\"${person.name}\\",\\"date_of_birth\\":\\"${dob}\\",\\"selfie_image\\":\\"$(base64 -w0 ${selfie.path})\\"}"`,
+      `    -d "{\\"verification_id\\":\\"demo-$(date +%s)\\",\\"nik\\":\\"${person.nik}\\",\\"name\\":\\"${person.name}\\",\\"date_of_birth\\":\\"${dob}\\",\\"selfie_image\\":\\"$(base64 < ${selfie.path} | tr -d '\\n')\\"}"`,
       '',
       'Or upload through S3 (any S3 client; the local S3 takes the key S3RVER):',
       '  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=ap-southeast-3',
@@ -47,5 +50,12 @@ export async function serve(): Promise<void> {
     };
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
+    // `kill <npm's pid>` reaches npm's `sh -c`, which (dash) dies without passing the signal on:
+    // a server started in the background would live on, orphaned, holding its four ports.
+    const parent = process.ppid;
+    const orphaned = setInterval(() => {
+      if (process.ppid !== parent) stop('parent process gone');
+    }, ORPHAN_CHECK_MS);
+    orphaned.unref();
   });
 }

@@ -23,6 +23,7 @@ import {
   startDynalite,
   startS3rver,
 } from './aws-servers.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
 import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
 import { LocalQueue } from './queue.ts';
@@ -107,8 +108,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
   const log = options.log ?? ((line: string) => console.error(line));
   const dataDir = resolve(options.dataDir ?? env.FACEMATCH_DATA_DIR ?? '.facematch');
   await mkdir(dataDir, { recursive: true });
+  const unlock = await lockDataDir(dataDir);
 
-  const stops: Array<() => Promise<void>> = [];
+  const stops: Array<() => Promise<void>> = [unlock];
   const stopAll = async () => {
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };

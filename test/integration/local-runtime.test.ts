@@ -296,6 +296,15 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     expect((await readFile(join(dataDir, 'data-key'), 'utf8')).trim()).toBe(dataKey);
   });
 
+  it('(j) refuses a second runtime on the same data directory with a clear error', async () => {
+    // Act
+    const second = startLocalRuntime(options());
+
+    // Assess: refused before any server starts; the first one still answers.
+    await expect(second).rejects.toThrow(/is in use by another facematch .*FACEMATCH_DATA_DIR/);
+    expect((await fetch(`${local.apiUrl}/health`)).status).toBe(200);
+  });
+
   it('(i) announces each final verdict once in events.jsonl, without personal data', async () => {
     // Act
     const lines = (await readFile(join(dataDir, 'events.jsonl'), 'utf8')).trim().split('\n');
