@@ -63,7 +63,7 @@ export interface VerifySettings {
   retentionDays: number;
   /** How long a claim protects a verification from other workers; >= one invocation. */
   leaseMs: number;
-  /** Finalise IDmeta verifications that facematch itself created (FACTS.md: lifecycle). */
+  /** Finalise IDmeta verifications that facematch itself created (docs/idmeta.md: lifecycle). */
   finalizeOwnedVerifications: boolean;
   uploadExpiresSeconds: number;
   /** Delete an uploaded selfie as soon as its verdict is stored (else bucket lifecycle). */

@@ -12,7 +12,8 @@ Sends GET /verifications/{ID} and prints the record.
 options:
   --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
                           a non-loopback URL must be https and is signed with SigV4
-  --json                  print the record exactly as received, and nothing else, on stdout
+  --json                  print the answer exactly as received (the record, or the problem
+                          document of an error), and nothing else, on stdout
   -h, --help              this text
 
 exit status: 0 APPROVED, 3 REVIEW, 4 REJECTED, 5 no decision yet (PENDING, PROCESSING),

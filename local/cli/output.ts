@@ -1,6 +1,7 @@
 /**
  * What the CLI prints and the status it exits with. A record goes to stdout, readable or (with
- * `--json`) exactly as received; problems go to stderr. Strings from the server are printed
+ * `--json`) exactly as received; problems go to stderr (and, with `--json`, the problem document
+ * as received to stdout too). Strings from the server are printed
  * without control characters, and a NIK only ever masked.
  */
 import type { VerdictRecord } from '../../lambda/core/types.ts';
@@ -161,6 +162,10 @@ export function renderProblem(response: ApiResponse): string {
   return `${lines.join('\n')}\n`;
 }
 
+function writeAsReceived(response: ApiResponse, io: CliIo): void {
+  io.stdout.write(response.text.endsWith('\n') ? response.text : `${response.text}\n`);
+}
+
 /**
  * Prints an answer of the API and returns the exit status: the record's (see `exitCodeFor`) or
  * 1 for a problem or anything that is not a record.
@@ -168,6 +173,9 @@ export function renderProblem(response: ApiResponse): string {
 export function report(response: ApiResponse, io: CliIo, options: { json: boolean }): number {
   const ok = response.status >= 200 && response.status < 300;
   if (!ok || /^application\/problem\+json\b/i.test(response.contentType)) {
+    // A script asked for JSON: it gets the problem document as well (its `code`), if it is one.
+    const body = parseJson(response.text);
+    if (options.json && typeof body === 'object' && body !== null) writeAsReceived(response, io);
     io.stderr.write(renderProblem(response));
     return EXIT.ERROR;
   }
@@ -179,7 +187,7 @@ export function report(response: ApiResponse, io: CliIo, options: { json: boolea
     return EXIT.ERROR;
   }
   if (options.json) {
-    io.stdout.write(response.text.endsWith('\n') ? response.text : `${response.text}\n`);
+    writeAsReceived(response, io);
   } else {
     io.stdout.write(renderRecord(record));
   }

@@ -21,7 +21,8 @@ options:
   --template-id ID        the IDmeta template (default: the environment's)
   --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
                           a non-loopback URL must be https and is signed with SigV4
-  --json                  print the record exactly as received, and nothing else, on stdout
+  --json                  print the answer exactly as received (the record, or the problem
+                          document of an error), and nothing else, on stdout
   -h, --help              this text
 
 exit status: 0 APPROVED, 3 REVIEW, 4 REJECTED, 5 no decision yet, 1 error

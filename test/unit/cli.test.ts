@@ -385,7 +385,7 @@ describe('rendering', () => {
     expect(out.stderr).toBe('');
   });
 
-  it('renders a problem with each errors[] entry, on stderr, exit 1', () => {
+  it('renders a problem with each errors[] entry on stderr, and with --json the document on stdout, exit 1', () => {
     const problem = {
       type: 'urn:facematch:problem:validation-failed',
       title: 'Bad Request',
@@ -405,7 +405,7 @@ describe('rendering', () => {
       text: JSON.stringify(problem),
     };
     expect(report(response, io, { json: true })).toBe(1);
-    expect(out.stdout).toBe('');
+    expect(JSON.parse(out.stdout)).toEqual(problem);
     expect(out.stderr).toBe(
       [
         'error: HTTP 400 Bad Request: the request has invalid fields',
@@ -434,6 +434,19 @@ describe('rendering', () => {
         text: '<html>oops</html>',
       }),
     ).toBe('error: HTTP 502 Bad Gateway: <html>oops</html>\n');
+  });
+
+  it('with --json, leaves stdout empty for an error that is not JSON (a proxy page)', () => {
+    const { io, out } = capture();
+    const response = {
+      status: 502,
+      statusText: 'Bad Gateway',
+      contentType: 'text/html',
+      text: '<html>oops</html>',
+    };
+    expect(report(response, io, { json: true })).toBe(1);
+    expect(out.stdout).toBe('');
+    expect(out.stderr).toContain('HTTP 502 Bad Gateway');
   });
 
   it('a 200 that is not a record is an error', () => {
