@@ -1051,12 +1051,7 @@ describe('alarms', () => {
     }
 
     // Assess
-    const line = output
-      .text()
-      .split('\n')
-      .filter((text) => text.startsWith('{"_aws"'))
-      .map((text) => JSON.parse(text) as Record<string, unknown>)
-      .find((entry) => 'IdmetaLatency' in entry) as
+    const line = output.allJsonLines().find((entry) => 'IdmetaLatency' in entry) as
       | { environment: string; _aws: { CloudWatchMetrics: Array<{ Dimensions: string[][] }> } }
       | undefined;
     expect(line?.environment).toBe('dev');
@@ -1084,11 +1079,7 @@ describe('alarms', () => {
     }
 
     // Assess
-    const lines = output
-      .text()
-      .split('\n')
-      .filter((line) => line.startsWith('{"_aws"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = output.allJsonLines().filter((entry) => '_aws' in entry);
     expect(lines).toContainEqual(
       expect.objectContaining({ IdmetaCalls: 1, service: SERVICE_NAME }),
     );
@@ -1097,11 +1088,17 @@ describe('alarms', () => {
     );
   });
 
-  it('count verifications failed for a refused token in this environment, and alarm on one', () => {
+  /** A Sum alarm at 1 on `metric` of Facematch/dev, counted by a filter on each function's logs. */
+  function expectLogCountAlarm(alarm: {
+    name: string;
+    metric: string;
+    filterPattern: string;
+    metricValue: string;
+  }) {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'facematch-dev-idmeta-token-rejected',
+      AlarmName: alarm.name,
       Namespace: 'Facematch/dev',
-      MetricName: TOKEN_REJECTED_METRIC,
+      MetricName: alarm.metric,
       Statistic: 'Sum',
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
@@ -1110,37 +1107,34 @@ describe('alarms', () => {
       const logGroup = resources('AWS::Lambda::Function')[fn]?.Properties.LoggingConfig.LogGroup;
       template.hasResourceProperties('AWS::Logs::MetricFilter', {
         LogGroupName: logGroup,
-        FilterPattern: `{ $.error_code = "${TOKEN_REJECTED_CODE}" }`,
-        MetricTransformations: [
-          { MetricNamespace: 'Facematch/dev', MetricName: TOKEN_REJECTED_METRIC, MetricValue: '1' },
-        ],
-      });
-    }
-  });
-
-  it('count paid verdicts that could not be stored from the runtime’s metric, and alarm on one', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      AlarmName: 'facematch-dev-paid-verdict-not-saved',
-      Namespace: 'Facematch/dev',
-      MetricName: METRIC.paidVerdictsNotSaved,
-      Statistic: 'Sum',
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    });
-    for (const fn of [ids.apiFunction, ids.queueFunction]) {
-      const logGroup = resources('AWS::Lambda::Function')[fn]?.Properties.LoggingConfig.LogGroup;
-      template.hasResourceProperties('AWS::Logs::MetricFilter', {
-        LogGroupName: logGroup,
-        FilterPattern: `{ $.${METRIC.paidVerdictsNotSaved} > 0 }`,
+        FilterPattern: alarm.filterPattern,
         MetricTransformations: [
           {
             MetricNamespace: 'Facematch/dev',
-            MetricName: METRIC.paidVerdictsNotSaved,
-            MetricValue: `$.${METRIC.paidVerdictsNotSaved}`,
+            MetricName: alarm.metric,
+            MetricValue: alarm.metricValue,
           },
         ],
       });
     }
+  }
+
+  it('count verifications failed for a refused token in this environment, and alarm on one', () => {
+    expectLogCountAlarm({
+      name: 'facematch-dev-idmeta-token-rejected',
+      metric: TOKEN_REJECTED_METRIC,
+      filterPattern: `{ $.error_code = "${TOKEN_REJECTED_CODE}" }`,
+      metricValue: '1',
+    });
+  });
+
+  it('count paid verdicts that could not be stored from the runtime’s metric, and alarm on one', () => {
+    expectLogCountAlarm({
+      name: 'facematch-dev-paid-verdict-not-saved',
+      metric: METRIC.paidVerdictsNotSaved,
+      filterPattern: `{ $.${METRIC.paidVerdictsNotSaved} > 0 }`,
+      metricValue: `$.${METRIC.paidVerdictsNotSaved}`,
+    });
   });
 
   it('match the line the runtime logs for a verification failed for a refused token', () => {
@@ -1171,11 +1165,7 @@ describe('alarms', () => {
     }
 
     // Assess
-    const lines = output
-      .text()
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = output.allJsonLines();
     expect(lines).toContainEqual(
       expect.objectContaining({
         message: 'verification recorded',

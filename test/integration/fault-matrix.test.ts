@@ -777,11 +777,7 @@ describe('DynamoDB faults', () => {
     expect(stranded).toMatchObject({ status: 'PROCESSING', attempts: 1 });
     expect(facematchCalls(id)).toEqual([200]);
     // Errors go to stderr (Powertools), metrics to stdout: read both.
-    const lines = output.chunks
-      .slice(logFrom)
-      .flatMap((chunk) => chunk.text.split('\n'))
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = output.allJsonLines(logFrom);
     expect(lines).toContainEqual(
       expect.objectContaining({
         message: 'paid verdict not saved',

@@ -182,10 +182,18 @@ export interface OutputCapture {
   text(): string;
   /** Parsed JSON lines (Powertools log entries, EMF metrics) written to stdout from chunk `from`. */
   jsonLines(from?: number): Array<Record<string, unknown>>;
+  /** The same from every captured stream: Powertools writes errors to stderr. */
+  allJsonLines(from?: number): Array<Record<string, unknown>>;
   restore(): void;
 }
 
 const CONSOLE_METHODS = ['log', 'info', 'warn', 'error', 'debug', 'trace'] as const;
+
+const parseJsonLines = (chunks: CapturedChunk[]): Array<Record<string, unknown>> =>
+  chunks
+    .flatMap((chunk) => chunk.text.split('\n'))
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 /**
  * Captures what is written to `process.stdout`/`process.stderr` (where Powertools' own Console
@@ -239,12 +247,8 @@ export function captureOutput(options: { echo?: boolean } = {}): OutputCapture {
     chunks,
     text: () => chunks.map((chunk) => chunk.text).join(''),
     jsonLines: (from = 0) =>
-      chunks
-        .slice(from)
-        .filter((chunk) => chunk.source === 'stdout')
-        .flatMap((chunk) => chunk.text.split('\n'))
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+      parseJsonLines(chunks.slice(from).filter((chunk) => chunk.source === 'stdout')),
+    allJsonLines: (from = 0) => parseJsonLines(chunks.slice(from)),
     restore: () => {
       for (const restore of restores.splice(0).reverse()) restore();
     },
