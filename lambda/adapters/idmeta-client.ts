@@ -67,15 +67,17 @@ const PATHS: Record<Operation, string> = {
 };
 
 /**
- * Retried: rate limiting and the gateway-level statuses, where the request most likely never
- * reached IDmeta's application. A 500 is deliberately absent: it is an unhandled exception in
- * IDmeta's application, possibly after the Dukcapil lookup was made and billed, and an immediate
- * second call would most likely hit the same bug and might be billed again. It fails at once as
- * `IdmetaUnavailableError`, which is transient, so the queue path tries again later after its
- * visibility timeout and the API path answers 502 without a hidden double charge.
+ * Retried: a 408 (the server gave up waiting for the request, so it was not processed: RFC 9110
+ * section 15.5.9 lets the client repeat it), rate limiting and the gateway-level statuses, where
+ * the request most likely never reached IDmeta's application. A 500 is deliberately absent: it
+ * is an unhandled exception in IDmeta's application, possibly after the Dukcapil lookup was made
+ * and billed, and an immediate second call would most likely hit the same bug and might be billed
+ * again. It fails at once as `IdmetaUnavailableError`, which is transient, so the queue path tries
+ * again later after its visibility timeout and the API path answers 502 without a hidden double
+ * charge.
  */
-const RETRYABLE_STATUSES = new Set([429, 502, 503, 504]);
-/** Statuses whose `Retry-After` is honoured (RFC 9110 defines it for both). */
+const RETRYABLE_STATUSES = new Set([408, 429, 502, 503, 504]);
+/** Statuses whose `Retry-After` is honoured (RFC 9110 for 503, RFC 6585 for 429; not 408). */
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 /** A facematch answer is a few hundred bytes; anything near this is not IDmeta talking. */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -4,9 +4,14 @@
  * decimal comma), so the parser is tolerant about shape and strict about meaning. It throws only
  * `IdmetaProtocolError` (we cannot understand the body) or `IdmetaCheckFailedError` (IDmeta said
  * the check failed), never anything else, and never puts IDmeta's own text in a message: it may
- * echo the NIK or the name.
+ * echo the NIK or the name. For the same reason no free text of IDmeta reaches the result: the
+ * top-level `message` is kept only when it is one of a few generic status texts (else null),
+ * `status` and `risk_rating` only when they are such a text or a single code-like word, and
+ * `result.message` and `error_message` are never read.
  */
+
 import { IdmetaCheckFailedError, IdmetaProtocolError } from '../core/errors.ts';
+import { containsNikLikeDigits } from '../core/nik.ts';
 import type { FieldMatches, IdmetaCheckResult } from '../core/types.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -33,12 +38,26 @@ const MATCH_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const REASON_CODE_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
 const UUID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
 const DECIMAL_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
-/** A long digit run in a free-text field could be an echoed NIK (16 digits) or KK number. */
-const LONG_DIGIT_RUN = /\d{6,}/g;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping control characters is the point
-const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/g;
+/**
+ * The only `message` texts kept (compared trimmed and case-insensitively). IDmeta's texts are
+ * undocumented and may echo a name, a date of birth or a NIK with separators, which no masking
+ * can reliably find: under UU PDP anything else is dropped (null), not cleaned.
+ */
+const GENERIC_TEXTS = new Set([
+  'ok',
+  'success',
+  'berhasil',
+  'failed',
+  'gagal',
+  'verified',
+  'rejected',
+  'not found',
+  'data tidak ditemukan',
+]);
+/** A status or rating word (`VERIFIED`, `HIGH`, `NOT_FOUND`): no space, no digit, so no name,
+ * date or NIK. */
+const CODE_WORD_PATTERN = /^[A-Za-z][A-Za-z_-]{0,31}$/;
 const MAX_MATCH_FIELDS = 64;
-const MAX_TEXT_LENGTH = 200;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -86,15 +105,18 @@ export function parsePercentage(value: unknown): number | null {
   return Number.isFinite(number) && number >= 0 && number <= 100 ? number : null;
 }
 
-/** A short, single-line text with long digit runs masked: safe to store and to show. */
-function safeText(value: unknown): string | null {
+/** One of the generic status texts, trimmed with its spaces collapsed; otherwise null. */
+function genericText(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const text = value
-    .replace(CONTROL_CHARACTERS, ' ')
-    .replace(LONG_DIGIT_RUN, '[redacted]')
-    .trim()
-    .slice(0, MAX_TEXT_LENGTH);
-  return text === '' ? null : text;
+  const text = value.trim().replace(/\s+/g, ' ');
+  return GENERIC_TEXTS.has(text.toLowerCase()) ? text : null;
+}
+
+/** A generic status text or a single code-like word, trimmed; otherwise null. */
+function codeWord(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const text = value.trim();
+  return CODE_WORD_PATTERN.test(text) ? text : genericText(text);
 }
 
 function safeCode(value: unknown, pattern: RegExp): string | null {
@@ -104,7 +126,8 @@ function safeCode(value: unknown, pattern: RegExp): string | null {
       : typeof value === 'string'
         ? value.trim()
         : '';
-  return pattern.test(text) ? text : null;
+  // A code is stored and published: one that could be a NIK is not kept.
+  return pattern.test(text) && !containsNikLikeDigits(text) ? text : null;
 }
 
 function toInteger(value: unknown): number | null {
@@ -152,7 +175,7 @@ function readOutcome(status: unknown): IdmetaCheckResult['outcome'] {
 
 function readRawStatus(status: unknown): string | boolean | null {
   if (typeof status === 'boolean') return status;
-  if (typeof status === 'string') return safeText(status)?.slice(0, 64) ?? null;
+  if (typeof status === 'string') return codeWord(status);
   return null;
 }
 
@@ -196,10 +219,10 @@ function parseFacematchBody(httpStatus: number, bodyText: string): IdmetaCheckRe
   return {
     outcome: readOutcome(body.status),
     rawStatus: readRawStatus(body.status),
-    message: safeText(body.message),
+    message: genericText(body.message),
     matches: readMatches(data),
     faceSimilarity: parsePercentage(data.selfie_image_percentage),
-    riskRating: safeText(body.risk_rating)?.slice(0, 32) ?? null,
+    riskRating: codeWord(body.risk_rating),
     reasonCode: safeCode(data.reason_code, REASON_CODE_PATTERN),
     uuid: safeCode(data.uuid, UUID_PATTERN),
     apiRequestStatus: toInteger(body.api_request_status),
@@ -258,7 +281,8 @@ export function parseCreateVerificationResponse(httpStatus: number, bodyText: st
         httpStatus,
       );
     }
-    if (!VERIFICATION_ID_PATTERN.test(text)) {
+    // It becomes a key and is logged: the same rule as a caller's id (no NIK-like digits).
+    if (!VERIFICATION_ID_PATTERN.test(text) || containsNikLikeDigits(text)) {
       throw new IdmetaProtocolError(
         'IDmeta create-verification answered a verification.id that is not a safe key',
         httpStatus,

@@ -83,3 +83,12 @@ export function maskNik(nik: string): string {
   if (!NIK_PATTERN.test(nik)) return '*'.repeat(16);
   return `${nik.slice(0, 4)}${'*'.repeat(8)}${nik.slice(-4)}`;
 }
+
+/** 16 digits, each pair at most one separator apart: a NIK, whole or grouped (3201.0112.0693.0001). */
+const NIK_LIKE_DIGITS = /\d(?:[_.:-]?\d){15}/;
+
+/**
+ * Whether a text that is not a NIK field could still carry one (an id, a code from IDmeta): such a
+ * text is logged or stored in clear, so it is refused or dropped.
+ */
+export const containsNikLikeDigits = (text: string): boolean => NIK_LIKE_DIGITS.test(text);

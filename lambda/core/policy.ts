@@ -19,6 +19,8 @@ export const REASON = {
   FACE_INCONCLUSIVE: 'FACE_INCONCLUSIVE',
   FACE_SCORE_MISSING: 'FACE_SCORE_MISSING',
   HIGH_RISK: 'HIGH_RISK',
+  /** `api_request_status` was returned and is not 1 (0 pending, 2 failed): never approved. */
+  IDMETA_REQUEST_INCOMPLETE: 'IDMETA_REQUEST_INCOMPLETE',
 } as const;
 
 export type ReasonCode = (typeof REASON)[keyof typeof REASON];
@@ -66,7 +68,8 @@ function faceFinding(similarity: number | null, policy: DecisionPolicy): Finding
 }
 
 /**
- * APPROVED only when IDmeta verified and every signal is positive; REJECTED when IDmeta rejected,
+ * APPROVED only when IDmeta verified, its request completed (`api_request_status` 1 or not
+ * returned) and every signal is positive; REJECTED when IDmeta rejected,
  * the NIK is unknown or the face clearly differs; REVIEW for everything in between, including
  * anything IDmeta left null: an unchecked field is not a passed one.
  */
@@ -80,6 +83,10 @@ export function decide(result: IdmetaCheckResult, policy: DecisionPolicy): Decis
     add({ reason: REASON.IDMETA_REJECTED, severity: 'reject' });
   } else if (result.outcome === 'UNKNOWN') {
     add({ reason: REASON.IDMETA_STATUS_UNKNOWN, severity: 'review' });
+  }
+  // IDmeta documents 0 pending, 1 success, 2 failed; null means it was not returned.
+  if (typeof result.apiRequestStatus === 'number' && result.apiRequestStatus !== 1) {
+    add({ reason: REASON.IDMETA_REQUEST_INCOMPLETE, severity: 'review' });
   }
   add(
     matchFinding(

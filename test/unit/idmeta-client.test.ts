@@ -274,6 +274,31 @@ describe('IdmetaClient: retries', () => {
     expectNothingPersonal(error);
   });
 
+  it('408 then 200: retried (the request was not processed), Retry-After not honoured', async () => {
+    server.script([echo(408, { 'retry-after': '30' }), OK]);
+
+    const result = await client({ baseDelayMs: 200 }).facematch(INPUT, budget());
+
+    expect(result.outcome).toBe('VERIFIED');
+    expect(server.requests).toHaveLength(2);
+    expect(sleeps).toEqual([100]); // the backoff, not the 30 s of a Retry-After
+    expect(events.map((e) => [e.attempt, e.httpStatus, e.outcome, e.errorCode])).toEqual([
+      [1, 408, 'retry', 'IDMETA_UNAVAILABLE'],
+      [2, 200, 'ok', undefined],
+    ]);
+  });
+
+  it('408 on every attempt: transient IdmetaUnavailableError, not IDMETA_REQUEST_REJECTED', async () => {
+    server.script([echo(408), echo(408), echo(408)]);
+
+    const error = await rejection(client().facematch(INPUT, budget()));
+
+    expect(error).toBeInstanceOf(IdmetaUnavailableError);
+    expect(error).toMatchObject({ httpStatus: 408, transient: true });
+    expect(server.requests).toHaveLength(3);
+    expectNothingPersonal(error);
+  });
+
   it('connection refused: retried, then IdmetaUnavailableError without a status', async () => {
     const error = await rejection(
       client({ baseUrl: await refusedUrl() }).facematch(INPUT, budget()),

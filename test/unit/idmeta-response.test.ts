@@ -197,18 +197,112 @@ describe('parseFacematchResponse', () => {
     expect(result.message).toBeNull();
   });
 
-  it('masks long digit runs in the message, which could echo a NIK', () => {
-    const body = sample();
-    body.message = `NIK ${NIK} tidak ditemukan`;
-    const result = parse(body);
-    expect(result.message).not.toContain(NIK);
-    expect(result.message).toContain('[redacted]');
+  describe('free text from IDmeta (UU PDP: nothing personal is kept)', () => {
+    /** An undocumented status text echoing a name, a date of birth and a NIK with separators. */
+    const LEAKY = 'Data Agus Wibisono 12-06-1993 NIK 3201-0112-0693-0001 sesuai';
+    const PERSONAL = ['Agus', 'Wibisono', '12-06-1993', '3201-0112-0693-0001', '0693', NIK];
+
+    it.each([
+      'OK',
+      'Success',
+      'Berhasil',
+      'Failed',
+      'Gagal',
+      'Verified',
+      'Rejected',
+      'Not Found',
+      'Data tidak ditemukan',
+    ])('keeps the generic message %j', (message) => {
+      const body = sample();
+      body.message = message;
+      expect(parse(body).message).toBe(message);
+    });
+
+    it.each([
+      [' ok ', 'ok'],
+      ['SUCCESS', 'SUCCESS'],
+      ['not  found', 'not found'],
+      ['DATA TIDAK DITEMUKAN\n', 'DATA TIDAK DITEMUKAN'],
+    ])('compares %j trimmed and case-insensitively', (message, kept) => {
+      const body = sample();
+      body.message = message;
+      expect(parse(body).message).toBe(kept);
+    });
+
+    it.each([
+      LEAKY,
+      `NIK ${NIK} tidak ditemukan`,
+      'Agus Wibisono',
+      'OK Agus Wibisono',
+      'Berhasil: 12-06-1993',
+      '',
+      '   ',
+    ])('drops any other message to null: %j', (message) => {
+      const body = sample();
+      body.message = message;
+      const result = parse(body);
+      expect(result.message).toBeNull();
+      expect(result).toHaveProperty('message', null);
+      for (const part of PERSONAL) expect(JSON.stringify(result)).not.toContain(part);
+    });
+
+    it.each([42, true, { text: 'OK' }, ['OK']])('drops a message that is not a string: %j', (m) => {
+      const body = sample();
+      body.message = m;
+      expect(parse(body).message).toBeNull();
+    });
+
+    it('never reads result.message, error_message or liveness_fail_message', () => {
+      const body = sample();
+      const result = body.result as Body;
+      result.message = LEAKY;
+      Object.assign(data(body), { error_message: LEAKY, liveness_fail_message: LEAKY });
+      const text = JSON.stringify(parse(body));
+      for (const part of PERSONAL) expect(text).not.toContain(part);
+    });
+
+    it('keeps status and risk_rating only as a code-like word or a generic text', () => {
+      const body = sample();
+      body.status = 'PENDING_REVIEW';
+      body.risk_rating = ' MEDIUM ';
+      expect(parse(body)).toMatchObject({ rawStatus: 'PENDING_REVIEW', riskRating: 'MEDIUM' });
+      body.status = 'Not Found';
+      expect(parse(body).rawStatus).toBe('Not Found');
+
+      body.status = LEAKY;
+      body.risk_rating = LEAKY;
+      const result = parse(body);
+      expect(result).toMatchObject({ outcome: 'UNKNOWN', rawStatus: null, riskRating: null });
+      for (const part of PERSONAL) expect(JSON.stringify(result)).not.toContain(part);
+
+      for (const word of ['HIGH 3201011206930001', 'Agus Wibisono', '12-06-1993']) {
+        body.risk_rating = word;
+        expect(parse(body).riskRating).toBeNull();
+      }
+    });
   });
 
   it('reads reason_code given as a number', () => {
     const body = sample();
     data(body).reason_code = 0;
     expect(parse(body).reasonCode).toBe('0');
+  });
+
+  it.each([
+    ['reason_code', NIK],
+    ['reason_code', '3201-1206-0693-0001'],
+    ['uuid', `${NIK.slice(0, 8)}-${NIK.slice(8)}`],
+  ])('drops a %s that could be a NIK (%s): it is stored and published', (field, value) => {
+    // Prepare
+    const body = sample();
+    data(body)[field] = value;
+
+    // Act
+    const result = parse(body);
+
+    // Assess
+    expect(field === 'uuid' ? result.uuid : result.reasonCode).toBeNull();
+    expect(JSON.stringify(result)).not.toMatch(/3201.?1206.?0693.?0001|32011206-06930001/);
   });
 
   describe('a 2xx that says the check failed', () => {
@@ -391,6 +485,8 @@ describe('parseCreateVerificationResponse', () => {
     ['id a fraction', JSON.stringify({ verification: { id: 1.5 } })],
     ['id negative', JSON.stringify({ verification: { id: -1 } })],
     ['id an object', JSON.stringify({ verification: { id: { x: 1 } } })],
+    ['id that could be a NIK', JSON.stringify({ verification: { id: `v-${NIK}` } })],
+    ['id a NIK as a number', JSON.stringify({ verification: { id: Number(NIK) } })],
   ])('%s: IdmetaProtocolError', (_name, text) => {
     const error = thrown(() => parseCreateVerificationResponse(201, text));
     expect(error).toBeInstanceOf(IdmetaProtocolError);

@@ -85,6 +85,44 @@ describe('decide', () => {
     });
   });
 
+  describe('api_request_status (0 pending, 1 success, 2 failed)', () => {
+    it.each([0, 2, 3, -1])(
+      'a VERIFIED answer with api_request_status %i goes to REVIEW, never APPROVED',
+      (apiRequestStatus) => {
+        expect(decide(result({ apiRequestStatus }), policy)).toEqual({
+          decision: 'REVIEW',
+          reasons: [REASON.IDMETA_REQUEST_INCOMPLETE],
+        });
+      },
+    );
+
+    it('1 (success) or null (not returned) changes nothing', () => {
+      expect(decide(result({ apiRequestStatus: 1 }), policy).decision).toBe('APPROVED');
+      expect(decide(result({ apiRequestStatus: null }), policy)).toEqual({
+        decision: 'APPROVED',
+        reasons: [REASON.ALL_CHECKS_PASSED],
+      });
+    });
+
+    it('an absent field (an older record) changes nothing', () => {
+      const { apiRequestStatus: _absent, ...rest } = result();
+      expect(decide(rest as IdmetaCheckResult, policy).decision).toBe('APPROVED');
+    });
+
+    it('does not soften a rejection, and is listed with the other review findings', () => {
+      expect(
+        decide(result({ outcome: 'REJECTED', rawStatus: 'REJECTED', apiRequestStatus: 2 }), policy),
+      ).toEqual({
+        decision: 'REJECTED',
+        reasons: [REASON.IDMETA_REJECTED, REASON.IDMETA_REQUEST_INCOMPLETE],
+      });
+      expect(decide(result({ apiRequestStatus: 0, riskRating: 'HIGH' }), policy)).toEqual({
+        decision: 'REVIEW',
+        reasons: [REASON.IDMETA_REQUEST_INCOMPLETE, REASON.HIGH_RISK],
+      });
+    });
+  });
+
   it('follows the configured thresholds', () => {
     const strict = { approveThreshold: 90, rejectThreshold: 80 };
     expect(decide(result({ faceSimilarity: 85 }), strict).decision).toBe('REVIEW');
