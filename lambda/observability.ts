@@ -24,6 +24,18 @@ export const METRIC = {
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
 
+let metricsEnvironment: string | undefined;
+
+/**
+ * Stamps every metric with the `environment` dimension. Set only when it changes: Powertools
+ * warns on every overwrite, and one process may create several runtimes (the local runtime does).
+ */
+export function setMetricsEnvironment(name: string): void {
+  if (name === metricsEnvironment) return;
+  metrics.setDefaultDimensions({ environment: name });
+  metricsEnvironment = name;
+}
+
 /**
  * One metric with its own dimensions, so dimensions of one event never leak into another. A
  * single metric is flushed at once, so handlers need no flush middleware (whose empty-store flush

@@ -26,11 +26,11 @@ import type { IdentityVault, VerdictEvents } from './core/ports.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
-  metrics,
   recordHousekeepingFailure,
   recordIdmetaAttempt,
   recordPaidVerdictNotSaved,
   recordVerdict,
+  setMetricsEnvironment,
 } from './observability.ts';
 
 export interface RuntimeOptions {
@@ -100,7 +100,7 @@ class SecretBackedVault implements IdentityVault {
 }
 
 export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Runtime {
-  metrics.setDefaultDimensions({ environment: config.environment });
+  setMetricsEnvironment(config.environment);
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');

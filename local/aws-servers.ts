@@ -63,7 +63,16 @@ export const startDynalite = async (
     updateTableMs: 0,
     ...(options.path === undefined ? {} : { path: options.path }),
   });
-  await listen(server, options.port ?? 0, host);
+  try {
+    await listen(server, options.port ?? 0, host);
+  } catch (error) {
+    // dynalite closes its database (and releases the LevelDB lock on `path`) only when its server
+    // closes, and a server that never listened cannot close: listen on any port, then close.
+    await listen(server, 0, host)
+      .then(() => closeServer(server))
+      .catch(() => {});
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   return {
     host,
@@ -83,6 +92,12 @@ export interface StartS3rverOptions {
   bucket: string;
 }
 
+/** What s3rver 3.7's `run()` does, as two steps (its own `listen` returns the server). */
+interface S3rverInternals {
+  configureBuckets(): Promise<void>;
+  listen(port: number, host: string, onListening: () => void): Server;
+}
+
 export const startS3rver = async (options: StartS3rverOptions): Promise<RunningS3rver> => {
   const host = options.host ?? '127.0.0.1';
   await mkdir(options.directory, { recursive: true });
@@ -94,9 +109,19 @@ export const startS3rver = async (options: StartS3rverOptions): Promise<RunningS
     silent: true,
     configureBuckets: [{ name: options.bucket }],
   });
-  const { port } = await s3rver.run();
-  const server = s3rver.httpServer;
-  if (server === undefined) throw new Error('s3rver did not start an HTTP server');
+  // `run()` without its own listen: it leaves the server without an error listener, so a busy
+  // port would be an uncaught exception instead of a rejection the caller can explain.
+  const internals = s3rver as unknown as S3rverInternals;
+  await internals.configureBuckets();
+  const server = await new Promise<Server>((resolve, reject) => {
+    const started = internals.listen(options.port ?? 0, host, () => {
+      started.off('error', reject);
+      resolve(started);
+    });
+    started.once('error', reject);
+  });
+  s3rver.httpServer = server;
+  const { port } = server.address() as AddressInfo;
   return {
     host,
     port,

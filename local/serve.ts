@@ -15,7 +15,7 @@ export async function serve(): Promise<void> {
   const lines = [
     '',
     'facematch is running (everything on 127.0.0.1)',
-    `  API            ${local.apiUrl}   (POST /verifications, GET /verifications/{id}, GET /health)`,
+    `  API            ${local.apiUrl}   (POST /verifications, GET /verifications/{id}, GET /health, GET /openapi.json)`,
     `  S3             ${local.s3Endpoint}   bucket ${local.bucket}`,
     `  DynamoDB       ${local.dynamoEndpoint}   table ${local.tableName}`,
     `  IDmeta         ${local.idmetaUrl}${local.simulator ? '   (simulator)' : ''}`,
@@ -31,9 +31,10 @@ export async function serve(): Promise<void> {
       '',
       'Or upload through S3 (any S3 client; the local S3 takes the key S3RVER):',
       '  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=ap-southeast-3',
-      `  aws s3 cp ${selfie.path} s3://${local.bucket}/incoming/demo-s3-1.jpg --endpoint-url ${local.s3Endpoint} \\`,
+      '  ID=demo-s3-$(date +%s)',
+      `  aws s3 cp ${selfie.path} s3://${local.bucket}/incoming/$ID.jpg --endpoint-url ${local.s3Endpoint} \\`,
       `    --metadata nik=${person.nik},name=${encodeURIComponent(person.name)},date-of-birth=${dob}`,
-      `  curl -s ${local.apiUrl}/verifications/demo-s3-1`,
+      `  curl -s ${local.apiUrl}/verifications/$ID`,
       '',
     );
   }

@@ -93,6 +93,22 @@ const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
 const encodeNotificationKey = (key: string) =>
   encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 
+/**
+ * A busy port fails naming the variable that moves it, not only the number. (The simulator names
+ * IDMETA_SIM_PORT itself: it is also started on its own.)
+ */
+async function onPort<T>(variable: string, port: number, start: (port: number) => Promise<T>) {
+  try {
+    return await start(port);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new Error(
+      `port ${port} (${variable}) is in use: stop what holds it, or choose another port with ${variable}`,
+      { cause: error },
+    );
+  }
+}
+
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     server.once('error', reject);
@@ -115,18 +131,23 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   try {
-    const dynamo: RunningDynalite = await startDynalite({
-      host: LOOPBACK,
-      port: options.dynamoPort ?? envNumber(env, 'DYNAMODB_PORT', 8000),
-      path: join(dataDir, 'dynamodb'),
-    });
+    const dynamo: RunningDynalite = await onPort(
+      'DYNAMODB_PORT',
+      options.dynamoPort ?? envNumber(env, 'DYNAMODB_PORT', 8000),
+      (port) => startDynalite({ host: LOOPBACK, port, path: join(dataDir, 'dynamodb') }),
+    );
     stops.push(() => dynamo.close());
-    const s3: RunningS3rver = await startS3rver({
-      host: LOOPBACK,
-      port: options.s3Port ?? envNumber(env, 'S3_PORT', 4569),
-      directory: join(dataDir, 's3'),
-      bucket: env.SELFIE_BUCKET_NAME ?? LOCAL_BUCKET,
-    });
+    const s3: RunningS3rver = await onPort(
+      'S3_PORT',
+      options.s3Port ?? envNumber(env, 'S3_PORT', 4569),
+      (port) =>
+        startS3rver({
+          host: LOOPBACK,
+          port,
+          directory: join(dataDir, 's3'),
+          bucket: env.SELFIE_BUCKET_NAME ?? LOCAL_BUCKET,
+        }),
+    );
     stops.push(() => s3.close());
 
     let simulator: IdmetaSimulator | undefined;
@@ -242,7 +263,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         response.end();
       }
     });
-    const port = await listen(server, options.port ?? envNumber(env, 'PORT', 3000));
+    const port = await onPort('PORT', options.port ?? envNumber(env, 'PORT', 3000), (requested) =>
+      listen(server, requested),
+    );
     apiUrl = `http://${LOOPBACK}:${port}`;
     stops.push(
       () =>

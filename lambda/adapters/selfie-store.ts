@@ -87,6 +87,7 @@ export class S3SelfieStore implements SelfieStore {
     keyStartsWith: string;
     maxBytes: number;
     expiresInSeconds: number;
+    metadata?: Record<string, string>;
   }): Promise<{ url: string; fields: Record<string, string>; expiresAt: string }> {
     if (!input.key.startsWith(input.keyStartsWith)) {
       throw new TypeError('the suggested upload key must start with keyStartsWith');
@@ -107,6 +108,11 @@ export class S3SelfieStore implements SelfieStore {
         ['content-length-range', 1, input.maxBytes],
         ['starts-with', '$Content-Type', 'image/'],
       ],
+      // Each entry of Fields is pinned to its value by the policy: S3 refuses the POST without
+      // it, or with another value, and stores it as the object's user metadata.
+      Fields: Object.fromEntries(
+        Object.entries(input.metadata ?? {}).map(([name, value]) => [`x-amz-meta-${name}`, value]),
+      ),
       Expires: input.expiresInSeconds,
     });
     const contentType = CONTENT_TYPE_BY_EXTENSION[extensionOf(input.key)];

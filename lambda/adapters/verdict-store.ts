@@ -85,7 +85,11 @@ export class DynamoVerdictStore implements VerdictStore {
     this.#random = options.random ?? Math.random;
   }
 
-  async get(verificationId: string): Promise<StoredVerdict | null> {
+  get(verificationId: string): Promise<StoredVerdict | null> {
+    return this.#read(verificationId);
+  }
+
+  async #read(verificationId: string, abortSignal?: AbortSignal): Promise<StoredVerdict | null> {
     const output = await this.#client.send(
       new GetCommand({
         TableName: this.#tableName,
@@ -93,6 +97,7 @@ export class DynamoVerdictStore implements VerdictStore {
         // A replay or a claim decision must see the latest write, not a replica's lag.
         ConsistentRead: true,
       }),
+      abortSignal === undefined ? {} : { abortSignal },
     );
     return (output.Item as StoredVerdict | undefined) ?? null;
   }
@@ -178,11 +183,13 @@ export class DynamoVerdictStore implements VerdictStore {
           if (await this.#holds(item)) return;
           throw new LeaseLostError();
         }
-        // Aborted at retryUntil: the failure that kept the put from landing says more; without
-        // one, DynamoDB did not answer in time, which is as transient as a 5xx (and the put may
-        // even have landed).
-        const failure =
-          errorName(error) === 'AbortError' ? (lastFailure ?? new SaveTimeoutError(error)) : error;
+        const aborted = errorName(error) === 'AbortError';
+        // An attempt given up at retryUntil may have been written all the same: then it is saved
+        // (and what follows a saved verdict, its event, must follow). One more read, bounded.
+        if (aborted && (await this.#holds(item, SAVE_MIN_ATTEMPT_MS).catch(() => false))) return;
+        // Otherwise the failure that kept the put from landing says more; without one, DynamoDB
+        // did not answer in time, which is as transient as a 5xx.
+        const failure = aborted ? (lastFailure ?? new SaveTimeoutError(error)) : error;
         const wait = this.#random() * Math.min(SAVE_MAX_DELAY_MS, SAVE_BASE_DELAY_MS * 2 ** round);
         if (
           retryUntil === undefined ||
@@ -198,10 +205,43 @@ export class DynamoVerdictStore implements VerdictStore {
   }
 
   /** Whether the table holds exactly `item`, as written by a put of it. */
-  async #holds(item: StoredVerdict): Promise<boolean> {
-    const stored = await this.get(item.verification_id);
+  async #holds(item: StoredVerdict, withinMs?: number): Promise<boolean> {
+    const stored = await this.#read(
+      item.verification_id,
+      withinMs === undefined ? undefined : AbortSignal.timeout(withinMs),
+    );
     // As the document client marshals it: undefined attributes are not stored.
     return stored !== null && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(item)));
+  }
+
+  async sealPending(
+    verificationId: string,
+    nikHash: string,
+    sealedIdentity: string,
+  ): Promise<StoredVerdict | null> {
+    try {
+      const output = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { [VERDICT_TABLE_PARTITION_KEY]: verificationId },
+          UpdateExpression: 'SET sealed_identity = :sealed',
+          ConditionExpression:
+            '#status = :pending AND nik_hash = :h AND attribute_not_exists(sealed_identity)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':sealed': sealedIdentity,
+            ':pending': 'PENDING',
+            ':h': nikHash,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return (output.Attributes as StoredVerdict | undefined) ?? null;
+    } catch (error) {
+      // Not PENDING, someone else's, already sealed, or gone: the record as it is says which.
+      if (isConditionalCheckFailed(error)) return this.get(verificationId);
+      throw error;
+    }
   }
 
   /** True when written, false when an item with that id already exists. */

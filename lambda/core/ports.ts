@@ -89,6 +89,16 @@ export interface VerdictStore {
    */
   claim(input: ClaimInput): Promise<ClaimOutcome>;
   /**
+   * Gives a PENDING record of this person (`nikHash`) that holds no sealed identity (a synchronous
+   * request that failed transiently left it) the identity its upload will need. Returns the
+   * record as it stands afterwards, changed or not; null when there is none.
+   */
+  sealPending(
+    verificationId: string,
+    nikHash: string,
+    sealedIdentity: string,
+  ): Promise<StoredVerdict | null>;
+  /**
    * Writes the final (or released) state, only while `leaseOwner` still holds the lease.
    * Throws `LeaseLostError` otherwise. Attributes absent from `item` are removed.
    */
@@ -120,6 +130,8 @@ export interface SelfieStore {
     keyStartsWith: string;
     maxBytes: number;
     expiresInSeconds: number;
+    /** User metadata the upload must carry, exactly (signed into the policy). */
+    metadata?: Record<string, string>;
   }): Promise<{ url: string; fields: Record<string, string>; expiresAt: string }>;
 }
 

@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { calendarDateOf, compareCalendarDates, parseCalendarDate } from './dates.ts';
 import { type FieldIssue, ValidationError } from './errors.ts';
-import { nikAgreesWithBirthDate, nikIssues } from './nik.ts';
+import { containsNikLikeDigits, nikAgreesWithBirthDate, nikIssues } from './nik.ts';
 import { decodeSelfie } from './selfie.ts';
 import type { CalendarDate, Identity, SelfieInput, SelfieLimits } from './types.ts';
 
@@ -28,13 +28,14 @@ export const safeIdSchema = text().check(
     'must start with a letter or digit and contain only letters, digits and _ . : -',
   ),
   z.refine((id: string) => !id.includes('..'), 'must not contain ".."'),
-  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there.
+  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there,
+  // written whole or in groups (3201.0112.0693.0001).
   z.refine(
-    (id: string) => !/\d{16}/.test(id),
-    'must not contain 16 or more digits in a row (it could be a NIK)',
+    (id: string) => !containsNikLikeDigits(id),
+    'must not contain 16 digits in a row, even separated by _ . : - (it could be a NIK)',
   ),
   z.describe(
-    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits.',
+    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits (even separated by _ . : -).',
   ),
 );
 
@@ -127,6 +128,21 @@ export const verificationIdOfSelfieKey = (key: string): string | null =>
  */
 export const verificationIdOfUploadKey = (key: string): string | null =>
   idOfKey(ANY_EXTENSION, key);
+
+/** The user metadata an upload form pins to the verification it was issued for. */
+export const UPLOAD_MARKER_METADATA = 'verification-id';
+
+/**
+ * The verification an object's metadata says it belongs to (`verification-id`, signed into every
+ * presigned POST): `undefined` when it says nothing, `null` when what it says is not a safe id.
+ */
+export function markedVerificationId(metadata: Record<string, string>): string | null | undefined {
+  const entry = Object.entries(metadata).find(
+    ([name]) => name.toLowerCase() === UPLOAD_MARKER_METADATA,
+  );
+  if (entry === undefined) return undefined;
+  return z.safeParse(safeIdSchema, entry[1]).success ? entry[1] : null;
+}
 
 export const selfieKeySchema = text().check(
   z.refine(

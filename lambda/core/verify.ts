@@ -43,7 +43,7 @@ import {
   toEventDetail,
   toPublicRecord,
 } from './record.ts';
-import { parseObjectMetadata } from './request.ts';
+import { markedVerificationId, parseObjectMetadata, UPLOAD_MARKER_METADATA } from './request.ts';
 import { decodeSelfie } from './selfie.ts';
 import type {
   DecisionPolicy,
@@ -124,12 +124,19 @@ function assertSamePerson(existing: StoredVerdict, nikHash: string): void {
   if (existing.nik_hash !== nikHash) throw new ConflictError();
 }
 
+/** The object a request names as its `selfie_s3_key`, refused if an upload form made it for another id. */
 async function readSelfieObject(
   deps: VerifyDeps,
   key: string,
-  path: string,
+  verificationId: string | undefined,
 ): Promise<{ image: SelfieImage; metadata: Record<string, string> }> {
+  const path = 'selfie_s3_key';
   const { bytes, metadata } = await deps.selfies.read(key, deps.settings.selfieLimits.maxBytes);
+  const marked = markedVerificationId(metadata);
+  if (marked !== undefined && marked !== verificationId) {
+    const message = 'was uploaded for another verification';
+    throw new ValidationError(`selfie_s3_key ${message}`, [{ path, message }]);
+  }
   return { image: decodeSelfie(bytes, deps.settings.selfieLimits, { path }), metadata };
 }
 
@@ -294,7 +301,9 @@ async function housekeeping(
   options: { deleteOnly?: boolean } = {},
 ) {
   const { settings, observer } = deps;
-  if (deps.events && !options.deleteOnly) {
+  // An anonymous failure is not final (a request naming the object may still take it over):
+  // announcing it would tell consumers FAILED and later COMPLETED for one verification.
+  if (deps.events && !options.deleteOnly && !isAnonymousFailure(item)) {
     try {
       await deps.events.publish(toEventDetail(item));
     } catch (error) {
@@ -400,7 +409,7 @@ export async function verify(
   const image =
     request.selfie.kind === 'inline'
       ? request.selfie.image
-      : (await readSelfieObject(deps, request.selfie.key, 'selfie_s3_key')).image;
+      : (await readSelfieObject(deps, request.selfie.key, request.verificationId)).image;
   const selfieKey = request.selfie.kind === 's3' ? request.selfie.key : undefined;
 
   const { verificationId, owned } = await resolveVerificationId(
@@ -492,8 +501,15 @@ async function storePending(
     idmetaVerificationOwned: owned,
   });
   const created = await deps.store.createPending(item);
-  const record = created.created ? item : created.existing;
+  let record = created.created ? item : created.existing;
   if (!created.created) assertSamePerson(record, nikHash);
+  if (record.status === 'PENDING' && record.sealed_identity === undefined && item.sealed_identity) {
+    // A synchronous request for this id failed transiently and left no identity: its upload
+    // would name nobody and wait for ever. It gets the identity this request brings.
+    record =
+      (await deps.store.sealPending(verificationId, nikHash, item.sealed_identity)) ?? record;
+    assertSamePerson(record, nikHash);
+  }
   if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
 
   const upload = await deps.selfies.createUpload({
@@ -501,6 +517,9 @@ async function storePending(
     keyStartsWith: incomingKey(verificationId, ''),
     maxBytes: settings.selfieLimits.maxBytes,
     expiresInSeconds: settings.uploadExpiresSeconds,
+    // The policy lets the uploader choose the rest of the key (`.png`, or `incoming/<id>.2.jpg`,
+    // which reads as another id): the object's signed metadata says whose it is.
+    metadata: { [UPLOAD_MARKER_METADATA]: verificationId },
   });
   return {
     record: toPublicRecord(record),
@@ -520,7 +539,7 @@ async function recordPermanentFailure(
   budget: CallBudget,
 ): Promise<VerifyOutcome> {
   const claimed = await claim(deps, work, budget);
-  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+  if (claimed.kind === 'answer') return answeredUpload(deps, claimed.item, work.selfieKey, budget);
   const failed = failedRecord(adoptEntrance(claimed.item, work), error, deps.clock.now());
   await store(deps, failed, claimed.leaseOwner, budget);
   return { record: toPublicRecord(failed), replayed: false };
@@ -535,16 +554,29 @@ export async function verifyUploadedSelfie(
   input: { key: string; verificationId: string },
   deps: VerifyDeps,
   budget: CallBudget,
+  read?: ObjectRead,
 ): Promise<VerifyOutcome> {
   const { settings, vault } = deps;
   const existing = await deps.store.get(input.verificationId);
   if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
     // The same selfie uploaded again after its verdict: nothing to decide, but the new object is
     // biometric data all the same, and goes like the first one did.
-    await housekeeping(deps, { ...existing, selfie_key: input.key }, budget, {
-      deleteOnly: true,
-    });
-    return { record: toPublicRecord(existing), replayed: true };
+    return answeredUpload(deps, existing, input.key, budget);
+  }
+
+  const raw = read ?? (await readObject(deps, input.key));
+  const marked = raw.kind === 'read' ? markedVerificationId(raw.metadata) : undefined;
+  if (marked !== undefined && marked !== input.verificationId) {
+    // An upload form's object under a key that reads as another id (`incoming/<id>.2.jpg`): it
+    // is the form's verification's, never the id its key spells. One whose mark is not even
+    // under its own key was not made by our form: it belongs to no one.
+    if (marked !== null && input.key.startsWith(incomingKey(marked, '')) && read === undefined) {
+      return verifyUploadedSelfie({ key: input.key, verificationId: marked }, deps, budget, raw);
+    }
+    await deps.selfies.delete(input.key);
+    throw new ValidationError('the object was uploaded for another verification', [
+      { path: 'object', message: `its ${UPLOAD_MARKER_METADATA} does not match its key` },
+    ]);
   }
 
   const base = {
@@ -558,12 +590,17 @@ export async function verifyUploadedSelfie(
     : undefined;
 
   let object: { image: SelfieImage; metadata: Record<string, string> } | undefined;
-  let objectError: FacematchError | undefined;
-  try {
-    object = await readSelfieObject(deps, input.key, 'object');
-  } catch (error) {
-    if (!(error instanceof FacematchError) || error.transient) throw error;
-    objectError = error;
+  let objectError = raw.kind === 'failed' ? raw.error : undefined;
+  if (raw.kind === 'read') {
+    try {
+      object = {
+        image: decodeSelfie(raw.bytes, settings.selfieLimits, { path: 'object' }),
+        metadata: raw.metadata,
+      };
+    } catch (error) {
+      if (!(error instanceof FacematchError) || error.transient) throw error;
+      objectError = error;
+    }
   }
 
   let identity = pendingIdentity;
@@ -598,8 +635,40 @@ export async function verifyUploadedSelfie(
 
   const work = { ...base, templateId, identity, nikHash: await vault.hashNik(identity.nik) };
   const claimed = await claim(deps, work, budget);
-  if (claimed.kind === 'answer') return { record: toPublicRecord(claimed.item), replayed: true };
+  if (claimed.kind === 'answer') return answeredUpload(deps, claimed.item, input.key, budget);
   return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, object.image, budget);
+}
+
+/** An uploaded object as read: its bytes and metadata, or a permanent reason it has none. */
+type ObjectRead =
+  | { kind: 'read'; bytes: Uint8Array; metadata: Record<string, string> }
+  | { kind: 'failed'; error: FacematchError };
+
+async function readObject(deps: VerifyDeps, key: string): Promise<ObjectRead> {
+  try {
+    const { bytes, metadata } = await deps.selfies.read(key, deps.settings.selfieLimits.maxBytes);
+    return { kind: 'read', bytes, metadata };
+  } catch (error) {
+    if (!(error instanceof FacematchError) || error.transient) throw error;
+    return { kind: 'failed', error };
+  }
+}
+
+/**
+ * An upload whose verification already has its answer (a re-upload, or one that lost the race
+ * to another worker): nothing to decide, but the object is biometric data all the same and goes
+ * as the first one did.
+ */
+async function answeredUpload(
+  deps: VerifyDeps,
+  item: StoredVerdict,
+  key: string | undefined,
+  budget: CallBudget,
+): Promise<VerifyOutcome> {
+  if (key !== undefined) {
+    await housekeeping(deps, { ...item, selfie_key: key }, budget, { deleteOnly: true });
+  }
+  return { record: toPublicRecord(item), replayed: true };
 }
 
 export async function getVerification(

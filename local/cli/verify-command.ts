@@ -13,7 +13,7 @@ required:
   --nik NIK               the 16-digit NIK (only ever printed masked)
   --name NAME             full name as in the civil registry
   --dob DATE              date of birth, DD-MM-YYYY or YYYY-MM-DD (sent as given)
-  --selfie FILE           a JPEG or PNG of at most 5 MB
+  --selfie FILE           a JPEG or PNG of at most 5 MiB (5242880 bytes)
 
 options:
   --verification-id ID    your id for it; the same id again returns the stored verdict

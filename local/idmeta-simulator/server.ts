@@ -911,9 +911,18 @@ export async function startIdmetaSimulator(
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    const failed = (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `port ${port} (IDMETA_SIM_PORT) is in use: stop what holds it, or choose another port with IDMETA_SIM_PORT`,
+              { cause: error },
+            )
+          : error,
+      );
+    server.once('error', failed);
     server.listen(port, host, () => {
-      server.off('error', reject);
+      server.off('error', failed);
       resolve();
     });
   });

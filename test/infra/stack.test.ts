@@ -1060,6 +1060,41 @@ describe('alarms', () => {
     ]);
   });
 
+  it('write no dimension warning when a process creates several runtimes for one environment', () => {
+    // Prepare: the local runtime creates two runtimes (API and queue) from one configuration.
+    const runtimeConfig = parseConfig({
+      FACEMATCH_ENV: 'dev',
+      VERDICT_TABLE_NAME: 'verdicts',
+      SELFIE_BUCKET_NAME: 'selfies',
+      IDMETA_BASE_URL: 'https://integrate.idmetagroup.com',
+      IDMETA_TOKEN: 'token',
+      IDMETA_TEMPLATE_ID: 'tf-1',
+      FACEMATCH_DATA_KEY: 'k'.repeat(32),
+    });
+    createRuntime(runtimeConfig, { busyWaitMs: 0 });
+    const output = captureOutput();
+
+    // Act
+    try {
+      createRuntime(runtimeConfig, { busyWaitMs: 10_000 });
+      createRuntime(runtimeConfig, { busyWaitMs: 0 });
+      recordIdmetaAttempt({
+        operation: 'dukcapilfacematch',
+        attempt: 1,
+        httpStatus: 200,
+        outcome: 'ok',
+        durationMs: 120,
+      });
+    } finally {
+      output.restore();
+    }
+
+    // Assess: no overwrite warning, and the environment is still stamped.
+    expect(output.text()).not.toContain('has already been added');
+    const line = output.allJsonLines().find((entry) => 'IdmetaLatency' in entry);
+    expect(line?.environment).toBe('dev');
+  });
+
   it("read the fields the runtime's EMF lines really carry", () => {
     // Prepare
     const output = captureOutput();

@@ -207,6 +207,31 @@ describe('S3SelfieStore against s3rver', () => {
     expect(policy.conditions).not.toContainEqual({ key: 'incoming/ver-policy.jpg' });
   });
 
+  it("pins the metadata it is asked for: a field of the form, an exact condition of the policy, the object's metadata", async () => {
+    // Prepare
+    const upload = await store.createUpload({
+      key: 'incoming/ver-mark.jpg',
+      keyStartsWith: 'incoming/ver-mark.',
+      maxBytes: MAX_BYTES,
+      expiresInSeconds: 900,
+      metadata: { 'verification-id': 'ver-mark' },
+    });
+    const policy = JSON.parse(Buffer.from(upload.fields.Policy ?? '', 'base64').toString('utf8'));
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', new Blob([randomBytes(512)], { type: 'image/jpeg' }), 'selfie.jpg');
+
+    // Act
+    const response = await fetch(upload.url, { method: 'POST', body: form });
+
+    // Assess
+    expect(upload.fields['x-amz-meta-verification-id']).toBe('ver-mark');
+    expect(policy.conditions).toContainEqual({ 'x-amz-meta-verification-id': 'ver-mark' });
+    expect(response.status).toBe(204);
+    const stored = await store.read('incoming/ver-mark.jpg', MAX_BYTES);
+    expect(stored.metadata).toMatchObject({ 'verification-id': 'ver-mark' });
+  });
+
   it('accepts an upload through the presigned POST from a plain multipart form', async () => {
     // Prepare: a client that picked PNG rewrites the key's extension and the Content-Type.
     const image = randomBytes(2048);

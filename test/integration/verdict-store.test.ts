@@ -250,7 +250,10 @@ describe('DynamoVerdictStore against dynalite', () => {
      * request is sent ('before'), or after DynamoDB has written it, its answer lost ('after').
      * Below the SDK's retry middleware, so every SDK attempt meets it.
      */
-    const faultyStore = (fault: { failures: number; when: 'before' | 'after' }) => {
+    const faultyStore = (fault: {
+      failures: number;
+      when: 'before' | 'after' | 'aborted-after';
+    }) => {
       const client = createDynamoClient({
         region: 'ap-southeast-3',
         credentials: { ...LOCAL_AWS_CREDENTIALS },
@@ -264,9 +267,13 @@ describe('DynamoVerdictStore against dynalite', () => {
           if (context.commandName !== 'PutItemCommand' || left <= 0) return next(args);
           left -= 1;
           puts.failed += 1;
-          if (fault.when === 'after') {
+          if (fault.when !== 'before') {
             await next(args);
             puts.sent += 1;
+          }
+          // Given up at the deadline, though DynamoDB had written it.
+          if (fault.when === 'aborted-after') {
+            throw Object.assign(new Error('Request aborted'), { name: 'AbortError' });
           }
           throw new InternalServerError({
             message: 'injected',
@@ -407,6 +414,23 @@ describe('DynamoVerdictStore against dynalite', () => {
       expect(await store.get(item.verification_id)).toEqual(final);
     });
 
+    it('counts a put given up at the deadline as saved when DynamoDB had written it', async () => {
+      // Prepare
+      const faulty = faultyStore({ failures: 1, when: 'aborted-after' });
+      const item = await claimedItem('worker-a');
+      const final = completed(item, T0 + 1_000);
+
+      // Act
+      await faulty.store
+        .save(final, 'worker-a', { retryUntil: T0 + 10_000 })
+        .finally(faulty.destroy);
+
+      // Assess: saved, so what follows a saved verdict (its event) follows; no second round.
+      expect(faulty.puts.sent).toBe(1);
+      expect(faulty.pauses).toEqual([]);
+      expect(await store.get(item.verification_id)).toEqual(final);
+    });
+
     it('still reports LeaseLostError when another worker holds the record', async () => {
       // Prepare: worker-b took the record over; worker-a's retried put meets its lease.
       const faulty = faultyStore({ failures: 1, when: 'before' });
@@ -429,6 +453,27 @@ describe('DynamoVerdictStore against dynalite', () => {
         lease_owner: 'worker-b',
       });
     });
+  });
+
+  it('sealPending gives an identity-less PENDING record of that person the sealed identity, once', async () => {
+    // Prepare: a PENDING record without a sealed identity (a released synchronous attempt).
+    const { sealed_identity: _none, ...withoutIdentity } = pendingItem();
+    await store.createPending(withoutIdentity);
+    const id = withoutIdentity.verification_id;
+
+    // Act
+    const sealed = await store.sealPending(id, 'hash-of-person-a', 'v1.sealed.first');
+    const again = await store.sealPending(id, 'hash-of-person-a', 'v1.sealed.second');
+    const stranger = await store.sealPending(id, 'hash-of-person-b', 'v1.sealed.stranger');
+
+    // Assess: the first seal stands; another person's is refused and answered with the record.
+    expect(sealed).toMatchObject({ status: 'PENDING', sealed_identity: 'v1.sealed.first' });
+    expect(again?.sealed_identity).toBe('v1.sealed.first');
+    expect(stranger).toMatchObject({
+      nik_hash: 'hash-of-person-a',
+      sealed_identity: 'v1.sealed.first',
+    });
+    expect(await store.sealPending(`ver-${randomUUID()}`, 'hash-of-person-a', 'x')).toBeNull();
   });
 
   it('createPending twice keeps the first record and returns it', async () => {

@@ -73,6 +73,19 @@ export class InMemoryVerdictStore implements VerdictStore {
     return { kind: 'claimed', item: clone(claimed) };
   }
 
+  async sealPending(verificationId: string, nikHash: string, sealedIdentity: string) {
+    const existing = this.items.get(verificationId);
+    if (
+      existing?.status === 'PENDING' &&
+      existing.nik_hash === nikHash &&
+      existing.sealed_identity === undefined
+    ) {
+      this.put({ ...existing, sealed_identity: sealedIdentity });
+    }
+    const current = this.items.get(verificationId);
+    return current === undefined ? null : clone(current);
+  }
+
   async save(item: StoredVerdict, leaseOwner: string, _options?: SaveOptions) {
     const existing = this.items.get(item.verification_id);
     if (existing?.lease_owner !== leaseOwner) throw new LeaseLostError();
@@ -160,10 +173,19 @@ export class InMemorySelfieStore implements SelfieStore {
     this.objects.delete(key);
   }
 
-  async createUpload(input: { key: string; keyStartsWith: string; expiresInSeconds: number }) {
+  async createUpload(input: {
+    key: string;
+    keyStartsWith: string;
+    expiresInSeconds: number;
+    metadata?: Record<string, string>;
+  }) {
+    const metadata = Object.entries(input.metadata ?? {}).map(([name, value]) => [
+      `x-amz-meta-${name}`,
+      value,
+    ]);
     return {
       url: 'http://selfies.local/',
-      fields: { key: input.key },
+      fields: { key: input.key, ...Object.fromEntries(metadata) },
       expiresAt: new Date(Date.now() + input.expiresInSeconds * 1000).toISOString(),
     };
   }

@@ -296,20 +296,26 @@ describe('parseVerificationBody: NIK against date_of_birth', () => {
 });
 
 describe('parseVerificationBody: verification_id and template_id', () => {
-  it.each(['ver-123', 'A', 'abc_DEF.1:2-3', 'a9'.repeat(64), `kyc-${'9'.repeat(15)}`])(
-    'accepts %j',
-    (id) => {
-      // Act
-      const parsed = parseVerificationBody(
-        validBody({ verification_id: id, template_id: id }),
-        OPTIONS,
-      );
+  it.each([
+    'ver-123',
+    'A',
+    'abc_DEF.1:2-3',
+    'a9'.repeat(64),
+    `kyc-${'9'.repeat(15)}`,
+    // A UUID breaks its digits with letters, and a date-and-serial id stays under 16.
+    'f26c9465-9e81-4f58-980f-a94d42aa519d',
+    'loan-2024-11-26-000123',
+  ])('accepts %j', (id) => {
+    // Act
+    const parsed = parseVerificationBody(
+      validBody({ verification_id: id, template_id: id }),
+      OPTIONS,
+    );
 
-      // Assess
-      expect(parsed.verificationId).toBe(id);
-      expect(parsed.templateId).toBe(id);
-    },
-  );
+    // Assess
+    expect(parsed.verificationId).toBe(id);
+    expect(parsed.templateId).toBe(id);
+  });
 
   it.each([
     ['../../etc/passwd', 'path traversal'],
@@ -323,6 +329,9 @@ describe('parseVerificationBody: verification_id and template_id', () => {
     ['ä', 'a non-ASCII letter'],
     ['', 'nothing'],
     ['9'.repeat(129), 'more than 128 characters'],
+    ['loan-3201011206930001', 'a NIK'],
+    ['3201.0112.0693.0001', 'a NIK in groups'],
+    ['nik-3201-0112-0693-0001-x', 'a NIK in groups, inside'],
   ])('refuses %j (%s) in both ids', (id) => {
     // Act
     const error = validationFailure(() =>

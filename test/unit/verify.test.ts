@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createIdentityVault } from '../../lambda/adapters/identity-vault.ts';
+import { parseFacematchResponse } from '../../lambda/adapters/idmeta-response.ts';
 import {
   ConflictError,
   FacematchError,
@@ -10,7 +10,6 @@ import {
   VerificationInProgressError,
 } from '../../lambda/core/errors.ts';
 import type { SaveOptions } from '../../lambda/core/ports.ts';
-import type { SelfieImage, VerificationRequest } from '../../lambda/core/types.ts';
 import {
   getVerification,
   markDeadLettered,
@@ -19,68 +18,9 @@ import {
   verify,
   verifyUploadedSelfie,
 } from '../../lambda/core/verify.ts';
-import { makeJpeg, makePng } from '../support/images.ts';
-import {
-  InMemorySelfieStore,
-  InMemoryVerdictStore,
-  ManualClock,
-  ScriptedIdmeta,
-  verifiedResult,
-} from '../support/in-memory.ts';
-
-const NIK = '3201011206930001';
-const NAME = 'Budi Santoso Wijaya';
-const DOB = { year: 1993, month: 6, day: 12 };
-const OTHER_NIK = '3201015206930002';
-
-function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } = {}) {
-  const store = new InMemoryVerdictStore();
-  const selfies = new InMemorySelfieStore();
-  const idmeta = options.idmeta ?? new ScriptedIdmeta();
-  const clock = new ManualClock();
-  let leases = 0;
-  const deps: VerifyDeps = {
-    idmeta,
-    store,
-    selfies,
-    vault: createIdentityVault('unit-test-key-material-0123456789abcdef'),
-    clock,
-    newLeaseOwner: () => `worker-${++leases}`,
-    // Waiting for another worker polls the store; a short real pause keeps the suite fast.
-    sleep: () => new Promise((resolve) => setTimeout(resolve, 5)),
-    settings: {
-      defaultTemplateId: 'trust-flow-default',
-      policy: { approveThreshold: 75, rejectThreshold: 40 },
-      selfieLimits: { maxBytes: 1024 * 1024, minWidth: 240, minHeight: 240, maxDimension: 10_000 },
-      retentionDays: 30,
-      leaseMs: 60_000,
-      finalizeOwnedVerifications: true,
-      uploadExpiresSeconds: 900,
-      deleteSelfieAfterVerdict: true,
-      busyWaitMs: options.busyWaitMs ?? 5_000,
-      storeReserveMs: 1_000,
-    },
-  };
-  const budget = () => ({ deadline: clock.now() + 25_000 });
-  return { deps, store, selfies, idmeta, clock, budget };
-}
-
-// Encoding a JPEG costs ~100 ms: one for the whole file.
-const JPEG = makeJpeg(320, 320, 1);
-
-function jpegSelfie(): SelfieImage {
-  return { bytes: JPEG, mime: 'image/jpeg', width: 320, height: 320 };
-}
-
-function request(overrides: Partial<VerificationRequest> = {}): VerificationRequest {
-  return {
-    verificationId: 'ver-001',
-    identity: { nik: NIK, name: NAME, dateOfBirth: DOB },
-    selfie: { kind: 'inline', image: jpegSelfie() },
-    source: 'api',
-    ...overrides,
-  };
-}
+import { makePng } from '../support/images.ts';
+import { type InMemoryVerdictStore, ScriptedIdmeta, verifiedResult } from '../support/in-memory.ts';
+import { DOB, JPEG, NAME, NIK, OTHER_NIK, request, setup } from '../support/verify-setup.ts';
 
 describe('verify (synchronous path)', () => {
   it('calls IDmeta once and stores an APPROVED verdict that holds no raw NIK or name', async () => {
@@ -598,5 +538,84 @@ describe('verdict events', () => {
     expect(record.status).toBe('COMPLETED');
     expect((await store.get('ver-001'))?.decision).toBe('APPROVED');
     expect(housekeepingFailures).toEqual(['publish-verdict-event']);
+  });
+});
+
+describe('IDmeta free text in the record, the GET answer and the event (UU PDP)', () => {
+  const LEAKY = 'Data Agus Wibisono 12-06-1993 NIK 3201-0112-0693-0001 sesuai';
+  const PERSONAL = ['Agus', 'Wibisono', '12-06-1993', '3201-0112-0693-0001', '0112-0693'];
+
+  it('stores, answers and publishes message null, and none of the name, date or NIK', async () => {
+    // Arrange: a real answer body through the real parser, personal data in every free text.
+    const body = {
+      status: 'VERIFIED',
+      message: LEAKY,
+      result: {
+        success: true,
+        message: LEAKY,
+        data: {
+          nik: true,
+          name: true,
+          date_of_birth: true,
+          selfie_image_percentage: '99.8',
+          uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
+          reason_code: '0',
+          error_message: LEAKY,
+        },
+      },
+      risk_rating: LEAKY,
+      api_request_status: 1,
+    };
+    const idmeta = new ScriptedIdmeta(async () =>
+      parseFacematchResponse(200, JSON.stringify(body)),
+    );
+    const context = setup({ idmeta });
+    const published: unknown[] = [];
+    context.deps.events = {
+      publish: async (detail) => {
+        published.push(detail);
+      },
+    };
+
+    // Act
+    const { record } = await verify(request(), context.deps, context.budget());
+    const fetched = await getVerification('ver-001', context.deps);
+
+    // Assess: the shape is unchanged (message present, null); nothing personal anywhere.
+    expect(record.decision).toBe('APPROVED');
+    expect(record.idmeta).toEqual({
+      status: 'VERIFIED',
+      message: null,
+      reason_code: '0',
+      uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
+      api_request_status: 1,
+    });
+    expect(record.risk_rating).toBeNull();
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ idmeta: { message: null } });
+    const texts = [record, fetched, published[0], [...context.store.items.values()]].map((item) =>
+      JSON.stringify(item),
+    );
+    for (const text of texts) {
+      for (const part of PERSONAL) expect(text).not.toContain(part);
+    }
+  });
+
+  it('keeps a generic message such as OK', async () => {
+    const idmeta = new ScriptedIdmeta(async () =>
+      parseFacematchResponse(
+        200,
+        JSON.stringify({
+          status: 'VERIFIED',
+          message: ' OK ',
+          result: { success: true, data: { nik: true, name: true, date_of_birth: true } },
+        }),
+      ),
+    );
+    const context = setup({ idmeta });
+
+    const { record } = await verify(request(), context.deps, context.budget());
+
+    expect(record.idmeta?.message).toBe('OK');
   });
 });
