@@ -54,9 +54,30 @@ const GENERIC_TEXTS = new Set([
   'not found',
   'data tidak ditemukan',
 ]);
-/** A status or rating word (`VERIFIED`, `HIGH`, `NOT_FOUND`): no space, no digit, so no name,
- * date or NIK. */
-const CODE_WORD_PATTERN = /^[A-Za-z][A-Za-z_-]{0,31}$/;
+/**
+ * The status and rating words kept (compared case-insensitively): a single word can still be a
+ * name (`BUDI`), so these too are an allow-list, not a pattern.
+ */
+const CODE_WORDS = new Set([
+  'verified',
+  'rejected',
+  'review',
+  'review_needed',
+  'failed',
+  'pending',
+  'in_progress',
+  'incomplete',
+  'empty',
+  'success',
+  'error',
+  'not_found',
+  'low',
+  'medium',
+  'high',
+  'very_high',
+  'unknown',
+  'none',
+]);
 const MAX_MATCH_FIELDS = 64;
 
 const isObject = (value: unknown): value is JsonObject =>
@@ -112,11 +133,11 @@ function genericText(value: unknown): string | null {
   return GENERIC_TEXTS.has(text.toLowerCase()) ? text : null;
 }
 
-/** A generic status text or a single code-like word, trimmed; otherwise null. */
+/** One of the known status or rating words, or a generic status text, trimmed; otherwise null. */
 function codeWord(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const text = value.trim();
-  return CODE_WORD_PATTERN.test(text) ? text : genericText(text);
+  return CODE_WORDS.has(text.toLowerCase()) ? text : genericText(text);
 }
 
 function safeCode(value: unknown, pattern: RegExp): string | null {

@@ -74,24 +74,20 @@ export class S3SelfieStore implements SelfieStore {
 
   /**
    * A browser or mobile client uploads with a `multipart/form-data` POST to `url` carrying every
-   * entry of `fields` (in any order), then the image as the **last** part, named `file` (S3
-   * ignores everything after it). `fields['Content-Type']` is filled in from the suggested key's
-   * extension; a client that picks another extension (`.png` instead of `.jpg`) changes both
-   * `key` and `Content-Type`. The policy accepts any key starting with `keyStartsWith`, any
-   * `Content-Type` starting with `image/` (the field is required: S3 refuses the POST without
-   * it), and a body of 1 to `maxBytes` bytes. The image's own magic bytes are still checked when
-   * the object is read, because a policy cannot tell a PNG from a renamed GIF.
+   * entry of `fields` unchanged (in any order), then the image as the **last** part, named `file`
+   * (S3 ignores everything after it). The policy pins the exact `key`: a prefix would let the
+   * form for id `X` write `incoming/X.2.jpg`, another verification's key. It also pins each
+   * `metadata` entry, accepts any `Content-Type` starting with `image/` (`fields['Content-Type']`
+   * suggests one from the key's extension; a client sending a PNG may say `image/png`: the key
+   * keeps its name, the bytes decide the type) and a body of 1 to `maxBytes` bytes. The image's
+   * magic bytes are still checked when the object is read: a policy cannot tell a PNG from a GIF.
    */
   async createUpload(input: {
     key: string;
-    keyStartsWith: string;
     maxBytes: number;
     expiresInSeconds: number;
     metadata?: Record<string, string>;
   }): Promise<{ url: string; fields: Record<string, string>; expiresAt: string }> {
-    if (!input.key.startsWith(input.keyStartsWith)) {
-      throw new TypeError('the suggested upload key must start with keyStartsWith');
-    }
     const issuedAt = this.#now();
     // A static import on purpose: the signer itself is 1.4 kB, but a dynamic import() makes the
     // single-file bundle wrap it and everything it imports (all of @aws-sdk/client-s3's index,
@@ -99,17 +95,14 @@ export class S3SelfieStore implements SelfieStore {
     // tree-shaking: 31 kB more bundle, and the whole S3 command set evaluated at every cold start.
     const post = await createPresignedPost(this.#client, {
       Bucket: this.#bucket,
-      // createPresignedPost pins the policy to `{ key: Key }` (and every entry of `Fields` to its
-      // exact value) unless the key ends with `${filename}`; then it only asks for the prefix.
-      // So the suggested key goes into the returned fields afterwards, outside the signed policy.
-      Key: `${input.keyStartsWith}\${filename}`,
+      // The policy gets `{ key: Key }`, and every entry of `Fields` pinned to its exact value: S3
+      // refuses the POST without them, or with other values, and stores the x-amz-meta-* fields
+      // as the object's user metadata.
+      Key: input.key,
       Conditions: [
-        ['starts-with', '$key', input.keyStartsWith],
         ['content-length-range', 1, input.maxBytes],
         ['starts-with', '$Content-Type', 'image/'],
       ],
-      // Each entry of Fields is pinned to its value by the policy: S3 refuses the POST without
-      // it, or with another value, and stores it as the object's user metadata.
       Fields: Object.fromEntries(
         Object.entries(input.metadata ?? {}).map(([name, value]) => [`x-amz-meta-${name}`, value]),
       ),
@@ -120,7 +113,6 @@ export class S3SelfieStore implements SelfieStore {
       url: post.url,
       fields: {
         ...post.fields,
-        key: input.key,
         ...(contentType === undefined ? {} : { 'Content-Type': contentType }),
       },
       expiresAt: new Date(issuedAt + input.expiresInSeconds * 1000).toISOString(),

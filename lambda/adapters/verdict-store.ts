@@ -57,6 +57,8 @@ const SAVE_BASE_DELAY_MS = 100;
 const SAVE_MAX_DELAY_MS = 2_000;
 /** The least time an attempt is given before it is aborted, whatever `retryUntil` says. */
 const SAVE_MIN_ATTEMPT_MS = 1_000;
+/** The read that tells whether an aborted attempt was written after all, kept before the end. */
+const SAVE_CHECK_MS = 250;
 
 /** A save's attempt still unanswered at its deadline; its name makes it transient. */
 class SaveTimeoutError extends Error {
@@ -165,13 +167,14 @@ export class DynamoVerdictStore implements VerdictStore {
             ConditionExpression: 'lease_owner = :owner',
             ExpressionAttributeValues: { ':owner': leaseOwner },
           }),
-          // An attempt still hanging at `retryUntil` is given up, not left to outlive the Lambda;
-          // but every save gets one attempt's worth of time, even when called at the deadline.
+          // An attempt still hanging is given up in time for one bounded read before
+          // `retryUntil`, not left to outlive the Lambda; but every save gets one attempt's worth
+          // of time, even when called at the deadline.
           retryUntil === undefined
             ? {}
             : {
                 abortSignal: AbortSignal.timeout(
-                  Math.max(SAVE_MIN_ATTEMPT_MS, retryUntil - this.#now()),
+                  Math.max(SAVE_MIN_ATTEMPT_MS, retryUntil - SAVE_CHECK_MS - this.#now()),
                 ),
               },
         );
@@ -186,7 +189,7 @@ export class DynamoVerdictStore implements VerdictStore {
         const aborted = errorName(error) === 'AbortError';
         // An attempt given up at retryUntil may have been written all the same: then it is saved
         // (and what follows a saved verdict, its event, must follow). One more read, bounded.
-        if (aborted && (await this.#holds(item, SAVE_MIN_ATTEMPT_MS).catch(() => false))) return;
+        if (aborted && (await this.#holds(item, SAVE_CHECK_MS).catch(() => false))) return;
         // Otherwise the failure that kept the put from landing says more; without one, DynamoDB
         // did not answer in time, which is as transient as a 5xx.
         const failure = aborted ? (lastFailure ?? new SaveTimeoutError(error)) : error;

@@ -122,12 +122,11 @@ export interface SelfieStore {
   ): Promise<{ bytes: Uint8Array; metadata: Record<string, string> }>;
   delete(key: string): Promise<void>;
   /**
-   * A presigned POST for one selfie: `key` is the suggested key (in `fields.key`), and the
-   * policy allows any key starting with `keyStartsWith` (so the client may pick `.png`).
+   * A presigned POST for one selfie under exactly `key` (no other key: a prefix would reach other
+   * ids' keys), any image content type, at most `maxBytes`.
    */
   createUpload(input: {
     key: string;
-    keyStartsWith: string;
     maxBytes: number;
     expiresInSeconds: number;
     /** User metadata the upload must carry, exactly (signed into the policy). */

@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { calendarDateOf, compareCalendarDates, parseCalendarDate } from './dates.ts';
 import { type FieldIssue, ValidationError } from './errors.ts';
-import { containsNikLikeDigits, nikAgreesWithBirthDate, nikIssues } from './nik.ts';
+import { nikAgreesWithBirthDate, nikIssues } from './nik.ts';
 import { decodeSelfie } from './selfie.ts';
 import type { CalendarDate, Identity, SelfieInput, SelfieLimits } from './types.ts';
 
@@ -28,14 +28,15 @@ export const safeIdSchema = text().check(
     'must start with a letter or digit and contain only letters, digits and _ . : -',
   ),
   z.refine((id: string) => !id.includes('..'), 'must not contain ".."'),
-  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there,
-  // written whole or in groups (3201.0112.0693.0001).
+  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there.
+  // Grouped digits stay allowed: date-and-serial ids (ord-20241126-12345678) hold 16 of them, and
+  // are far more common in ids than a NIK written in groups.
   z.refine(
-    (id: string) => !containsNikLikeDigits(id),
-    'must not contain 16 digits in a row, even separated by _ . : - (it could be a NIK)',
+    (id: string) => !/\d{16}/.test(id),
+    'must not contain 16 or more digits in a row (it could be a NIK)',
   ),
   z.describe(
-    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits (even separated by _ . : -).',
+    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits.',
   ),
 );
 

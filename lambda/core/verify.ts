@@ -513,12 +513,11 @@ async function storePending(
   if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
 
   const upload = await deps.selfies.createUpload({
+    // The exact key, whatever the image type (the bytes decide it).
     key: incomingKey(verificationId, 'jpg'),
-    keyStartsWith: incomingKey(verificationId, ''),
     maxBytes: settings.selfieLimits.maxBytes,
     expiresInSeconds: settings.uploadExpiresSeconds,
-    // The policy lets the uploader choose the rest of the key (`.png`, or `incoming/<id>.2.jpg`,
-    // which reads as another id): the object's signed metadata says whose it is.
+    // Signed, so an object the form made always says whose it is.
     metadata: { [UPLOAD_MARKER_METADATA]: verificationId },
   });
   return {
@@ -554,7 +553,6 @@ export async function verifyUploadedSelfie(
   input: { key: string; verificationId: string },
   deps: VerifyDeps,
   budget: CallBudget,
-  read?: ObjectRead,
 ): Promise<VerifyOutcome> {
   const { settings, vault } = deps;
   const existing = await deps.store.get(input.verificationId);
@@ -564,19 +562,17 @@ export async function verifyUploadedSelfie(
     return answeredUpload(deps, existing, input.key, budget);
   }
 
-  const raw = read ?? (await readObject(deps, input.key));
-  const marked = raw.kind === 'read' ? markedVerificationId(raw.metadata) : undefined;
-  if (marked !== undefined && marked !== input.verificationId) {
-    // An upload form's object under a key that reads as another id (`incoming/<id>.2.jpg`): it
-    // is the form's verification's, never the id its key spells. One whose mark is not even
-    // under its own key was not made by our form: it belongs to no one.
-    if (marked !== null && input.key.startsWith(incomingKey(marked, '')) && read === undefined) {
-      return verifyUploadedSelfie({ key: input.key, verificationId: marked }, deps, budget, raw);
+  const raw = await readObject(deps, input.key);
+  if (raw.kind === 'read') {
+    const marked = markedVerificationId(raw.metadata);
+    if (marked !== undefined && marked !== input.verificationId) {
+      // Our forms pin their key, so this object was not made by the form for this id: it
+      // decides nothing and changes no record (left to the bucket's lifecycle, not deleted: a
+      // duplicate notification would then find it gone and end this id FAILED).
+      throw new ValidationError('the object was uploaded for another verification', [
+        { path: 'object', message: `its ${UPLOAD_MARKER_METADATA} does not match its key` },
+      ]);
     }
-    await deps.selfies.delete(input.key);
-    throw new ValidationError('the object was uploaded for another verification', [
-      { path: 'object', message: `its ${UPLOAD_MARKER_METADATA} does not match its key` },
-    ]);
   }
 
   const base = {

@@ -65,8 +65,7 @@ const isSafeId = (id: string): boolean =>
   id.length <= 128 &&
   /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(id) &&
   !id.includes('..') &&
-  // 16 digits, whole or grouped by single separators: a NIK.
-  !/\d(?:[_.:-]?\d){15}/.test(id);
+  !/\d{16}/.test(id);
 
 /** `incoming/<safe id>.<jpg|jpeg|png>` (any case): the only key `selfie_s3_key` may name. */
 const SELFIE_KEY = /^incoming\/(.+)\.(?:[jJ][pP][gG]|[jJ][pP][eE][gG]|[pP][nN][gG])$/;

@@ -177,11 +177,10 @@ describe('S3SelfieStore against s3rver', () => {
     );
   });
 
-  it('signs a POST policy limited to the key prefix, the size cap and image content types', async () => {
+  it('signs a POST policy limited to the exact key, the size cap and image content types', async () => {
     // Act
     const upload = await store.createUpload({
       key: 'incoming/ver-policy.jpg',
-      keyStartsWith: 'incoming/ver-policy.',
       maxBytes: MAX_BYTES,
       expiresInSeconds: 900,
     });
@@ -198,20 +197,19 @@ describe('S3SelfieStore against s3rver', () => {
     const policy = JSON.parse(Buffer.from(upload.fields.Policy ?? '', 'base64').toString('utf8'));
     expect(policy.conditions).toEqual(
       expect.arrayContaining([
-        ['starts-with', '$key', 'incoming/ver-policy.'],
+        { key: 'incoming/ver-policy.jpg' },
         ['content-length-range', 1, MAX_BYTES],
         ['starts-with', '$Content-Type', 'image/'],
       ]),
     );
-    // No exact-key condition: the client may choose `.png` instead of the suggested `.jpg`.
-    expect(policy.conditions).not.toContainEqual({ key: 'incoming/ver-policy.jpg' });
+    // No prefix: the form for ver-policy must not reach incoming/ver-policy.2.jpg, another id's key.
+    expect(JSON.stringify(policy.conditions)).not.toContain('starts-with","$key');
   });
 
   it("pins the metadata it is asked for: a field of the form, an exact condition of the policy, the object's metadata", async () => {
     // Prepare
     const upload = await store.createUpload({
       key: 'incoming/ver-mark.jpg',
-      keyStartsWith: 'incoming/ver-mark.',
       maxBytes: MAX_BYTES,
       expiresInSeconds: 900,
       metadata: { 'verification-id': 'ver-mark' },
@@ -233,17 +231,15 @@ describe('S3SelfieStore against s3rver', () => {
   });
 
   it('accepts an upload through the presigned POST from a plain multipart form', async () => {
-    // Prepare: a client that picked PNG rewrites the key's extension and the Content-Type.
+    // Prepare: a client sending a PNG says so in Content-Type; the key stays as signed.
     const image = randomBytes(2048);
     const upload = await store.createUpload({
       key: 'incoming/ver-post.jpg',
-      keyStartsWith: 'incoming/ver-post.',
       maxBytes: MAX_BYTES,
       expiresInSeconds: 900,
     });
     const form = new FormData();
     for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-    form.set('key', 'incoming/ver-post.png');
     form.set('Content-Type', 'image/png');
     form.append('file', new Blob([image], { type: 'image/png' }), 'selfie.png');
 
@@ -252,21 +248,20 @@ describe('S3SelfieStore against s3rver', () => {
 
     // Assess
     expect(response.status).toBe(204);
-    const stored = await store.read('incoming/ver-post.png', MAX_BYTES);
+    const stored = await store.read('incoming/ver-post.jpg', MAX_BYTES);
     expect(Buffer.from(stored.bytes).equals(image)).toBe(true);
     const head = await aws.s3Client.send(
-      new HeadObjectCommand({ Bucket: aws.bucket, Key: 'incoming/ver-post.png' }),
+      new HeadObjectCommand({ Bucket: aws.bucket, Key: 'incoming/ver-post.jpg' }),
     );
     expect(head.ContentType).toBe('image/png');
   });
 
   // s3rver 3.7.1 does not evaluate POST policies at all (lib/controllers/object.js postObject
   // skips `Policy`; the signature is not checked either), so neither `content-length-range` nor
-  // the key prefix is enforced locally. S3 enforces both; the signed policy is asserted above.
+  // the key is enforced locally. S3 enforces both; the signed policy is asserted above.
   it.skip('rejects a presigned POST upload over the size cap (not enforced by s3rver)', async () => {
     const upload = await store.createUpload({
       key: 'incoming/ver-toolarge.jpg',
-      keyStartsWith: 'incoming/ver-toolarge.',
       maxBytes: MAX_BYTES,
       expiresInSeconds: 900,
     });

@@ -175,7 +175,6 @@ export class InMemorySelfieStore implements SelfieStore {
 
   async createUpload(input: {
     key: string;
-    keyStartsWith: string;
     expiresInSeconds: number;
     metadata?: Record<string, string>;
   }) {

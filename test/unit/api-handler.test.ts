@@ -201,7 +201,8 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       });
       const policy = JSON.parse(Buffer.from(body.upload.fields.Policy ?? '', 'base64').toString());
       expect(policy.conditions).toContainEqual(['content-length-range', 1, SELFIE_MAX_BYTES]);
-      expect(policy.conditions).toContainEqual(['starts-with', '$key', `incoming/${id}.`]);
+      expect(policy.conditions).toContainEqual({ key: `incoming/${id}.jpg` });
+      expect(policy.conditions).toContainEqual({ 'x-amz-meta-verification-id': id });
       const expiresAt = Date.parse(body.upload.expires_at);
       expect(expiresAt).toBeGreaterThanOrEqual(before + 900_000 - 1_000);
       expect(expiresAt).toBeLessThanOrEqual(Date.now() + 900_000);

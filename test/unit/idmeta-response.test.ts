@@ -261,13 +261,20 @@ describe('parseFacematchResponse', () => {
       for (const part of PERSONAL) expect(text).not.toContain(part);
     });
 
-    it('keeps status and risk_rating only as a code-like word or a generic text', () => {
+    it('keeps status and risk_rating only as a known status or rating word, or a generic text', () => {
       const body = sample();
-      body.status = 'PENDING_REVIEW';
+      body.status = 'review_needed';
       body.risk_rating = ' MEDIUM ';
-      expect(parse(body)).toMatchObject({ rawStatus: 'PENDING_REVIEW', riskRating: 'MEDIUM' });
+      expect(parse(body)).toMatchObject({ rawStatus: 'review_needed', riskRating: 'MEDIUM' });
       body.status = 'Not Found';
       expect(parse(body).rawStatus).toBe('Not Found');
+
+      // A single word can be a name: an unknown word is dropped, however code-like it looks.
+      for (const word of ['BUDI', 'Budi_Santoso', 'PENDING_REVIEW']) {
+        body.status = word;
+        body.risk_rating = word;
+        expect(parse(body)).toMatchObject({ rawStatus: null, riskRating: null });
+      }
 
       body.status = LEAKY;
       body.risk_rating = LEAKY;

@@ -38,7 +38,7 @@ function upload(context: ReturnType<typeof setup>, fields: Record<string, string
 }
 
 describe('an upload form pins the verification it was issued for', () => {
-  it('signs the verification id into the form as object metadata', async () => {
+  it('signs its exact key and the verification id into the form', async () => {
     // Act
     const form = await pending(setup(), 'rv-x');
 
@@ -49,67 +49,69 @@ describe('an upload form pins the verification it was issued for', () => {
     });
   });
 
-  it("verifies the form's own id when its key reads as another id, and leaves that one alone", async () => {
-    // Prepare: a victim "rv-x.2" waits for its selfie; "rv-x" uploads under incoming/rv-x.2.jpg,
-    // which its form allows (the policy pins the prefix incoming/rv-x. only).
+  it("refuses an object marked for another id, and leaves that id's verification alone", async () => {
+    // Prepare: "rv-x.2" waits for its selfie; an object marked for "rv-x" sits at its key (not
+    // something our forms can make any more: they pin their exact key).
     const context = setup();
     await pending(context, 'rv-x.2', OTHER_NIK);
     const form = await pending(context, 'rv-x');
     upload(context, form.fields, 'incoming/rv-x.2.jpg');
+    const notification = { key: 'incoming/rv-x.2.jpg', verificationId: 'rv-x.2' };
+
+    // Act: the notification, and a duplicate of it.
+    const first = verifyUploadedSelfie(notification, context.deps, context.budget());
+    await expect(first).rejects.toBeInstanceOf(ValidationError);
+    const duplicate = verifyUploadedSelfie(notification, context.deps, context.budget());
+
+    // Assess: refused both times; nothing decided, nothing paid, no record changed. The object is
+    // left to the bucket's lifecycle: deleting it would let the duplicate end rv-x.2 FAILED
+    // SELFIE_NOT_FOUND.
+    await expect(duplicate).rejects.toBeInstanceOf(ValidationError);
+    expect(context.idmeta.facematchCalls).toHaveLength(0);
+    expect(await context.store.get('rv-x.2')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(await context.store.get('rv-x')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    expect(context.selfies.objects.has('incoming/rv-x.2.jpg')).toBe(true);
+  });
+
+  it('decides an object whose mark is its own id, whatever the case of the metadata name', async () => {
+    // Prepare: S3 gives metadata names in lower case; other S3-compatible servers may not.
+    const context = setup();
+    await pending(context, 'rv-m');
+    context.selfies.objects.set('incoming/rv-m.jpg', {
+      bytes: JPEG,
+      metadata: { 'Verification-Id': 'rv-m' },
+    });
 
     // Act
     const outcome = await verifyUploadedSelfie(
-      { key: 'incoming/rv-x.2.jpg', verificationId: 'rv-x.2' },
+      { key: 'incoming/rv-m.jpg', verificationId: 'rv-m' },
       context.deps,
       context.budget(),
     );
 
-    // Assess: rv-x is decided with its own identity; the victim still waits, untouched.
-    expect(outcome.record).toMatchObject({ verification_id: 'rv-x', status: 'COMPLETED' });
-    expect(context.idmeta.facematchCalls).toHaveLength(1);
-    expect(context.idmeta.facematchCalls[0]).toMatchObject({ verificationId: 'rv-x', nik: NIK });
-    expect(await context.store.get('rv-x.2')).toMatchObject({ status: 'PENDING', attempts: 0 });
+    // Assess
+    expect(outcome.record).toMatchObject({ verification_id: 'rv-m', status: 'COMPLETED' });
   });
 
-  it('completes a verification whose upload chose a longer key under its prefix', async () => {
+  it('refuses an object whose mark is not even an id', async () => {
     // Prepare
     const context = setup();
-    const form = await pending(context, 'rv-y');
-    upload(context, form.fields, 'incoming/rv-y.selfie.jpg');
-
-    // Act
-    const outcome = await verifyUploadedSelfie(
-      { key: 'incoming/rv-y.selfie.jpg', verificationId: 'rv-y.selfie' },
-      context.deps,
-      context.budget(),
-    );
-
-    // Assess: not rv-y.selfie FAILED MISSING_IDENTITY with rv-y waiting for ever.
-    expect(outcome.record).toMatchObject({ verification_id: 'rv-y', status: 'COMPLETED' });
-    expect(await context.store.get('rv-y.selfie')).toBeNull();
-    expect(context.selfies.objects.has('incoming/rv-y.selfie.jpg')).toBe(false);
-  });
-
-  it('refuses, and deletes, an object whose mark names an id its key is not under', async () => {
-    // Prepare: not something our form can make (its policy pins the prefix).
-    const context = setup();
-    context.selfies.objects.set('incoming/abc.jpg', {
+    await pending(context, 'rv-n');
+    context.selfies.objects.set('incoming/rv-n.jpg', {
       bytes: JPEG,
-      metadata: { 'verification-id': 'someone-else' },
+      metadata: { 'verification-id': '../rv-n' },
     });
 
     // Act
     const verifying = verifyUploadedSelfie(
-      { key: 'incoming/abc.jpg', verificationId: 'abc' },
+      { key: 'incoming/rv-n.jpg', verificationId: 'rv-n' },
       context.deps,
       context.budget(),
     );
 
     // Assess
     await expect(verifying).rejects.toBeInstanceOf(ValidationError);
-    expect(await context.store.get('abc')).toBeNull();
-    expect(context.selfies.objects.has('incoming/abc.jpg')).toBe(false);
-    expect(context.idmeta.facematchCalls).toHaveLength(0);
+    expect(await context.store.get('rv-n')).toMatchObject({ status: 'PENDING', attempts: 0 });
   });
 
   it('refuses a selfie_s3_key whose object a form made for another id, before any call', async () => {
