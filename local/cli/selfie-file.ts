@@ -1,6 +1,6 @@
 /**
  * The selfie file `verify` sends: checked before anything goes over the wire (there, a readable
- * regular file of at most 5 MB whose first bytes say JPEG or PNG).
+ * regular file of at most 5 MiB whose first bytes say JPEG or PNG).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { CliError } from './errors.ts';
@@ -34,7 +34,7 @@ export function sniffImage(bytes: Uint8Array): SelfieMime | { other: string } | 
   return null;
 }
 
-const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+const megabytes = (bytes: number) => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 
 export async function readSelfieFile(
   path: string,

@@ -1021,31 +1021,33 @@ describe('alarms', () => {
     }
   });
 
+  /** The runtime as the stack configures it for dev (FACEMATCH_ENV), with local secrets. */
+  const devRuntimeConfig = () =>
+    parseConfig({
+      FACEMATCH_ENV: 'dev',
+      VERDICT_TABLE_NAME: 'verdicts',
+      SELFIE_BUCKET_NAME: 'selfies',
+      IDMETA_BASE_URL: 'https://integrate.idmetagroup.com',
+      IDMETA_TOKEN: 'token',
+      IDMETA_TEMPLATE_ID: 'tf-1',
+      FACEMATCH_DATA_KEY: 'k'.repeat(32),
+    });
+  const OK_ATTEMPT = {
+    operation: 'dukcapilfacematch',
+    attempt: 1,
+    httpStatus: 200,
+    outcome: 'ok',
+    durationMs: 120,
+  } as const;
+
   it('stamp every runtime EMF line with its environment, in the dimension set the dashboard searches', () => {
     // Prepare: the runtime as the stack configures it (FACEMATCH_ENV), local secrets.
     const output = captureOutput();
 
     // Act
     try {
-      createRuntime(
-        parseConfig({
-          FACEMATCH_ENV: 'dev',
-          VERDICT_TABLE_NAME: 'verdicts',
-          SELFIE_BUCKET_NAME: 'selfies',
-          IDMETA_BASE_URL: 'https://integrate.idmetagroup.com',
-          IDMETA_TOKEN: 'token',
-          IDMETA_TEMPLATE_ID: 'tf-1',
-          FACEMATCH_DATA_KEY: 'k'.repeat(32),
-        }),
-        { busyWaitMs: 0 },
-      );
-      recordIdmetaAttempt({
-        operation: 'dukcapilfacematch',
-        attempt: 1,
-        httpStatus: 200,
-        outcome: 'ok',
-        durationMs: 120,
-      });
+      createRuntime(devRuntimeConfig(), { busyWaitMs: 0 });
+      recordIdmetaAttempt(OK_ATTEMPT);
     } finally {
       output.restore();
     }
@@ -1062,15 +1064,7 @@ describe('alarms', () => {
 
   it('write no dimension warning when a process creates several runtimes for one environment', () => {
     // Prepare: the local runtime creates two runtimes (API and queue) from one configuration.
-    const runtimeConfig = parseConfig({
-      FACEMATCH_ENV: 'dev',
-      VERDICT_TABLE_NAME: 'verdicts',
-      SELFIE_BUCKET_NAME: 'selfies',
-      IDMETA_BASE_URL: 'https://integrate.idmetagroup.com',
-      IDMETA_TOKEN: 'token',
-      IDMETA_TEMPLATE_ID: 'tf-1',
-      FACEMATCH_DATA_KEY: 'k'.repeat(32),
-    });
+    const runtimeConfig = devRuntimeConfig();
     createRuntime(runtimeConfig, { busyWaitMs: 0 });
     const output = captureOutput();
 
@@ -1078,13 +1072,7 @@ describe('alarms', () => {
     try {
       createRuntime(runtimeConfig, { busyWaitMs: 10_000 });
       createRuntime(runtimeConfig, { busyWaitMs: 0 });
-      recordIdmetaAttempt({
-        operation: 'dukcapilfacematch',
-        attempt: 1,
-        httpStatus: 200,
-        outcome: 'ok',
-        durationMs: 120,
-      });
+      recordIdmetaAttempt(OK_ATTEMPT);
     } finally {
       output.restore();
     }

@@ -267,7 +267,7 @@ describe('the selfie file', () => {
     await writeFile(text, 'hello');
     for (const [path, message] of [
       [join(dir, 'nope.jpg'), `selfie file not found: ${join(dir, 'nope.jpg')}`],
-      [big, 'is 5.0 MB; the limit is 5.0 MB'],
+      [big, 'is 5.0 MiB; the limit is 5.0 MiB'],
       [empty, 'is empty'],
       [gif, 'is a GIF image; facematch accepts JPEG or PNG'],
       [text, 'is not a JPEG or PNG image'],
@@ -280,7 +280,7 @@ describe('the selfie file', () => {
     }
   });
 
-  it('a file of exactly 5 MB is accepted', async () => {
+  it('a file of exactly 5 MiB is accepted', async () => {
     const edge = join(dir, 'edge.jpg');
     await writeFile(edge, makeJpeg(8, 8));
     await truncate(edge, 5 * 1024 * 1024);
