@@ -4,12 +4,13 @@
  * their sockets and secrets stay cached.
  */
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type AwsClientOptions,
   createDynamoDocumentClient,
+  createEventBridgeClient,
   createS3Client,
+  createSecretsManagerClient,
 } from './adapters/aws-clients.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
@@ -60,7 +61,7 @@ function secretSource(
   field?: string,
 ): TokenSource {
   if (ref.kind === 'static') return new StaticTokenSource(ref.value, localVariable);
-  secretsClient ??= new SecretsManagerClient({});
+  secretsClient ??= createSecretsManagerClient();
   return new SecretsManagerSecret({
     client: secretsClient,
     secretId: ref.secretId,
@@ -108,7 +109,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     options.events ??
     (config.eventBusName
       ? new EventBridgeVerdictEvents({
-          client: new EventBridgeClient({}),
+          client: createEventBridgeClient(),
           eventBusName: config.eventBusName,
         })
       : undefined);

@@ -6,7 +6,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -33,7 +35,11 @@ export interface AwsClientOptions {
   maxSockets?: number;
 }
 
-type ServiceEndpointVariable = 'AWS_ENDPOINT_URL_S3' | 'AWS_ENDPOINT_URL_DYNAMODB';
+type ServiceEndpointVariable =
+  | 'AWS_ENDPOINT_URL_S3'
+  | 'AWS_ENDPOINT_URL_DYNAMODB'
+  | 'AWS_ENDPOINT_URL_SECRETS_MANAGER'
+  | 'AWS_ENDPOINT_URL_EVENTBRIDGE';
 
 interface ResolvedCommon {
   region: string;
@@ -135,6 +141,29 @@ export const createS3Client = (options: AwsClientOptions = {}): S3Client => {
       : {}),
   };
   return new S3Client(config);
+};
+
+/**
+ * The token and data-key secrets, with the same timeouts as the other clients: the SDK's own
+ * default waits on a stalled socket for as long as the Lambda lives.
+ */
+export const createSecretsManagerClient = (
+  options: AwsClientOptions = {},
+): SecretsManagerClient => {
+  const { endpointOverridden: _ignored, ...common } = resolveCommon(
+    options,
+    'AWS_ENDPOINT_URL_SECRETS_MANAGER',
+  );
+  return new SecretsManagerClient(common);
+};
+
+/** Verdict events, with the same timeouts: a stalled publish must not hold the invocation. */
+export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient => {
+  const { endpointOverridden: _ignored, ...common } = resolveCommon(
+    options,
+    'AWS_ENDPOINT_URL_EVENTBRIDGE',
+  );
+  return new EventBridgeClient(common);
 };
 
 const THROTTLING_ERROR_NAMES = new Set([
