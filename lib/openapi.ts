@@ -68,7 +68,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
           responses: {
             '200': record('The verdict (or the stored one, for a repeated verification_id).'),
             '202': record(
-              'No selfie: a PENDING record and a presigned POST for incoming/<id>.<ext>.',
+              'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
               'PendingVerification',
             ),
             '400': problem('Malformed JSON or invalid fields (every one listed in `errors`).'),

@@ -9,6 +9,9 @@ import { join } from 'node:path';
 
 const LOCK_FILE = 'lock';
 
+/** The lock files this process holds: a file naming our own pid that is not here is stale. */
+const held = new Set<string>();
+
 export class DataDirInUseError extends Error {
   constructor(dataDir: string, pid: number) {
     super(
@@ -26,7 +29,9 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
   for (let round = 1; ; round++) {
     try {
       await writeFile(path, mine, { flag: 'wx' });
+      held.add(path);
       return async () => {
+        held.delete(path);
         // Only our own lock: a stale one taken over by someone else is theirs now.
         if ((await readFile(path, 'utf8').catch(() => '')) === mine) await unlink(path);
       };
@@ -34,7 +39,10 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || round > 1) throw error;
     }
     const owner = Number.parseInt(await readFile(path, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+    // Our own pid on a lock we do not hold: a container restarted after a kill -9 often gets the
+    // same pid as the process that left the lock.
+    const ours = owner === process.pid && !held.has(path);
+    if (Number.isInteger(owner) && owner > 0 && !ours && isAlive(owner)) {
       throw new DataDirInUseError(dataDir, owner);
     }
     await unlink(path).catch(() => undefined);

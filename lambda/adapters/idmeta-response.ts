@@ -302,7 +302,8 @@ export function parseCreateVerificationResponse(httpStatus: number, bodyText: st
         httpStatus,
       );
     }
-    // It becomes a key and is logged: the same rule as a caller's id (no NIK-like digits).
+    // It becomes a key and is logged: no NIK-like digits, even grouped (stricter than a caller's
+    // id, which may group date-and-serial digits: IDmeta's ids have no reason to).
     if (!VERIFICATION_ID_PATTERN.test(text) || containsNikLikeDigits(text)) {
       throw new IdmetaProtocolError(
         'IDmeta create-verification answered a verification.id that is not a safe key',

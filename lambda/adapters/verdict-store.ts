@@ -55,10 +55,13 @@ export interface DynamoVerdictStoreOptions {
  */
 const SAVE_BASE_DELAY_MS = 100;
 const SAVE_MAX_DELAY_MS = 2_000;
-/** The least time an attempt is given before it is aborted, whatever `retryUntil` says. */
-const SAVE_MIN_ATTEMPT_MS = 1_000;
+/**
+ * The least time an attempt is given before it is aborted, whatever `retryUntil` says (a put takes
+ * milliseconds). With the check below it stays inside the handlers' response reserve (500 ms).
+ */
+const SAVE_MIN_ATTEMPT_MS = 300;
 /** The read that tells whether an aborted attempt was written after all, kept before the end. */
-const SAVE_CHECK_MS = 250;
+const SAVE_CHECK_MS = 200;
 
 /** A save's attempt still unanswered at its deadline; its name makes it transient. */
 class SaveTimeoutError extends Error {

@@ -109,7 +109,7 @@ export interface SaveOptions {
   /**
    * Epoch milliseconds: until then, a transient failure is retried with backoff, because the
    * state may be a paid verdict that exists nowhere else; an attempt still open then is given
-   * up (after at least a second). Without it, one round of the SDK's attempts.
+   * up (after at least a few hundred milliseconds). Without it, one round of the SDK's attempts.
    */
   retryUntil?: number;
 }

@@ -17,7 +17,7 @@ import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from 
 import { invocationBudget } from './invocation.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
-const RESPONSE_RESERVE_MS = 250;
+const RESPONSE_RESERVE_MS = 500;
 
 async function postVerification(
   runtime: Runtime,

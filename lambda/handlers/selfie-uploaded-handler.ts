@@ -1,7 +1,8 @@
 /**
  * The S3 entrance: SQS messages carrying S3 object-created notifications. Each message is judged
  * on its own (partial batch failures): a transient fault hands it back to SQS, a permanent one is
- * recorded as FAILED by the core and acknowledged, and nothing is dropped without a log line.
+ * recorded as FAILED by the core (except an object marked for another verification, which changes
+ * no record) and acknowledged, and nothing is dropped without a log line.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';

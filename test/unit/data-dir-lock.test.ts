@@ -45,6 +45,18 @@ describe('lockDataDir', () => {
     await again();
   });
 
+  it('takes over a lock naming its own pid that it does not hold (a restarted container)', async () => {
+    // Prepare: the process that left it had the pid this one has now.
+    await writeFile(join(dir, 'lock'), String(process.pid));
+
+    // Act
+    const unlock = await lockDataDir(dir);
+
+    // Assess: taken; and held now, so a second taker in this process is refused.
+    await expect(lockDataDir(dir)).rejects.toBeInstanceOf(DataDirInUseError);
+    await unlock();
+  });
+
   it('takes over the lock of a process that is gone (a crash, a kill -9)', async () => {
     // Prepare: the pid of a process that has exited.
     const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
