@@ -34,6 +34,7 @@ export async function serve(): Promise<void> {
       '  ID=demo-s3-$(date +%s)',
       `  aws s3 cp ${selfie.path} s3://${local.bucket}/incoming/$ID.jpg --endpoint-url ${local.s3Endpoint} \\`,
       `    --metadata nik=${person.nik},name=${encodeURIComponent(person.name)},date-of-birth=${dob}`,
+      '  sleep 1   # the notification goes through a queue',
       `  curl -s ${local.apiUrl}/verifications/$ID`,
       '',
     );
