@@ -124,7 +124,24 @@ function assertSamePerson(existing: StoredVerdict, nikHash: string): void {
   if (existing.nik_hash !== nikHash) throw new ConflictError();
 }
 
-/** The object a request names as its `selfie_s3_key`, refused if an upload form made it for another id. */
+/**
+ * Refuses an object an upload form made for another verification (its signed `verification-id`
+ * says so): it may decide nothing for `verificationId`. Our forms pin their exact key, so only a
+ * foreign upload gets here.
+ */
+function refuseForeignObject(
+  metadata: Record<string, string>,
+  verificationId: string | undefined,
+  path: string,
+): void {
+  const marked = markedVerificationId(metadata);
+  if (marked !== undefined && marked !== verificationId) {
+    const message = 'was uploaded for another verification';
+    throw new ValidationError(`${path} ${message}`, [{ path, message }]);
+  }
+}
+
+/** The object a request names as its `selfie_s3_key`. */
 async function readSelfieObject(
   deps: VerifyDeps,
   key: string,
@@ -132,11 +149,7 @@ async function readSelfieObject(
 ): Promise<{ image: SelfieImage; metadata: Record<string, string> }> {
   const path = 'selfie_s3_key';
   const { bytes, metadata } = await deps.selfies.read(key, deps.settings.selfieLimits.maxBytes);
-  const marked = markedVerificationId(metadata);
-  if (marked !== undefined && marked !== verificationId) {
-    const message = 'was uploaded for another verification';
-    throw new ValidationError(`selfie_s3_key ${message}`, [{ path, message }]);
-  }
+  refuseForeignObject(metadata, verificationId, path);
   return { image: decodeSelfie(bytes, deps.settings.selfieLimits, { path }), metadata };
 }
 
@@ -563,17 +576,9 @@ export async function verifyUploadedSelfie(
   }
 
   const raw = await readObject(deps, input.key);
-  if (raw.kind === 'read') {
-    const marked = markedVerificationId(raw.metadata);
-    if (marked !== undefined && marked !== input.verificationId) {
-      // Our forms pin their key, so this object was not made by the form for this id: it
-      // decides nothing and changes no record (left to the bucket's lifecycle, not deleted: a
-      // duplicate notification would then find it gone and end this id FAILED).
-      throw new ValidationError('the object was uploaded for another verification', [
-        { path: 'object', message: `its ${UPLOAD_MARKER_METADATA} does not match its key` },
-      ]);
-    }
-  }
+  // A foreign object changes no record and is left to the bucket's lifecycle, not deleted: a
+  // duplicate notification would then find it gone and end this id FAILED.
+  if (raw.kind === 'read') refuseForeignObject(raw.metadata, input.verificationId, 'object');
 
   const base = {
     verificationId: input.verificationId,
