@@ -66,22 +66,27 @@ export function recordIdmetaAttempt(event: IdmetaAttemptEvent): void {
   logger.debug('IDmeta attempt', { ...event });
 }
 
+/** What a log line may say of a record: ids, codes and the decision, nothing personal. */
+const verdictFields = (item: StoredVerdict) => ({
+  verification_id: item.verification_id,
+  status: item.status,
+  decision: item.decision,
+  reasons: item.reasons,
+  face_similarity: item.face_similarity,
+  attempts: item.attempts,
+  error_code: item.error?.code,
+});
+
+/** An error's class name only: its message may carry what the caller sent. */
+const errorName = (error: unknown): string => (error instanceof Error ? error.name : typeof error);
+
 /** A verification that reached a final or released state. */
 export function recordVerdict(item: StoredVerdict): void {
   emit(METRIC.verifications, MetricUnit.Count, 1, {
     source: item.source,
     outcome: item.decision ?? item.status,
   });
-  logger.info('verification recorded', {
-    verification_id: item.verification_id,
-    status: item.status,
-    decision: item.decision,
-    reasons: item.reasons,
-    face_similarity: item.face_similarity,
-    nik_masked: item.nik_masked,
-    attempts: item.attempts,
-    error_code: item.error?.code,
-  });
+  logger.info('verification recorded', { ...verdictFields(item), nik_masked: item.nik_masked });
 }
 
 /** A request refused before any paid call: the metric counts the IDmeta calls saved. */
@@ -97,15 +102,9 @@ export function recordLocalRefusal(error: FacematchError, source: 'api' | 's3'):
 export function recordPaidVerdictNotSaved(item: StoredVerdict, error: unknown): void {
   emit(METRIC.paidVerdictsNotSaved, MetricUnit.Count, 1, { source: item.source });
   logger.error('paid verdict not saved', {
-    verification_id: item.verification_id,
-    decision: item.decision,
-    reasons: item.reasons,
-    face_similarity: item.face_similarity,
+    ...verdictFields(item),
     idmeta_uuid: item.idmeta?.uuid,
-    attempts: item.attempts,
-    status: item.status,
-    error_code: item.error?.code,
-    error_name: error instanceof Error ? error.name : typeof error,
+    error_name: errorName(error),
   });
 }
 
@@ -113,6 +112,6 @@ export function recordHousekeepingFailure(operation: string, error: unknown): vo
   emit(METRIC.housekeepingFailures, MetricUnit.Count, 1, { operation });
   logger.warn('housekeeping after the verdict failed', {
     operation,
-    error_name: error instanceof Error ? error.name : typeof error,
+    error_name: errorName(error),
   });
 }

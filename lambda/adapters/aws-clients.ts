@@ -101,12 +101,17 @@ const resolveCommon = (
   };
 };
 
+/** The common configuration, for a service that needs nothing else when its endpoint is moved. */
+const plainConfig = (
+  options: AwsClientOptions,
+  variable: ServiceEndpointVariable,
+): Omit<ResolvedCommon, 'endpointOverridden'> => {
+  const { endpointOverridden: _ignored, ...common } = resolveCommon(options, variable);
+  return common;
+};
+
 export const createDynamoClient = (options: AwsClientOptions = {}): DynamoDBClient => {
-  const { endpointOverridden: _ignored, ...common } = resolveCommon(
-    options,
-    'AWS_ENDPOINT_URL_DYNAMODB',
-  );
-  const config: DynamoDBClientConfig = common;
+  const config: DynamoDBClientConfig = plainConfig(options, 'AWS_ENDPOINT_URL_DYNAMODB');
   return new DynamoDBClient(config);
 };
 
@@ -147,24 +152,12 @@ export const createS3Client = (options: AwsClientOptions = {}): S3Client => {
  * The token and data-key secrets, with the same timeouts as the other clients: the SDK's own
  * default waits on a stalled socket for as long as the Lambda lives.
  */
-export const createSecretsManagerClient = (
-  options: AwsClientOptions = {},
-): SecretsManagerClient => {
-  const { endpointOverridden: _ignored, ...common } = resolveCommon(
-    options,
-    'AWS_ENDPOINT_URL_SECRETS_MANAGER',
-  );
-  return new SecretsManagerClient(common);
-};
+export const createSecretsManagerClient = (options: AwsClientOptions = {}): SecretsManagerClient =>
+  new SecretsManagerClient(plainConfig(options, 'AWS_ENDPOINT_URL_SECRETS_MANAGER'));
 
 /** Verdict events, with the same timeouts: a stalled publish must not hold the invocation. */
-export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient => {
-  const { endpointOverridden: _ignored, ...common } = resolveCommon(
-    options,
-    'AWS_ENDPOINT_URL_EVENTBRIDGE',
-  );
-  return new EventBridgeClient(common);
-};
+export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient =>
+  new EventBridgeClient(plainConfig(options, 'AWS_ENDPOINT_URL_EVENTBRIDGE'));
 
 const THROTTLING_ERROR_NAMES = new Set([
   'ThrottlingException',
