@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { listen } from './listen.ts';
 import { installS3rverPutFix } from './s3rver-put-fix.ts';
 
 /**
@@ -135,15 +136,6 @@ export const startS3rver = async (options: StartS3rverOptions): Promise<RunningS
 
 const endpointOf = (host: string, port: number): string =>
   `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-
-const listen = (server: Server, port: number, host: string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
 
 /**
  * `close()` alone waits for every keep-alive socket a client left open; dropping them makes the

@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
@@ -26,6 +25,7 @@ import {
 import { lockDataDir } from './data-dir-lock.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
 import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
+import { listen, onPort } from './listen.ts';
 import { LocalQueue } from './queue.ts';
 import { FileVerdictEvents } from './verdict-events-file.ts';
 
@@ -92,32 +92,6 @@ const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
 /** AWS URL-encodes keys in notifications (space as `+`); s3rver does not, so the bridge does. */
 const encodeNotificationKey = (key: string) =>
   encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
-
-/**
- * A busy port fails naming the variable that moves it, not only the number. (The simulator names
- * IDMETA_SIM_PORT itself: it is also started on its own.)
- */
-async function onPort<T>(variable: string, port: number, start: (port: number) => Promise<T>) {
-  try {
-    return await start(port);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    throw new Error(
-      `port ${port} (${variable}) is in use: stop what holds it, or choose another port with ${variable}`,
-      { cause: error },
-    );
-  }
-}
-
-function listen(server: Server, port: number): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    server.once('error', reject);
-    server.listen(port, LOOPBACK, () => {
-      server.off('error', reject);
-      resolvePort((server.address() as AddressInfo).port);
-    });
-  });
-}
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
@@ -264,7 +238,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       }
     });
     const port = await onPort('PORT', options.port ?? envNumber(env, 'PORT', 3000), (requested) =>
-      listen(server, requested),
+      listen(server, requested, LOOPBACK),
     );
     apiUrl = `http://${LOOPBACK}:${port}`;
     stops.push(

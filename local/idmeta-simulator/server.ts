@@ -16,6 +16,7 @@ import {
 } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { listen, onPort } from '../listen.ts';
 import {
   loadRegistry,
   parseSimDate,
@@ -910,22 +911,8 @@ export async function startIdmetaSimulator(
     socket.on('close', () => sockets.delete(socket));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    const failed = (error: NodeJS.ErrnoException) =>
-      reject(
-        error.code === 'EADDRINUSE'
-          ? new Error(
-              `port ${port} (IDMETA_SIM_PORT) is in use: stop what holds it, or choose another port with IDMETA_SIM_PORT`,
-              { cause: error },
-            )
-          : error,
-      );
-    server.once('error', failed);
-    server.listen(port, host, () => {
-      server.off('error', failed);
-      resolve();
-    });
-  });
+  // It also runs on its own (not only under npm start): it names its own port variable.
+  await onPort('IDMETA_SIM_PORT', port, (requested) => listen(server, requested, host));
   const address = server.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;
