@@ -31,6 +31,8 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import * as z from 'zod/mini';
+import { verificationBodySchema } from '../lambda/core/request.ts';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -55,17 +57,17 @@ const VERIFICATION_REQUEST_SCHEMA = {
   schema: JsonSchemaVersion.DRAFT4,
   title: 'VerificationRequest',
   type: JsonSchemaType.OBJECT,
-  required: ['nik', 'name', 'date_of_birth'],
+  // The handler's own schema says which fields there are and which are required.
+  required: (
+    z.toJSONSchema(verificationBodySchema, { io: 'input', unrepresentable: 'any' }) as {
+      required: string[];
+    }
+  ).required,
   properties: Object.fromEntries(
-    [
-      'verification_id',
-      'template_id',
-      'nik',
-      'name',
-      'date_of_birth',
-      'selfie_image',
-      'selfie_s3_key',
-    ].map((field) => [field, { type: JsonSchemaType.STRING }]),
+    Object.keys(verificationBodySchema.shape).map((field) => [
+      field,
+      { type: JsonSchemaType.STRING },
+    ]),
   ),
 };
 
