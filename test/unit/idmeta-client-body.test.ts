@@ -8,25 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IdmetaClient } from '../../lambda/adapters/idmeta-client.ts';
 import type { FacematchCheckInput } from '../../lambda/core/ports.ts';
 import { type FakeHttpServer, json, startFakeHttp } from '../support/fake-http.ts';
-
-const VERIFIED = {
-  status: 'VERIFIED',
-  message: 'OK',
-  result: {
-    success: true,
-    message: 'Berhasil',
-    data: {
-      nik: true,
-      name: true,
-      date_of_birth: true,
-      selfie_image_percentage: '99.8',
-      uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
-      reason_code: '0',
-    },
-  },
-  risk_rating: 'LOW',
-  api_request_status: 1,
-};
+import { VERIFIED_ANSWER } from '../support/idmeta-answers.ts';
 
 /** Larger than one encoding chunk and not a multiple of 3, inside a larger buffer. */
 function selfieBytes(): Uint8Array {
@@ -79,7 +61,7 @@ const client = () =>
 describe('IdmetaClient.facematch: the request body on the wire', () => {
   it('is exactly the JSON of the fields, sent with its Content-Length, not chunked', async () => {
     // Prepare
-    server.script([json(200, VERIFIED)]);
+    server.script([json(200, VERIFIED_ANSWER)]);
 
     // Act
     await client().facematch(INPUT, { deadline: Date.now() + 10_000 });
@@ -94,7 +76,7 @@ describe('IdmetaClient.facematch: the request body on the wire', () => {
 
   it('sends the same bytes again on a retry', async () => {
     // Prepare
-    server.script([json(503, { message: 'busy' }), json(200, VERIFIED)]);
+    server.script([json(503, { message: 'busy' }), json(200, VERIFIED_ANSWER)]);
 
     // Act
     const result = await client().facematch(INPUT, { deadline: Date.now() + 10_000 });

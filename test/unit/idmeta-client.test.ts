@@ -20,6 +20,7 @@ import {
   refusedUrl,
   startFakeHttp,
 } from '../support/fake-http.ts';
+import { VERIFIED_ANSWER } from '../support/idmeta-answers.ts';
 
 const NIK = '3201125206930001';
 const NAME = 'Siti Nurhaliza Rahmawati';
@@ -44,27 +45,7 @@ const INPUT: FacematchCheckInput = {
   selfie: { bytes: SELFIE_BYTES, mime: 'image/jpeg' },
 };
 
-const VERIFIED = {
-  status: 'VERIFIED',
-  message: 'OK',
-  result: {
-    success: true,
-    message: 'Berhasil',
-    data: {
-      nik: true,
-      name: true,
-      date_of_birth: true,
-      selfie_image_percentage: '99.8',
-      place_of_birth: true,
-      uuid: 'f26c9465-9e81-4f58-980f-a94d42aa519d',
-      reason_code: '0',
-      error_message: null,
-    },
-  },
-  risk_rating: 'LOW',
-  api_request_status: 1,
-};
-const OK: FakeReply = json(200, VERIFIED);
+const OK: FakeReply = json(200, VERIFIED_ANSWER);
 /** An error body that echoes personal data, as an undocumented API might. */
 const echo = (status: number, headers: Record<string, string> = {}): FakeReply =>
   json(status, { message: `NIK ${NIK} ${NAME} token ${TOKEN}` }, headers);
