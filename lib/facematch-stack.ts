@@ -12,7 +12,13 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  Table,
+  TableEncryption,
+} from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
@@ -22,9 +28,10 @@ import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import {
+  VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
-} from '../lambda/adapters/verdict-store.ts';
+} from '../lambda/adapters/verdict-table.ts';
 import { parseConfig as parseRuntimeConfig } from '../lambda/config.ts';
 import { FacematchAlarms } from './alarms.ts';
 import {
@@ -96,6 +103,27 @@ export class FacematchStack extends Stack {
       deletionProtection: config.deletionProtection,
       removalPolicy,
     });
+    // The worklist and by-person indexes, as lambda/adapters/verdict-table.ts defines them for
+    // the local table too: one definition, so a query that works locally works here.
+    for (const index of VERDICT_TABLE_INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.indexName,
+        partitionKey: {
+          name: index.partitionKey.name,
+          type: index.partitionKey.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
+        },
+        sortKey: {
+          name: index.sortKey.name,
+          type: index.sortKey.type === 'S' ? AttributeType.STRING : AttributeType.NUMBER,
+        },
+        ...(index.projection.type === 'ALL'
+          ? { projectionType: ProjectionType.ALL }
+          : {
+              projectionType: ProjectionType.INCLUDE,
+              nonKeyAttributes: index.projection.nonKeyAttributes,
+            }),
+      });
+    }
 
     this.storage = new SelfieStorage(this, 'Storage', {
       key: this.key,

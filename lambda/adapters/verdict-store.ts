@@ -26,12 +26,16 @@ import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
 import type { StoredVerdict } from '../core/types.ts';
 
 import { isTransientAwsError } from './aws-clients.ts';
+import {
+  VERDICT_TABLE_INDEXES,
+  VERDICT_TABLE_PARTITION_KEY,
+  VERDICT_TABLE_TTL_ATTRIBUTE,
+  withIndexKeys,
+  withoutIndexKeys,
+} from './verdict-table.ts';
 
-// Handlers import the classifier with the store they call.
-export { isTransientAwsError };
-
-export const VERDICT_TABLE_PARTITION_KEY = 'verification_id';
-export const VERDICT_TABLE_TTL_ATTRIBUTE = 'expires_at';
+// Handlers import the classifier with the store they call; the stack, the table's shape.
+export { isTransientAwsError, VERDICT_TABLE_PARTITION_KEY, VERDICT_TABLE_TTL_ATTRIBUTE };
 
 /**
  * How many times a claim starts over when the record changed under it between the conditional
@@ -104,7 +108,7 @@ export class DynamoVerdictStore implements VerdictStore {
       }),
       abortSignal === undefined ? {} : { abortSignal },
     );
-    return (output.Item as StoredVerdict | undefined) ?? null;
+    return fromTable(output.Item);
   }
 
   async createPending(
@@ -165,8 +169,8 @@ export class DynamoVerdictStore implements VerdictStore {
           new PutCommand({
             TableName: this.#tableName,
             // A full put, not an update: attributes absent from `item` (the sealed identity, the
-            // lease) disappear with it.
-            Item: item,
+            // lease, an index key the new state no longer implies) disappear with it.
+            Item: withIndexKeys(item),
             ConditionExpression: 'lease_owner = :owner',
             ExpressionAttributeValues: { ':owner': leaseOwner },
           }),
@@ -216,6 +220,7 @@ export class DynamoVerdictStore implements VerdictStore {
       item.verification_id,
       withinMs === undefined ? undefined : AbortSignal.timeout(withinMs),
     );
+    // `#read` hands back the item without its index keys, as `item` is.
     // As the document client marshals it: undefined attributes are not stored.
     return stored !== null && isDeepStrictEqual(stored, JSON.parse(JSON.stringify(item)));
   }
@@ -242,7 +247,7 @@ export class DynamoVerdictStore implements VerdictStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return (output.Attributes as StoredVerdict | undefined) ?? null;
+      return fromTable(output.Attributes);
     } catch (error) {
       // Not PENDING, someone else's, already sealed, or gone: the record as it is says which.
       if (isConditionalCheckFailed(error)) return this.get(verificationId);
@@ -256,7 +261,7 @@ export class DynamoVerdictStore implements VerdictStore {
       await this.#client.send(
         new PutCommand({
           TableName: this.#tableName,
-          Item: item,
+          Item: withIndexKeys(item),
           ConditionExpression: 'attribute_not_exists(#id)',
           ExpressionAttributeNames: { '#id': VERDICT_TABLE_PARTITION_KEY },
         }),
@@ -285,10 +290,14 @@ export class DynamoVerdictStore implements VerdictStore {
             : SAME_PERSON_CLAIMABLE,
           // The hash and masked NIK are set for the anonymous takeover (a no-op otherwise); what
           // an earlier failure left (its error, reasons, completion time) goes.
+          // The worklist keys follow the new status (see verdict-table.ts); the person key is
+          // the adopted hash, absent for a claimant who names nobody.
           UpdateExpression:
             'SET #status = :processing, lease_owner = :owner, lease_expires_at = :expires, ' +
             'attempts = if_not_exists(attempts, :zero) + :one, updated_at = :updated, ' +
-            'nik_hash = :h, nik_masked = :masked, reasons = :noReasons ' +
+            'nik_hash = :h, nik_masked = :masked, reasons = :noReasons, ' +
+            'worklist = :processing, worklist_at = :updatedMs' +
+            (namesSomeone ? ', person = :h ' : ' ') +
             'REMOVE #error, completed_at',
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
           ExpressionAttributeValues: {
@@ -304,11 +313,12 @@ export class DynamoVerdictStore implements VerdictStore {
             ':zero': 0,
             ':one': 1,
             ':updated': input.fresh.updated_at,
+            ':updatedMs': Date.parse(input.fresh.updated_at),
           },
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return (output.Attributes as StoredVerdict | undefined) ?? null;
+      return fromTable(output.Attributes);
     } catch (error) {
       if (isConditionalCheckFailed(error)) return null;
       throw error;
@@ -330,9 +340,24 @@ export const createVerdictTable = async (
         TableName: tableName,
         AttributeDefinitions: [
           { AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
+          ...indexAttributeDefinitions(),
         ],
         KeySchema: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
         BillingMode: BillingMode.PAY_PER_REQUEST,
+        GlobalSecondaryIndexes: VERDICT_TABLE_INDEXES.map((index) => ({
+          IndexName: index.indexName,
+          KeySchema: [
+            { AttributeName: index.partitionKey.name, KeyType: KeyType.HASH },
+            { AttributeName: index.sortKey.name, KeyType: KeyType.RANGE },
+          ],
+          Projection:
+            index.projection.type === 'ALL'
+              ? { ProjectionType: 'ALL' }
+              : {
+                  ProjectionType: 'INCLUDE',
+                  NonKeyAttributes: index.projection.nonKeyAttributes,
+                },
+        })),
       }),
     );
   } catch (error) {
@@ -342,6 +367,21 @@ export const createVerdictTable = async (
     throw error;
   }
 };
+
+/** Each index key attribute once (`created_at` serves one index as sort key). */
+function indexAttributeDefinitions() {
+  const types = new Map<string, 'S' | 'N'>();
+  for (const index of VERDICT_TABLE_INDEXES) {
+    types.set(index.partitionKey.name, index.partitionKey.type);
+    types.set(index.sortKey.name, index.sortKey.type);
+  }
+  return [...types].map(([AttributeName, AttributeType]) => ({ AttributeName, AttributeType }));
+}
+
+/** An item as read from the table, as the core knows it: without the index keys. */
+function fromTable(item: Record<string, unknown> | undefined): StoredVerdict | null {
+  return item === undefined ? null : withoutIndexKeys(item as unknown as StoredVerdict);
+}
 
 const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'

@@ -148,6 +148,8 @@ export function toPublicRecord(item: StoredVerdict): VerdictRecord {
     lease_owner: _leaseOwner,
     lease_expires_at: _leaseExpiresAt,
     idmeta_verification_owned: _owned,
+    idmeta_at: _idmetaAt,
+    review_selfie_key: _reviewSelfieKey,
     ...record
   } = item;
   return record;

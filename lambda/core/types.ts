@@ -102,6 +102,51 @@ export interface VerdictRecord {
   completed_at?: string;
   /** Epoch seconds; the table's TTL attribute. */
   expires_at: number;
+  // Round 2: what decided, on what evidence, and who looked at it since.
+  policy?: { profile: string; version: string };
+  signals?: VerificationSignals;
+  /** The decision the policy reached, kept when a reviewer overrides it. */
+  machine_decision?: Decision | null;
+  review?: ReviewState | null;
+  history?: HistoryEntry[];
+}
+
+export interface VerificationSignals {
+  nik_attempts_24h: number;
+  nik_previously_approved: boolean;
+}
+
+export type ReviewDecision = 'APPROVED' | 'REJECTED';
+
+export const REVIEW_REASONS = [
+  'FACE_CONFIRMED',
+  'FACE_NOT_CONFIRMED',
+  'IDENTITY_CONFIRMED',
+  'IDENTITY_NOT_CONFIRMED',
+  'FRAUD_SUSPECTED',
+  'OTHER',
+] as const;
+export type ReviewReason = (typeof REVIEW_REASONS)[number];
+
+export interface ReviewState {
+  state: 'OPEN' | 'CLOSED';
+  opened_at: string;
+  decision?: ReviewDecision;
+  reason?: ReviewReason;
+  /** Free text: lives in the record only, never logged, announced or measured. */
+  note?: string;
+  /** The caller's IAM principal (`local` locally); never a value from a request body. */
+  reviewer?: string;
+  reviewed_at?: string;
+}
+
+export interface HistoryEntry {
+  at: string;
+  /** `system` for the policy's decision, else the reviewer. */
+  actor: string;
+  action: 'DECIDED' | 'REVIEWED';
+  decision: Decision;
+  reason?: string;
 }
 
 /**
@@ -117,6 +162,10 @@ export interface StoredVerdict extends VerdictRecord {
   lease_expires_at?: number;
   /** Whether facematch created the IDmeta verification (and so owns its finalisation). */
   idmeta_verification_owned?: boolean;
+  /** Epoch ms when this verification's check was sent to IDmeta (velocity counts these). */
+  idmeta_at?: number;
+  /** The selfie kept for an open review (`review/<id>.<jpg|png>`), until the review closes. */
+  review_selfie_key?: string;
 }
 
 export interface DecisionPolicy {

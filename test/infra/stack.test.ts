@@ -6,6 +6,7 @@ import {
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
 } from '../../lambda/adapters/verdict-store.ts';
+import { PERSON_INDEX, WORKLIST_INDEX } from '../../lambda/adapters/verdict-table.ts';
 import { parseConfig } from '../../lambda/config.ts';
 import { IdmetaTokenError } from '../../lambda/core/errors.ts';
 import { failedRecord, newRecord } from '../../lambda/core/record.ts';
@@ -525,11 +526,40 @@ describe('the verdict table', () => {
   it('is keyed by verification_id, on demand, with PITR and a TTL on expires_at', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, KeyType: 'HASH' }],
-      AttributeDefinitions: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: 'S' }],
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: 'S' },
+      ]),
       BillingMode: 'PAY_PER_REQUEST',
       PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
       TimeToLiveSpecification: { AttributeName: VERDICT_TABLE_TTL_ATTRIBUTE, Enabled: true },
       DeletionProtectionEnabled: false,
+    });
+  });
+
+  it('has the worklist and by-person indexes, sparse on the keys the store derives', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: WORKLIST_INDEX,
+          KeySchema: [
+            { AttributeName: 'worklist', KeyType: 'HASH' },
+            { AttributeName: 'worklist_at', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: PERSON_INDEX,
+          KeySchema: [
+            { AttributeName: 'person', KeyType: 'HASH' },
+            { AttributeName: 'created_at', KeyType: 'RANGE' },
+          ],
+          // Never the masked NIK, the sealed identity or anything a person could be read from.
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['status', 'decision', 'completed_at', 'idmeta_at'],
+          },
+        },
+      ],
     });
   });
 

@@ -5,12 +5,14 @@ import {
   InternalServerError,
   ProvisionedThroughputExceededException,
 } from '@aws-sdk/client-dynamodb';
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   createDynamoClient,
   createDynamoDocumentClient,
 } from '../../lambda/adapters/aws-clients.ts';
 import { DynamoVerdictStore, isTransientAwsError } from '../../lambda/adapters/verdict-store.ts';
+import { PERSON_INDEX, WORKLIST_INDEX } from '../../lambda/adapters/verdict-table.ts';
 import { LeaseLostError } from '../../lambda/core/errors.ts';
 import type { StoredVerdict } from '../../lambda/core/types.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
@@ -489,6 +491,80 @@ describe('DynamoVerdictStore against dynalite', () => {
     expect(created).toEqual({ created: true });
     expect(again).toEqual({ created: false, existing: first });
     expect(await store.get(first.verification_id)).toEqual(first);
+  });
+
+  describe('the worklist and by-person indexes', () => {
+    const queryIndex = async (indexName: string, key: string, value: string) => {
+      const output = await aws.documentClient.send(
+        new QueryCommand({
+          TableName: aws.tableName,
+          IndexName: indexName,
+          KeyConditionExpression: '#k = :v',
+          ExpressionAttributeNames: { '#k': key },
+          ExpressionAttributeValues: { ':v': value },
+        }),
+      );
+      return output.Items ?? [];
+    };
+    const idsOn = async (indexName: string, key: string, value: string) =>
+      (await queryIndex(indexName, key, value)).map((item) => item.verification_id);
+
+    it('keeps a verification on the worklist of its state, and off it once finished', async () => {
+      // Prepare
+      const person = `hash-${randomUUID()}`;
+      const pending = pendingItem({ nik_hash: person });
+      const id = pending.verification_id;
+
+      // Act / Assess: each state puts the item on its own worklist and takes it off the last one
+      await store.createPending(pending);
+      expect(await idsOn(WORKLIST_INDEX, 'worklist', 'PENDING')).toContain(id);
+
+      const claimed = await store.claim(
+        claimInput(id, 'worker-1', T0 + 1_000, { nik_hash: person }),
+      );
+      expect(claimed.kind).toBe('claimed');
+      expect(await idsOn(WORKLIST_INDEX, 'worklist', 'PENDING')).not.toContain(id);
+      const processing = await queryIndex(WORKLIST_INDEX, 'worklist', 'PROCESSING');
+      expect(processing.find((item) => item.verification_id === id)?.worklist_at).toBe(T0 + 1_000);
+
+      const finished = claimed.kind === 'claimed' ? completed(claimed.item, T0 + 2_000) : pending;
+      const reviewing = {
+        ...finished,
+        decision: 'REVIEW' as const,
+        review: { state: 'OPEN' as const, opened_at: iso(T0 + 2_000) },
+      };
+      await store.save(reviewing, 'worker-1');
+      expect(await idsOn(WORKLIST_INDEX, 'worklist', 'PROCESSING')).not.toContain(id);
+      const reviews = await queryIndex(WORKLIST_INDEX, 'worklist', 'REVIEW');
+      expect(reviews.find((item) => item.verification_id === id)?.worklist_at).toBe(T0 + 2_000);
+
+      // The core never sees the index keys: what it reads is what it wrote.
+      expect(await store.get(id)).toEqual(reviewing);
+    });
+
+    it('finds a person’s verifications by keyed hash, projecting nothing personal', async () => {
+      // Prepare
+      const person = `hash-${randomUUID()}`;
+      const first = pendingItem({ nik_hash: person, created_at: iso(T0) });
+      const second = pendingItem({ nik_hash: person, created_at: iso(T0 + 5_000) });
+      const anonymous = pendingItem({ nik_hash: '', nik_masked: '' });
+
+      // Act
+      await store.createPending(second);
+      await store.createPending(first);
+      await store.createPending(anonymous);
+      const found = await queryIndex(PERSON_INDEX, 'person', person);
+
+      // Assess: oldest first, and only the projected attributes
+      expect(found.map((item) => item.verification_id)).toEqual([
+        first.verification_id,
+        second.verification_id,
+      ]);
+      expect(found[0]).not.toHaveProperty('nik_masked');
+      expect(found[0]).not.toHaveProperty('sealed_identity');
+      // An upload naming nobody has no person key (DynamoDB refuses an empty index key).
+      expect(await store.get(anonymous.verification_id)).toEqual(anonymous);
+    });
   });
 
   it('get answers null for an unknown id', async () => {
