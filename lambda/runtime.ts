@@ -12,18 +12,22 @@ import {
   createS3Client,
   createSecretsManagerClient,
 } from './adapters/aws-clients.ts';
+import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
+import { S3SubjectObjects } from './adapters/subject-objects.ts';
+import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
   SecretsManagerSecret,
   StaticTokenSource,
   type TokenSource,
 } from './adapters/token-source.ts';
-import { EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
+import { EventBridgeSubjectEvents, EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
 import type { IdentityVault, VerdictEvents } from './core/ports.ts';
+import type { SubjectDeps, SubjectEvents } from './core/subjects.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
@@ -43,10 +47,14 @@ export interface RuntimeOptions {
   aws?: { dynamodb?: AwsClientOptions; s3?: AwsClientOptions };
   /** Where verdict events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
   events?: VerdictEvents;
+  /** Where erasure events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  subjectEvents?: SubjectEvents;
 }
 
 export interface Runtime {
   deps: VerifyDeps;
+  /** Access and erasure of a data subject's records (DESIGN.md: data subjects). */
+  subjects: SubjectDeps;
   config: RuntimeConfig;
   /** Fetches secrets ahead of the first request; failures are left for that request to see. */
   prefetch(): Promise<void>;
@@ -105,14 +113,16 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');
-  const events =
-    options.events ??
-    (config.eventBusName
-      ? new EventBridgeVerdictEvents({
-          client: createEventBridgeClient(),
-          eventBusName: config.eventBusName,
-        })
-      : undefined);
+  const bus = config.eventBusName
+    ? { client: createEventBridgeClient(), eventBusName: config.eventBusName }
+    : undefined;
+  const events = options.events ?? (bus ? new EventBridgeVerdictEvents(bus) : undefined);
+  const subjectEvents =
+    options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
+  const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
+  const s3 = createS3Client(options.aws?.s3);
+  const vault = new SecretBackedVault(dataKey);
+  const store = new DynamoVerdictStore({ client: documentClient, tableName: config.tableName });
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -122,15 +132,9 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
     }),
-    store: new DynamoVerdictStore({
-      client: createDynamoDocumentClient(options.aws?.dynamodb),
-      tableName: config.tableName,
-    }),
-    selfies: new S3SelfieStore({
-      client: createS3Client(options.aws?.s3),
-      bucket: config.bucketName,
-    }),
-    vault: new SecretBackedVault(dataKey),
+    store,
+    selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
+    vault,
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
     ...(events ? { events } : {}),
@@ -152,8 +156,20 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       storeReserveMs: options.storeReserveMs ?? 1_500,
     },
   };
+  const subjects: SubjectDeps = {
+    vault,
+    store,
+    records: new DynamoSubjectRecords({ client: documentClient, tableName: config.tableName }),
+    objects: new S3SubjectObjects({ client: s3, bucket: config.bucketName }),
+    receipts: new S3ErasureReceipts({ client: s3, bucket: config.bucketName }),
+    clock: deps.clock,
+    newReceiptId: randomUUID,
+    onEventFailed: (error) => recordHousekeepingFailure('publish-erasure-event', error),
+    ...(subjectEvents ? { events: subjectEvents } : {}),
+  };
   return {
     deps,
+    subjects,
     config,
     async prefetch() {
       await Promise.allSettled([token.get(), dataKey.get()]);

@@ -96,7 +96,8 @@ export function apiGatewayEvent(request: IncomingMessage, body: Buffer): APIGate
         accountId: null,
         apiKey: null,
         apiKeyId: null,
-        caller: null,
+        // The local runtime's one operator: who reviews and who erases, in records and receipts.
+        caller: 'local',
         clientCert: null,
         cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null,

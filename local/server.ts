@@ -161,7 +161,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       s3: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: s3.endpoint },
     };
     const events = new FileVerdictEvents(join(dataDir, 'events.jsonl'), log);
-    const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions, events });
+    const apiRuntime = createRuntime(config, {
+      busyWaitMs: 10_000,
+      aws: awsOptions,
+      events,
+      subjectEvents: events,
+    });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
     const maxReceiveCount = options.maxReceiveCount ?? 3;
     const apiHandler = createApiHandler(apiRuntime);

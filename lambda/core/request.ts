@@ -368,3 +368,14 @@ export function parseObjectMetadata(
     identity,
   };
 }
+
+/** `POST /data-subjects/search|erase`: the NIK travels in the body, never in a URL. */
+export const subjectBodySchema = z.object({ nik: nikSchema });
+
+export function parseSubjectBody(body: unknown): { nik: string } {
+  if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
+  const issues: FieldIssue[] = [];
+  const { nik } = parseFields(subjectBodySchema.shape, body, (key) => key, issues);
+  if (issues.length > 0 || nik === undefined) throw invalid(issues);
+  return { nik };
+}

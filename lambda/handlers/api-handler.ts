@@ -15,6 +15,7 @@ import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 import { invocationBudget } from './invocation.ts';
+import { eraseDataSubject, searchDataSubject } from './subject-routes.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 500;
@@ -67,8 +68,26 @@ async function getVerificationById(
   return jsonResponse(200, await getVerification(id, runtime.deps));
 }
 
-function route(event: APIGatewayProxyEvent): 'post' | 'get' | 'not-found' | 'method-not-allowed' {
+type Route =
+  | 'post'
+  | 'get'
+  | 'subject-search'
+  | 'subject-erase'
+  | 'not-found'
+  | 'method-not-allowed';
+
+/** The one method each data-subject resource has. */
+const SUBJECT_ROUTES: Record<string, Route> = {
+  '/data-subjects/search': 'subject-search',
+  '/data-subjects/erase': 'subject-erase',
+};
+
+function route(event: APIGatewayProxyEvent): Route {
   const resource = event.resource;
+  const subjectRoute = SUBJECT_ROUTES[resource];
+  if (subjectRoute !== undefined) {
+    return event.httpMethod === 'POST' ? subjectRoute : 'method-not-allowed';
+  }
   if (resource === '/verifications')
     return event.httpMethod === 'POST' ? 'post' : 'method-not-allowed';
   if (resource === '/verifications/{verification_id}') {
@@ -87,11 +106,15 @@ export function createApiHandler(runtime: Runtime) {
         return postVerification(runtime, event, context);
       case 'get':
         return getVerificationById(runtime, event);
+      case 'subject-search':
+        return searchDataSubject(runtime, event);
+      case 'subject-erase':
+        return eraseDataSubject(runtime, event);
       case 'method-not-allowed':
         throw new MethodNotAllowedError(
           event.httpMethod,
           event.resource,
-          event.resource === '/verifications' ? 'POST' : 'GET',
+          event.resource === '/verifications' || event.resource in SUBJECT_ROUTES ? 'POST' : 'GET',
         );
       default:
         throw new FacematchError('no such route', { code: 'ROUTE_NOT_FOUND', status: 404 });

@@ -51,6 +51,8 @@ export interface ApiClient {
   readonly signingRegion: string | null;
   postVerification(body: unknown): Promise<ApiResponse>;
   getVerification(verificationId: string): Promise<ApiResponse>;
+  /** `POST /data-subjects/{search|erase}`: the NIK goes in the body, never in the URL. */
+  postDataSubject(action: 'search' | 'erase', body: { nik: string }): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -233,6 +235,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     endpoint,
     signingRegion,
     postVerification: (body) => send('POST', '/verifications', body),
+    postDataSubject: (action, body) => send('POST', `/data-subjects/${action}`, body),
     getVerification: async (verificationId) => {
       // URL parsing would resolve `.` and `..` away from the verification's path.
       if (verificationId === '' || verificationId === '.' || verificationId === '..') {

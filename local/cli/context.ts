@@ -26,6 +26,8 @@ export interface CliDeps {
   /** Default: the standard AWS credential chain, resolved only when a request is signed. */
   credentials?: CredentialsSource;
   now?: () => Date;
+  /** Reads all of stdin (personal data piped in rather than typed); injectable for tests. */
+  readStdin?: () => Promise<string>;
 }
 
 export interface CliContext extends CliDeps {
