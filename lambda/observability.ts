@@ -19,6 +19,7 @@ export const METRIC = {
   localRefusals: 'LocalRefusals',
   housekeepingFailures: 'HousekeepingFailures',
   paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
+  sweepActions: 'SweepActions',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -113,5 +114,16 @@ export function recordHousekeepingFailure(operation: string, error: unknown): vo
   logger.warn('housekeeping after the verdict failed', {
     operation,
     error_name: errorName(error),
+  });
+}
+
+/** The sweeper moved stuck work on (lambda/core/sweep.ts): counted per action, and logged. */
+export function recordSweepAction(action: string, item: StoredVerdict): void {
+  emit(METRIC.sweepActions, MetricUnit.Count, 1, { action });
+  logger.info('swept', {
+    action,
+    verification_id: item.verification_id,
+    status: item.status,
+    error_code: item.error?.code,
   });
 }

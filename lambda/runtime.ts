@@ -12,11 +12,11 @@ import {
   createS3Client,
   createSecretsManagerClient,
 } from './adapters/aws-clients.ts';
+import { S3BucketObjects } from './adapters/bucket-objects.ts';
 import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
-import { S3SubjectObjects } from './adapters/subject-objects.ts';
 import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
   SecretsManagerSecret,
@@ -25,15 +25,18 @@ import {
 } from './adapters/token-source.ts';
 import { EventBridgeSubjectEvents, EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
+import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
 import type { IdentityVault, VerdictEvents } from './core/ports.ts';
 import type { SubjectDeps, SubjectEvents } from './core/subjects.ts';
+import type { SweepDeps, WorkQueue } from './core/sweep.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
   recordPaidVerdictNotSaved,
+  recordSweepAction,
   recordVerdict,
   setMetricsEnvironment,
 } from './observability.ts';
@@ -55,6 +58,8 @@ export interface Runtime {
   deps: VerifyDeps;
   /** Access and erasure of a data subject's records (DESIGN.md: data subjects). */
   subjects: SubjectDeps;
+  /** The sweeper's dependencies, handing uploads back to `queue` (SQS; in-process locally). */
+  sweepDeps(queue: WorkQueue): SweepDeps;
   config: RuntimeConfig;
   /** Fetches secrets ahead of the first request; failures are left for that request to see. */
   prefetch(): Promise<void>;
@@ -156,11 +161,12 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       storeReserveMs: options.storeReserveMs ?? 1_500,
     },
   };
+  const bucketObjects = new S3BucketObjects({ client: s3, bucket: config.bucketName });
   const subjects: SubjectDeps = {
     vault,
     store,
     records: new DynamoSubjectRecords({ client: documentClient, tableName: config.tableName }),
-    objects: new S3SubjectObjects({ client: s3, bucket: config.bucketName }),
+    objects: bucketObjects,
     receipts: new S3ErasureReceipts({ client: s3, bucket: config.bucketName }),
     clock: deps.clock,
     newReceiptId: randomUUID,
@@ -170,6 +176,14 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   return {
     deps,
     subjects,
+    sweepDeps: (queue) => ({
+      verify: deps,
+      worklist: new DynamoWorklist({ client: documentClient, tableName: config.tableName }),
+      uploads: bucketObjects,
+      queue,
+      settings: config.sweep,
+      onAction: recordSweepAction,
+    }),
     config,
     async prefetch() {
       await Promise.allSettled([token.get(), dataKey.get()]);

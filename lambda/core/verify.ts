@@ -717,3 +717,20 @@ export async function markDeadLettered(
   deps.observer?.recorded?.(released);
   return toPublicRecord(released);
 }
+
+/**
+ * Ends a verification its caller has claimed (the sweeper: an upload that never came) as FAILED,
+ * with everything that follows a final record: the event, the finalisation of an IDmeta
+ * verification facematch created, the selfie's deletion.
+ */
+export async function failClaimed(
+  deps: VerifyDeps,
+  claimed: StoredVerdict,
+  leaseOwner: string,
+  error: Pick<FacematchError, 'code' | 'message'>,
+  budget: CallBudget,
+): Promise<VerdictRecord> {
+  const failed = failedRecord(claimed, error, deps.clock.now());
+  await store(deps, failed, leaseOwner, budget);
+  return toPublicRecord(failed);
+}
