@@ -168,6 +168,8 @@ export const configSchema = z
         ),
       /** How far back point-in-time recovery reaches; deleted records live this long in backups. */
       pointInTimeRecoveryDays: int(1, 35).default(35),
+      /** How long a data subject's erasure receipt is kept (proof the request was carried out). */
+      erasureReceiptDays: int(1, 3650).default(1825),
     }),
     selfies: z
       .strictObject({

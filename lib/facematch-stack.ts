@@ -27,7 +27,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
 import {
+  PERSON_INDEX,
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
@@ -44,11 +46,14 @@ import { FacematchDashboard } from './dashboard.ts';
 import { createEncryptionKey } from './encryption-key.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
-import { SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
+import { REVIEW_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
+import { Sweeper } from './sweeper.ts';
 import { VerificationApi } from './verification-api.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
 const MEMORY_SIZE_MB = 512;
+/** The sweeper holds no selfie: the smallest size with a fast enough CPU share for the SDK. */
+const SWEEPER_MEMORY_SIZE_MB = 256;
 
 /** What the token secret holds until an operator puts the real token (the runtime says so). */
 export const TOKEN_SECRET_PLACEHOLDER = '{"token":""}';
@@ -69,6 +74,7 @@ export class FacematchStack extends Stack {
   readonly apiFunction: FacematchFunction;
   readonly queueFunction: FacematchFunction;
   readonly api: VerificationApi;
+  readonly sweeper: Sweeper;
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
   readonly dashboard: FacematchDashboard;
@@ -129,6 +135,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       removalPolicy,
       selfieDays: config.retention.selfieDays,
+      erasureReceiptDays: config.retention.erasureReceiptDays,
       accessLogDays: config.retention.logDays,
       corsAllowedOrigins: config.selfies.corsAllowedOrigins,
       visibilityTimeout: Duration.seconds(queueTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
@@ -204,6 +211,23 @@ export class FacematchStack extends Stack {
       }),
     );
 
+    this.grantSubjectRights(this.apiFunction.executionRole);
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      envName,
+      environment: queueEnvironment,
+      table: this.table,
+      bucket: this.storage.bucket,
+      queue: this.storage.queue,
+      key: this.key,
+      tokenSecret: this.tokenSecret,
+      eventBus: this.eventBus,
+      logRetention: config.retention.logDays,
+      removalPolicy,
+      memorySizeMb: SWEEPER_MEMORY_SIZE_MB,
+      ...code,
+    });
+
     this.api = new VerificationApi(this, 'Api', {
       envName,
       handler: this.apiFunction,
@@ -221,7 +245,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       ...(config.alarms.email === undefined ? {} : { email: config.alarms.email }),
       ...(config.alarms.topicArn === undefined ? {} : { topicArn: config.alarms.topicArn }),
-      functions: [this.apiFunction, this.queueFunction],
+      functions: [this.apiFunction, this.queueFunction, this.sweeper.function],
       deadLetterQueue: this.storage.deadLetterQueue,
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
     });
@@ -364,6 +388,36 @@ export class FacematchStack extends Stack {
     );
   }
 
+  /**
+   * Access and erasure of a data subject (lambda/core/subjects.ts): the by-person index, deleting
+   * records, and every object a record may have left (incoming/, review/) plus its receipt.
+   */
+  private grantSubjectRights(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SubjectRecords',
+        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/${PERSON_INDEX}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SubjectObjects',
+        actions: ['s3:GetObject', 's3:DeleteObject'],
+        resources: [SELFIE_PREFIX, REVIEW_PREFIX].map((prefix) =>
+          this.storage.bucket.arnForObjects(`${prefix}*`),
+        ),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ErasureReceipts',
+        actions: ['s3:PutObject'],
+        resources: [this.storage.bucket.arnForObjects(`${ERASURE_RECEIPT_PREFIX}*`)],
+      }),
+    );
+  }
+
   private grantSelfies(role: IRole, actions: string[]): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -377,7 +431,7 @@ export class FacematchStack extends Stack {
   /** Each acknowledged cdk-nag finding, on the narrowest construct, with its reason. */
   private acknowledgeFindings(): void {
     const bucketId = this.getLogicalId(this.storage.bucket.node.defaultChild as CfnBucket);
-    for (const fn of [this.apiFunction, this.queueFunction]) {
+    for (const fn of [this.apiFunction, this.queueFunction, this.sweeper.function]) {
       const role = fn.executionRole;
       acknowledge(
         role,
@@ -391,6 +445,15 @@ export class FacematchStack extends Stack {
         `Object permissions are scoped to the ${SELFIE_PREFIX} prefix of the selfie bucket; the ` +
           'object keys are per verification and not known in advance, so an object ARN needs the ' +
           'trailing wildcard.',
+      );
+    }
+    for (const prefix of [REVIEW_PREFIX, ERASURE_RECEIPT_PREFIX]) {
+      acknowledge(
+        this.apiFunction.executionRole,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        `A data subject's erasure deletes kept selfies (${REVIEW_PREFIX}) and writes its receipt ` +
+          `(${ERASURE_RECEIPT_PREFIX}) under keys named by verification or receipt id, not known ` +
+          'in advance; the grant is scoped to that prefix of the selfie bucket.',
       );
     }
     for (const secret of [this.tokenSecret, this.dataKeySecret]) {

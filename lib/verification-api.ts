@@ -32,7 +32,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
-import { verificationBodySchema } from '../lambda/core/request.ts';
+import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -53,23 +53,23 @@ export const BINARY_MEDIA_TYPES = [
  * Only shape checks live here (no patterns, no lengths), because API Gateway's own messages for
  * those quote the offending value, and values here are NIKs and names.
  */
-const VERIFICATION_REQUEST_SCHEMA = {
-  schema: JsonSchemaVersion.DRAFT4,
-  title: 'VerificationRequest',
-  type: JsonSchemaType.OBJECT,
-  // The handler's own schema says which fields there are and which are required.
-  required: (
-    z.toJSONSchema(verificationBodySchema, { io: 'input', unrepresentable: 'any' }) as {
-      required: string[];
-    }
-  ).required,
-  properties: Object.fromEntries(
-    Object.keys(verificationBodySchema.shape).map((field) => [
-      field,
-      { type: JsonSchemaType.STRING },
-    ]),
-  ),
-};
+function requestModelSchema(title: string, schema: z.ZodMiniObject) {
+  return {
+    schema: JsonSchemaVersion.DRAFT4,
+    title,
+    type: JsonSchemaType.OBJECT,
+    // The handler's own schema says which fields there are and which are required.
+    required: (
+      z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }
+    ).required,
+    properties: Object.fromEntries(
+      Object.keys(schema.shape).map((field) => [field, { type: JsonSchemaType.STRING }]),
+    ),
+  };
+}
+
+const VERIFICATION_REQUEST_SCHEMA = requestModelSchema('VerificationRequest', verificationBodySchema);
+const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
 
 /**
  * API Gateway's own refusals, as problem documents: a status, a title and a detail that never
@@ -212,6 +212,25 @@ export class VerificationApi extends Construct {
         requestParameters: { 'method.request.path.verification_id': true },
       }),
     ];
+
+    // A privacy officer's routes: each its own method, so IAM grants search and erase apart
+    // from verifying (e.g. execute-api:Invoke on POST/data-subjects/erase for one role only).
+    const subjectModel = new Model(this, 'DataSubjectRequestModel', {
+      restApi: this.api,
+      contentType: 'application/json',
+      modelName: 'DataSubjectRequest',
+      schema: DATA_SUBJECT_REQUEST_SCHEMA,
+    });
+    const subjects = this.api.root.addResource('data-subjects');
+    for (const action of ['search', 'erase']) {
+      this.methods.push(
+        subjects.addResource(action).addMethod('POST', integration, {
+          authorizationType: AuthorizationType.IAM,
+          requestValidator: validator,
+          requestModels: { 'application/json': subjectModel },
+        }),
+      );
+    }
 
     for (const problem of GATEWAY_PROBLEMS) {
       this.api.addGatewayResponse(`Problem${problem.type.responseType}`, {

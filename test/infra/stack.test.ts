@@ -294,7 +294,8 @@ describe('encryption', () => {
     for (const [id, secret] of secrets) expect(secret.Properties.KmsKeyId, id).toEqual(keyArn);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
     const logGroups = Object.entries(resources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(4);
+    // Three functions, the API's access and execution logs.
+    expect(logGroups).toHaveLength(5);
     for (const [id, logGroup] of logGroups) {
       expect(logGroup.Properties.KmsKeyId, id).toEqual(keyArn);
       expect(logGroup.Properties.RetentionInDays, id).toBe(config.retention.logDays);
@@ -722,7 +723,12 @@ describe('the REST API', () => {
   it('requires IAM (SigV4) authorization on every method', () => {
     const methods = Object.values(resources('AWS::ApiGateway::Method'));
 
-    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual([
+      'GET',
+      'POST',
+      'POST',
+      'POST',
+    ]);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
 
@@ -889,7 +895,9 @@ describe('least privilege', () => {
   });
 
   it('lets the API function read and sign uploads under incoming/ only, and list the bucket', () => {
-    const statements = statementsOf('api');
+    const statements = statementsOf('api').filter(
+      (statement) => statement.Sid !== 'SubjectObjects',
+    );
 
     expect(find(statements, 's3:GetObject')).toEqual([
       expect.objectContaining({
@@ -901,6 +909,57 @@ describe('least privilege', () => {
       expect.objectContaining({ Resource: getAtt(ids.bucket) }),
     ]);
     expect(find(statements, 's3:DeleteObject')).toEqual([]);
+  });
+
+  it('lets the API function erase a data subject: the by-person index, records, kept selfies, its receipt', () => {
+    const statements = statementsOf('api');
+    const objects = (prefix: string) => ({
+      'Fn::Join': ['', [getAtt(ids.bucket), `/${prefix}*`]],
+    });
+
+    expect(find(statements, 'dynamodb:DeleteItem')).toEqual([
+      expect.objectContaining({
+        Sid: 'SubjectRecords',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+        Resource: [
+          getAtt(ids.table),
+          { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] },
+        ],
+      }),
+    ]);
+    expect(find(statements, 's3:DeleteObject')).toEqual([
+      expect.objectContaining({
+        Sid: 'SubjectObjects',
+        Resource: [objects('incoming/'), objects('review/')],
+      }),
+    ]);
+    expect(find(statements, 's3:PutObject').map((statement) => statement.Resource)).toContainEqual(
+      objects('receipts/erasure/'),
+    );
+  });
+
+  it('gives the sweeper its own small role: the worklist, claims, uploads, the queue, no selfie reads beyond HEAD', () => {
+    const [sweeperRole] = Object.entries(resources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('SweeperFunctionRole'),
+    ) ?? [''];
+    const statements = Object.values(resources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        (policy.Properties.Roles as Array<{ Ref: string }>).some(
+          (role) => role.Ref === sweeperRole,
+        ),
+      )
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatementJson[]);
+    const actions = new Set(statements.flatMap(actionsOf));
+
+    expect(actions.has('dynamodb:Query')).toBe(true);
+    expect(actions.has('sqs:SendMessage')).toBe(true);
+    expect(actions.has('dynamodb:DeleteItem')).toBe(false);
+    expect(actions.has('s3:PutObject')).toBe(false);
+    expect([...actions].filter((action) => action.startsWith('kms:'))).not.toContain('kms:Encrypt');
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } }),
+    });
   });
 
   it('lets the queue function read and delete under incoming/ only, never put', () => {
@@ -1006,6 +1065,8 @@ describe('alarms', () => {
       'facematch-dev-paid-verdict-not-saved',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
+      'facematch-dev-sweeper-errors',
+      'facematch-dev-sweeper-throttles',
     ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
