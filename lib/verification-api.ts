@@ -68,7 +68,10 @@ function requestModelSchema(title: string, schema: z.ZodMiniObject) {
   };
 }
 
-const VERIFICATION_REQUEST_SCHEMA = requestModelSchema('VerificationRequest', verificationBodySchema);
+const VERIFICATION_REQUEST_SCHEMA = requestModelSchema(
+  'VerificationRequest',
+  verificationBodySchema,
+);
 const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
 
 /**

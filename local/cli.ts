@@ -8,6 +8,7 @@ import type { CliDeps, CliIo } from './cli/context.ts';
 import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
 import { EXIT, EXIT_STATUS_TEXT } from './cli/output.ts';
+import { REDRIVE_USAGE, runRedrive } from './cli/redrive-command.ts';
 import { runSubject, SUBJECT_USAGE } from './cli/subject-command.ts';
 import { runVerify, VERIFY_USAGE } from './cli/verify-command.ts';
 
@@ -20,6 +21,7 @@ commands:
   verify                verify a NIK, name, date of birth and selfie: POST /verifications
   get ID                show a verification: GET /verifications/{ID}
   subject search|erase  a data subject's access or erasure request (NIK from a file or stdin)
+  redrive               move the dead-letter queue back to the selfie queue (deployed stack)
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -41,6 +43,7 @@ const USAGES: Record<string, string> = {
   verify: VERIFY_USAGE,
   get: GET_USAGE,
   subject: SUBJECT_USAGE,
+  redrive: REDRIVE_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -74,6 +77,8 @@ export async function runCli(
         return await runGet(rest, context);
       case 'subject':
         return await runSubject(rest, context);
+      case 'redrive':
+        return await runRedrive(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {
