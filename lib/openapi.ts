@@ -6,11 +6,13 @@
  */
 import * as z from 'zod/mini';
 import {
+  erasureResponseSchema,
   pendingResponseSchema,
   problemSchema,
+  subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
-import { verificationBodySchema } from '../lambda/core/request.ts';
+import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -39,7 +41,36 @@ const record = (description: string, schema = 'VerdictRecord') => ({
 export const DOCUMENTED_STATUSES = {
   'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
+  'POST /data-subjects/search': [200, 400, 413, 415, 500, 503],
+  'POST /data-subjects/erase': [200, 400, 413, 415, 500, 503],
 } as const;
+
+/** A data subject's request: the NIK in the body (never the URL), an answer of `schema`. */
+const dataSubjectOperation = (
+  operationId: string,
+  summary: string,
+  answer: string,
+  schema: string,
+) => ({
+  post: {
+    operationId,
+    summary,
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/DataSubjectRequest' } },
+      },
+    },
+    responses: {
+      '200': record(answer, schema),
+      '400': problem('Malformed JSON or an invalid NIK (listed in `errors`, never quoted).'),
+      '413': problem('The body is too large.'),
+      '415': problem('The body is not JSON.'),
+      '500': problem('Unexpected failure; nothing more is said.'),
+      '503': problem('A dependency is busy or unreachable; retry (an erasure resumes).'),
+    },
+  },
+});
 
 export function openApiDocument(options: { serverUrl?: string } = {}): JsonObject {
   return {
@@ -103,6 +134,18 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
           },
         },
       },
+      '/data-subjects/search': dataSubjectOperation(
+        'searchDataSubject',
+        'Every verification of one NIK (a data subject access request)',
+        'The records, oldest first, and the NIK masked.',
+        'DataSubjectSearch',
+      ),
+      '/data-subjects/erase': dataSubjectOperation(
+        'eraseDataSubject',
+        'Erase every record of one NIK, its kept selfies and webhook deliveries (idempotent)',
+        'What was erased and the receipt kept; nothing found is a 200 with zero counts.',
+        'DataSubjectErasure',
+      ),
     },
     components: {
       securitySchemes: {
@@ -119,6 +162,9 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
         VerdictRecord: jsonSchema(verdictRecordSchema, 'output'),
         PendingVerification: jsonSchema(pendingResponseSchema, 'output'),
         Problem: jsonSchema(problemSchema, 'output'),
+        DataSubjectRequest: jsonSchema(subjectBodySchema, 'input'),
+        DataSubjectSearch: jsonSchema(subjectSearchResponseSchema, 'output'),
+        DataSubjectErasure: jsonSchema(erasureResponseSchema, 'output'),
       },
     },
   };

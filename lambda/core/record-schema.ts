@@ -49,6 +49,23 @@ export const pendingResponseSchema = z.extend(verdictRecordSchema, {
   ),
 });
 
+/** `POST /data-subjects/search`: a person's verifications, found by the keyed NIK hash. */
+export const subjectSearchResponseSchema = z.object({
+  nik_masked: z.string(),
+  verifications: z.array(verdictRecordSchema),
+});
+
+/** `POST /data-subjects/erase`: what went, and the receipt kept as proof. */
+export const erasureResponseSchema = z.object({
+  erased: z.object({
+    records: z.number().check(z.int()),
+    selfies: z.number().check(z.int()),
+    deliveries: z.number().check(z.int()),
+  }),
+  verification_ids: z.array(z.string()),
+  receipt_id: z.string(),
+});
+
 export const problemSchema = z.object({
   type: z.string(),
   title: z.string(),
