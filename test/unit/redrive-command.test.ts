@@ -105,13 +105,11 @@ describe('facematch redrive', () => {
   });
 
   it('refuses a task SQS will not start, and bad arguments, with a message and exit 1', async () => {
-    sqs
-      .on(StartMessageMoveTaskCommand)
-      .rejects(
-        Object.assign(new Error('There is already a task running'), {
-          name: 'UnsupportedOperation',
-        }),
-      );
+    sqs.on(StartMessageMoveTaskCommand).rejects(
+      Object.assign(new Error('There is already a task running'), {
+        name: 'UnsupportedOperation',
+      }),
+    );
     const running = capture();
     expect(await runCli(['redrive', '--dlq-arn', DLQ_ARN], running.io, { env: {} })).toBe(1);
     expect(running.out.stderr).toContain('already a task running');
