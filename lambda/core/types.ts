@@ -26,6 +26,11 @@ export interface SelfieLimits {
   minHeight: number;
   /** Largest accepted width and height: a declared size beyond this is refused unread. */
   maxDimension: number;
+  /**
+   * Largest accepted width x height (`SELFIE_MAX_PIXELS`): a small file may declare a huge
+   * canvas (a decompression bomb) that would cost IDmeta, or its decoder, far more than a selfie.
+   */
+  maxPixels: number;
 }
 
 /** The personal part of a request: never logged, never stored in clear. */

@@ -41,7 +41,7 @@ import {
   recordingSelfieStore,
   withSelfies,
 } from '../support/faults.ts';
-import { makeJpeg, makePng } from '../support/images.ts';
+import { makeJpeg, makePng, makePngHeader } from '../support/images.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 /** Large enough that a 10 000-level JSON document fits the body limit and is really parsed. */
@@ -530,6 +530,19 @@ describe('the API refuses hostile bodies with a 4xx, calls nothing and writes no
         code: 'SELFIE_DIMENSIONS_INVALID',
       },
       {
+        // Within maxDimension a side, 800 MB inflated: SELFIE_MAX_PIXELS refuses it unread.
+        label: 'a 10000 x 10000 16-bit RGBA PNG (a decompression bomb)',
+        selfie: base64(makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 })),
+        status: 400,
+        code: 'SELFIE_TOO_MANY_PIXELS',
+      },
+      {
+        label: 'a 16-bit RGB PNG',
+        selfie: base64(makePngHeader(640, 480, { bitDepth: 16, colourType: 2 })),
+        status: 400,
+        code: 'SELFIE_PNG_FORMAT_UNSUPPORTED',
+      },
+      {
         label: 'a JPEG declaring 65000 x 65000 pixels',
         selfie: base64(hugeJpeg),
         status: 400,
@@ -830,6 +843,31 @@ describe('the S3 entrance refuses hostile object metadata with a FAILED record',
       ),
       { numRuns: 30 },
     );
+    expect(t.simulator.calls()).toEqual([]);
+  });
+
+  it('ends a decompression-bomb PNG upload FAILED without a call', async () => {
+    // Prepare: a valid identity, a 10000 x 10000 16-bit RGBA PNG of a few hundred bytes
+    const id = `hostile-bomb-${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${id}.png`;
+    await t.localAws.s3Client.send(
+      new PutObjectCommand({
+        Bucket: t.localAws.bucket,
+        Key: key,
+        Body: makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 }),
+        Metadata: { nik: agus.nik, name: agus.name, 'date-of-birth': agus.date_of_birth },
+      }),
+    );
+
+    // Act
+    const response = await invokeQueue(handler, sqsEvent([{ body: s3NotificationBody([key]) }]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await queue.deps.store.get(id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'SELFIE_TOO_MANY_PIXELS' },
+    });
     expect(t.simulator.calls()).toEqual([]);
   });
 
