@@ -29,6 +29,7 @@ import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
+  recordUnknownIdmetaFields,
   recordPaidVerdictNotSaved,
   recordVerdict,
   setMetricsEnvironment,
@@ -121,6 +122,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       maxAttempts: config.idmeta.maxAttempts,
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
+      onUnknownFields: recordUnknownIdmetaFields,
     }),
     store: new DynamoVerdictStore({
       client: createDynamoDocumentClient(options.aws?.dynamodb),
