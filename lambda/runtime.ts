@@ -29,8 +29,8 @@ import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
-  recordUnknownIdmetaFields,
   recordPaidVerdictNotSaved,
+  recordUnknownIdmetaFields,
   recordVerdict,
   setMetricsEnvironment,
 } from './observability.ts';

@@ -110,7 +110,6 @@ const CODE_WORDS = new Set([
   'unknown',
   'none',
 ]);
-const MAX_MATCH_FIELDS = 64;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
