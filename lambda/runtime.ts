@@ -92,6 +92,10 @@ class SecretBackedVault implements IdentityVault {
     return (await this.current()).hashNik(nik);
   }
 
+  async digest(field: string, value: string | Uint8Array) {
+    return (await this.current()).digest(field, value);
+  }
+
   async seal(identity: Identity) {
     return (await this.current()).seal(identity);
   }

@@ -59,8 +59,8 @@ export type ClaimOutcome =
   | { kind: 'finished'; item: StoredVerdict }
   /** Another worker holds a live lease. */
   | { kind: 'busy'; item: StoredVerdict }
-  /** The id belongs to a different person. */
-  | { kind: 'conflict' };
+  /** The id is bound to a different person or request; `item` (when read) says which fields. */
+  | { kind: 'conflict'; item?: StoredVerdict };
 
 export interface ClaimInput {
   /** The item to create when the id is new (status PROCESSING, lease set). */
@@ -83,7 +83,9 @@ export interface VerdictStore {
   ): Promise<{ created: true } | { created: false; existing: StoredVerdict }>;
   /**
    * Takes the verification for this worker, atomically: creates it when new, or takes a PENDING
-   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches; or
+   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches and the
+   * record's `request_digests` (when it has them) agree with `fresh`'s (see `core/binding.ts`;
+   * the taker then sets `fresh`'s template and digests, keeping a bound selfie digest); or
    * takes an anonymous FAILED record (see `isAnonymousFailure`) for a claimant that names someone,
    * adopting the claimant's hash and masked NIK.
    */
@@ -137,6 +139,11 @@ export interface SelfieStore {
 /** Keyed hashing and sealing of personal data, so records hold neither NIK nor name in clear. */
 export interface IdentityVault {
   hashNik(nik: string): Promise<string>;
+  /**
+   * A keyed digest of one request field (`field` names it, so equal values of two fields differ):
+   * what binds an id to its request without keeping the value. Same key, same digest.
+   */
+  digest(field: string, value: string | Uint8Array): Promise<string>;
   seal(identity: Identity): Promise<string>;
   open(sealed: string): Promise<Identity>;
 }

@@ -110,6 +110,19 @@ export interface VerdictRecord {
 }
 
 /**
+ * What binds a verification id to the request that first used it: keyed digests (HMAC under the
+ * data key) of each field, never the values. `selfie` only once a request carried one: a request
+ * without a selfie (the async path) binds none, and the selfie that completes it binds it then.
+ */
+export interface RequestDigests {
+  nik: string;
+  name: string;
+  date_of_birth: string;
+  template_id: string;
+  selfie?: string;
+}
+
+/**
  * The stored item: the public record plus what only the service may see. `nik_hash` is a keyed
  * hash (never the NIK); `sealed_identity` is the encrypted identity a PENDING record keeps until
  * its selfie arrives, removed when the verification ends.
@@ -122,6 +135,8 @@ export interface StoredVerdict extends VerdictRecord {
   lease_expires_at?: number;
   /** Whether facematch created the IDmeta verification (and so owns its finalisation). */
   idmeta_verification_owned?: boolean;
+  /** The request this id is bound to; absent on records older than the binding, and anonymous ones. */
+  request_digests?: RequestDigests;
 }
 
 export interface DecisionPolicy {
