@@ -75,6 +75,17 @@ class SaveTimeoutError extends Error {
 
 const SAME_PERSON_CLAIMABLE =
   'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))';
+/** As above, but not a record released (with its error) after the claimant arrived. */
+const SAME_PERSON_CLAIMABLE_SINCE =
+  'nik_hash = :h AND ((#status = :pending AND (attribute_not_exists(#error) OR updated_at <= :arrived)) ' +
+  'OR (#status = :processing AND lease_expires_at < :now))';
+
+/** Released by another worker's transient failure after `arrivedAt` (see `ClaimInput`). */
+const releasedSince = (item: StoredVerdict, arrivedAt: number | undefined): boolean =>
+  arrivedAt !== undefined &&
+  item.status === 'PENDING' &&
+  item.error !== undefined &&
+  item.updated_at > new Date(arrivedAt).toISOString();
 
 export class DynamoVerdictStore implements VerdictStore {
   readonly #client: DynamoDBDocumentClient;
@@ -150,6 +161,7 @@ export class DynamoVerdictStore implements VerdictStore {
       if (lastSeen.status === 'PROCESSING' && (lastSeen.lease_expires_at ?? 0) >= now) {
         return { kind: 'busy', item: lastSeen };
       }
+      if (releasedSince(lastSeen, input.arrivedAt)) return { kind: 'released', item: lastSeen };
       // Claimable, but bound to another request: that is why the takeover was refused.
       if (bindingDifferences(lastSeen, fresh).length > 0)
         return { kind: 'conflict', item: lastSeen };
@@ -281,9 +293,9 @@ export class DynamoVerdictStore implements VerdictStore {
     const namesSomeone = input.fresh.nik_hash !== ANONYMOUS_NIK_HASH;
     const binding = bindingCondition(input.fresh.request_digests);
     // DynamoDB refuses redundant parentheses.
-    const sameRequest = binding.condition
-      ? `(${SAME_PERSON_CLAIMABLE}) AND ${binding.condition}`
-      : SAME_PERSON_CLAIMABLE;
+    const claimable =
+      input.arrivedAt === undefined ? SAME_PERSON_CLAIMABLE : SAME_PERSON_CLAIMABLE_SINCE;
+    const sameRequest = binding.condition ? `(${claimable}) AND ${binding.condition}` : claimable;
     try {
       const output = await this.#client.send(
         new UpdateCommand({
@@ -303,6 +315,9 @@ export class DynamoVerdictStore implements VerdictStore {
           ExpressionAttributeNames: { '#status': 'status', '#error': 'error', ...binding.names },
           ExpressionAttributeValues: {
             ...binding.values,
+            ...(input.arrivedAt === undefined
+              ? {}
+              : { ':arrived': new Date(input.arrivedAt).toISOString() }),
             ':template': input.fresh.template_id,
             ...(namesSomeone ? { ':anonymous': ANONYMOUS_NIK_HASH, ':failed': 'FAILED' } : {}),
             ':masked': input.fresh.nik_masked,

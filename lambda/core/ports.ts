@@ -59,6 +59,11 @@ export type ClaimOutcome =
   | { kind: 'finished'; item: StoredVerdict }
   /** Another worker holds a live lease. */
   | { kind: 'busy'; item: StoredVerdict }
+  /**
+   * Another worker failed transiently and released the record (PENDING with its `error`) after
+   * the claimant arrived (`ClaimInput.arrivedAt`): that failure is the claimant's answer too.
+   */
+  | { kind: 'released'; item: StoredVerdict }
   /** The id is bound to a different person or request; `item` (when read) says which fields. */
   | { kind: 'conflict'; item?: StoredVerdict };
 
@@ -70,6 +75,11 @@ export interface ClaimInput {
   leaseExpiresAt: number;
   /** Epoch ms: now, to judge whether an existing lease has expired. */
   now: number;
+  /**
+   * Epoch ms the claimant's request arrived. A PENDING record released with an error after it is
+   * not taken (`released`): a concurrent duplicate must not pay another round of attempts.
+   */
+  arrivedAt?: number;
 }
 
 export interface VerdictStore {

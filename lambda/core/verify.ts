@@ -179,6 +179,8 @@ interface Work {
   source: VerificationSource;
   selfieKey?: string | undefined;
   owned: boolean;
+  /** Epoch ms the request (or message) arrived: a failure released after it is its answer. */
+  arrivedAt?: number | undefined;
 }
 
 /**
@@ -227,7 +229,13 @@ async function claim(
       lease_owner: leaseOwner,
       lease_expires_at: leaseExpiresAt,
     };
-    const outcome = await deps.store.claim({ fresh, leaseOwner, leaseExpiresAt, now });
+    const outcome = await deps.store.claim({
+      fresh,
+      leaseOwner,
+      leaseExpiresAt,
+      now,
+      ...(work.arrivedAt === undefined ? {} : { arrivedAt: work.arrivedAt }),
+    });
     switch (outcome.kind) {
       case 'claimed':
         return { kind: 'claimed', item: outcome.item, leaseOwner };
@@ -236,6 +244,10 @@ async function claim(
         return { kind: 'answer', item: outcome.item };
       case 'conflict':
         throw bindingConflict(outcome.item ? bindingDifferences(outcome.item, fresh) : []);
+      case 'released':
+        // A duplicate that arrived while another worker paid and failed: the same answer.
+        assertBound(outcome.item, fresh);
+        throw releasedFailure(outcome.item.error ?? { code: 'UNKNOWN', message: '' });
       case 'busy': {
         assertBound(outcome.item, fresh);
         // Another worker is paying for this verdict already: wait for it rather than pay twice.
@@ -468,6 +480,7 @@ export async function verify(
       { path: 'selfie_image', message: 'required' },
     ]);
   }
+  const arrivedAt = deps.clock.now();
   const templateId = request.templateId ?? deps.settings.defaultTemplateId;
   const { identity } = request;
   const nikHash = await deps.vault.hashNik(identity.nik);
@@ -508,6 +521,7 @@ export async function verify(
     identity,
     nikHash,
     digests,
+    arrivedAt,
     source: request.source,
     selfieKey,
     owned,
@@ -686,6 +700,7 @@ export async function verifyUploadedSelfie(
   budget: CallBudget,
 ): Promise<VerifyOutcome> {
   const { settings, vault } = deps;
+  const arrivedAt = deps.clock.now();
   const existing = await deps.store.get(input.verificationId);
   if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
     // The same selfie uploaded again after its verdict: nothing to decide, but the new object is
@@ -700,6 +715,7 @@ export async function verifyUploadedSelfie(
 
   const base = {
     verificationId: input.verificationId,
+    arrivedAt,
     source: 's3' as const,
     selfieKey: input.key,
     owned: existing?.idmeta_verification_owned ?? false,

@@ -60,6 +60,13 @@ export class InMemoryVerdictStore implements VerdictStore {
     const leaseLive =
       existing.status === 'PROCESSING' && (existing.lease_expires_at ?? 0) >= input.now;
     if (leaseLive) return { kind: 'busy', item: clone(existing) };
+    const releasedSinceArrival =
+      input.arrivedAt !== undefined &&
+      !takesOverAnonymous &&
+      existing.status === 'PENDING' &&
+      existing.error !== undefined &&
+      existing.updated_at > new Date(input.arrivedAt).toISOString();
+    if (releasedSinceArrival) return { kind: 'released', item: clone(existing) };
     if (!takesOverAnonymous && bindingDifferences(existing, input.fresh).length > 0) {
       return { kind: 'conflict', item: clone(existing) };
     }
