@@ -914,6 +914,88 @@ describe('the S3 entrance refuses hostile object metadata with a FAILED record',
   });
 });
 
+describe('a verification id answers only the request it was given (issue 11)', () => {
+  /** The production handler on the main table, where the first request's verdict is kept. */
+  let handler: ApiHandler;
+
+  beforeAll(() => {
+    handler = createApiHandler(t.runtime);
+  });
+
+  beforeEach(() => {
+    t.simulator.resetCalls();
+  });
+
+  const paidCalls = (id: string) =>
+    t.simulator
+      .calls()
+      .filter((call) => call.endpoint === 'dukcapilfacematch' && call.verificationId === id);
+
+  it('answers 409 naming the fields to the same id and NIK with another name and face, and pays nothing', async () => {
+    // Prepare: APPROVED for Agus and his selfie
+    const id = `hostile-bind-${randomUUID().slice(0, 8)}`;
+    const first = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        selfie_image: agusSelfie.dataUri,
+      }),
+    );
+    expect(JSON.parse(first.body)).toMatchObject({ decision: 'APPROVED' });
+    const forged = `data:image/jpeg;base64,${makeJpeg(320, 320, 5).toString('base64')}`;
+    sentNames.add('Siti Nurhaliza Rahma');
+
+    // Act: an attacker who knows the id and the NIK, with another name and face
+    const forgedResult = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        name: 'Siti Nurhaliza Rahma',
+        selfie_image: forged,
+      }),
+    );
+    const replay = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        selfie_image: agusSelfie.dataUri,
+      }),
+    );
+
+    // Assess
+    const problem = expectRefusal(forgedResult, [409], ['Siti Nurhaliza Rahma']);
+    expect(problem.code).toBe('VERIFICATION_ID_CONFLICT');
+    expect(pathsOf(problem)).toEqual(['name', 'selfie_image']);
+    expect(replay.statusCode).toBe(200);
+    expect(headerOf(replay, 'facematch-replayed')).toBe('true');
+    expect(paidCalls(id)).toHaveLength(1);
+  });
+
+  it('answers 409 to a second POST without selfie naming another person for a PENDING id, with no form', async () => {
+    // Prepare
+    const id = `hostile-bind-${randomUUID().slice(0, 8)}`;
+    const opened = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity }),
+    );
+    expect(opened.statusCode).toBe(202);
+
+    // Act
+    const other = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity, name: 'Siti Nurhaliza Rahma' }),
+    );
+
+    // Assess
+    const problem = expectRefusal(other, [409], ['Siti Nurhaliza Rahma']);
+    expect(pathsOf(problem)).toEqual(['name']);
+    expect(other.body).not.toContain('upload');
+  });
+});
+
 describe('the logs of every fuzz run', () => {
   it('hold none of the NIKs and names sent, nor the IDmeta token', () => {
     // Prepare: the scan must see what it scans.
