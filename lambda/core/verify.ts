@@ -4,7 +4,10 @@
  *
  * Money and privacy rules this module keeps:
  * - a paid IDmeta call starts only after this worker holds the id's lease, so concurrent
- *   requests and redelivered messages for one id pay once;
+ *   requests and redelivered messages for one id pay once, and duplicates that meet another
+ *   worker's transient failure answer it rather than pay again;
+ * - an id answers only the request it is bound to (`binding.ts`): a replay gets the stored
+ *   record, anything else a 409;
  * - every bad input is refused before the claim (API) or ends as a FAILED record with its reason
  *   (S3), never half-written;
  * - the NIK is stored masked and as a keyed hash; the identity a PENDING record must keep until
@@ -129,12 +132,6 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 const incomingKey = (verificationId: string, extension: string) =>
   `incoming/${verificationId}.${extension}`;
-
-/** What a request is bound by: its NIK hash and, when it names someone, its digests. */
-const bindingOf = (work: Pick<Work, 'nikHash' | 'digests'>): Binding =>
-  work.digests === undefined
-    ? { nik_hash: work.nikHash }
-    : { nik_hash: work.nikHash, request_digests: work.digests };
 
 /** How long a request that found its id busy pauses between two looks at the record. */
 const BUSY_POLL_MS = 200;
@@ -496,7 +493,7 @@ export async function verify(
         templateId,
         selfie: inline?.bytes,
       });
-      assertBound(existing, bindingOf({ nikHash, digests }));
+      assertBound(existing, { nik_hash: nikHash, request_digests: digests });
       if (isFinished(existing)) return { record: toPublicRecord(existing), replayed: true };
     }
   }

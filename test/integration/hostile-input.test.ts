@@ -974,6 +974,37 @@ describe('a verification id answers only the request it was given (issue 11)', (
     expect(paidCalls(id)).toHaveLength(1);
   });
 
+  it('lets a POST without selfie take over an upload that named nobody, as a POST with one would (finding 6)', async () => {
+    // Prepare: an upload without identity ends FAILED / MISSING_IDENTITY
+    const id = `hostile-anon-${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${id}.jpg`;
+    await t.localAws.s3Client.send(
+      new PutObjectCommand({ Bucket: t.localAws.bucket, Key: key, Body: agusSelfie.bytes }),
+    );
+    const queueHandler = createSelfieUploadedHandler(t.runtime, { maxReceiveCount: 3 });
+    await invokeQueue(queueHandler, sqsEvent([{ body: s3NotificationBody([key]) }]));
+    expect(await t.runtime.deps.store.get(id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'MISSING_IDENTITY' },
+    });
+
+    // Act
+    const opened = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity }),
+    );
+
+    // Assess: PENDING for Agus, with a form for his own upload
+    expect(opened.statusCode).toBe(202);
+    expect(JSON.parse(opened.body)).toMatchObject({
+      status: 'PENDING',
+      nik_masked: expect.stringMatching(/^\d{4}\*{8}\d{4}$/),
+      upload: { fields: { key } },
+    });
+    expect(await t.runtime.deps.store.get(id)).not.toHaveProperty('lease_owner');
+    expect(paidCalls(id)).toHaveLength(0);
+  });
+
   it('answers 409 to a second POST without selfie naming another person for a PENDING id, with no form', async () => {
     // Prepare
     const id = `hostile-bind-${randomUUID().slice(0, 8)}`;

@@ -19,7 +19,7 @@ import {
 } from '../../lambda/core/verify.ts';
 import { makeJpeg } from '../support/images.ts';
 import { ScriptedIdmeta } from '../support/in-memory.ts';
-import { JPEG, NAME, NIK, request, setup } from '../support/verify-setup.ts';
+import { JPEG, NAME, request, setup } from '../support/verify-setup.ts';
 
 const OTHER_FACE = makeJpeg(320, 320, 7);
 const otherSelfie = () =>
