@@ -20,6 +20,7 @@ export const METRIC = {
   housekeepingFailures: 'HousekeepingFailures',
   paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
   sweepActions: 'SweepActions',
+  idmetaUnknownFields: 'IdmetaUnknownFields',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -65,6 +66,15 @@ export function recordIdmetaAttempt(event: IdmetaAttemptEvent): void {
     });
   }
   logger.debug('IDmeta attempt', { ...event });
+}
+
+/**
+ * IDmeta answered match fields it does not document: dropped, never stored. Only how many: a key's
+ * name may be a NIK or a person's name, so no name reaches the metric or the log.
+ */
+export function recordUnknownIdmetaFields(count: number): void {
+  emit(METRIC.idmetaUnknownFields, MetricUnit.Count, count, { operation: 'dukcapilfacematch' });
+  logger.warn('IDmeta answered undocumented match fields; dropped', { count });
 }
 
 /** What a log line may say of a record: ids, codes and the decision, nothing personal. */

@@ -37,6 +37,7 @@ import {
   recordIdmetaAttempt,
   recordPaidVerdictNotSaved,
   recordSweepAction,
+  recordUnknownIdmetaFields,
   recordVerdict,
   setMetricsEnvironment,
 } from './observability.ts';
@@ -104,6 +105,10 @@ class SecretBackedVault implements IdentityVault {
     return (await this.current()).hashNik(nik);
   }
 
+  async digest(field: string, value: string | Uint8Array) {
+    return (await this.current()).digest(field, value);
+  }
+
   async seal(identity: Identity) {
     return (await this.current()).seal(identity);
   }
@@ -136,6 +141,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       maxAttempts: config.idmeta.maxAttempts,
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
+      onUnknownFields: recordUnknownIdmetaFields,
     }),
     store,
     selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),

@@ -37,6 +37,17 @@ const record = (description: string, schema = 'VerdictRecord') => ({
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
 });
 
+/** On a 200/202 that returns the stored record of an identical earlier request (no call made). */
+const replayed = {
+  headers: {
+    'Facematch-Replayed': {
+      description:
+        '`true` when this is the stored answer of an identical earlier request for the same verification_id; absent otherwise.',
+      schema: { type: 'string', enum: ['true'] },
+    },
+  },
+};
+
 /** Every status each operation's handler can answer; the contract test holds handlers to it. */
 export const DOCUMENTED_STATUSES = {
   'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
@@ -97,13 +108,21 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             },
           },
           responses: {
-            '200': record('The verdict (or the stored one, for a repeated verification_id).'),
-            '202': record(
-              'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
-              'PendingVerification',
-            ),
+            '200': {
+              ...record('The verdict (or the stored one, for an identical repeated request).'),
+              ...replayed,
+            },
+            '202': {
+              ...record(
+                'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
+                'PendingVerification',
+              ),
+              ...replayed,
+            },
             '400': problem('Malformed JSON or invalid fields (every one listed in `errors`).'),
-            '409': problem('The verification_id belongs to another person, or is in progress.'),
+            '409': problem(
+              'VERIFICATION_ID_CONFLICT: the verification_id is bound to a different request (`errors` name the differing fields: nik, name, date_of_birth, template_id, selfie_image); or VERIFICATION_IN_PROGRESS: retry later.',
+            ),
             '413': problem('The selfie or the body is too large.'),
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
             '500': problem('Unexpected failure; nothing more is said.'),

@@ -2,6 +2,7 @@ import type { FacematchError } from './errors.ts';
 import type {
   DecisionOutcome,
   IdmetaCheckResult,
+  RequestDigests,
   StoredVerdict,
   VerdictRecord,
   VerificationSource,
@@ -22,6 +23,7 @@ export interface NewRecordInput {
   selfieKey?: string | undefined;
   sealedIdentity?: string | undefined;
   idmetaVerificationOwned: boolean;
+  requestDigests?: RequestDigests | undefined;
 }
 
 export function newRecord(input: NewRecordInput): StoredVerdict {
@@ -47,6 +49,7 @@ export function newRecord(input: NewRecordInput): StoredVerdict {
   };
   if (input.selfieKey !== undefined) item.selfie_key = input.selfieKey;
   if (input.sealedIdentity !== undefined) item.sealed_identity = input.sealedIdentity;
+  if (input.requestDigests !== undefined) item.request_digests = input.requestDigests;
   return item;
 }
 
@@ -150,6 +153,7 @@ export function toPublicRecord(item: StoredVerdict): VerdictRecord {
     idmeta_verification_owned: _owned,
     idmeta_at: _idmetaAt,
     review_selfie_key: _reviewSelfieKey,
+    request_digests: _requestDigests,
     ...record
   } = item;
   return record;

@@ -47,12 +47,19 @@ async function postVerification(
     return jsonResponse(
       status,
       outcome.upload ? { ...outcome.record, upload: outcome.upload } : outcome.record,
+      replayHeaders(outcome.replayed),
     );
   }
   const outcome = await verify(request, deps, budget);
   logger.appendKeys({ verification_id: outcome.record.verification_id });
-  return jsonResponse(200, outcome.record);
+  return jsonResponse(200, outcome.record, replayHeaders(outcome.replayed));
 }
+
+/** The header that says an identical earlier request's stored answer was returned. */
+export const REPLAYED_HEADER = 'facematch-replayed';
+
+const replayHeaders = (replayed: boolean): Record<string, string> =>
+  replayed ? { [REPLAYED_HEADER]: 'true' } : {};
 
 async function getVerificationById(
   runtime: Runtime,

@@ -43,6 +43,8 @@ export interface ApiResponse {
   statusText: string;
   contentType: string;
   text: string;
+  /** `Facematch-Replayed: true`: the stored answer of an identical earlier request. */
+  replayed?: boolean;
 }
 
 export interface ApiClient {
@@ -228,6 +230,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       statusText: response.statusText,
       contentType: response.headers.get('content-type') ?? '',
       text,
+      replayed: response.headers.get('facematch-replayed') === 'true',
     };
   }
 

@@ -26,7 +26,7 @@ export interface CliDeps {
   /** Default: the standard AWS credential chain, resolved only when a request is signed. */
   credentials?: CredentialsSource;
   now?: () => Date;
-  /** Reads all of stdin (personal data piped in rather than typed); injectable for tests. */
+  /** Reads all of stdin (`--identity-file -`); default: the process's. */
   readStdin?: () => Promise<string>;
 }
 

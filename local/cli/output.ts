@@ -190,6 +190,9 @@ export function report(response: ApiResponse, io: CliIo, options: { json: boolea
     writeAsReceived(response, io);
   } else {
     io.stdout.write(renderRecord(record));
+    if (response.replayed) {
+      io.stdout.write('replayed: the stored verdict of an identical earlier request\n');
+    }
   }
   return exitCodeFor(record);
 }

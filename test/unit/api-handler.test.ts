@@ -154,6 +154,7 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       // Assess
       expect(result.statusCode).toBe(200);
       expect(bodyOf(result)).toEqual(bodyOf(first));
+      expect(result.headers?.['facematch-replayed']).toBe('true');
       expect(facematchCalls(inlineId)).toHaveLength(1);
     });
 
@@ -171,6 +172,12 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       // Assess
       expectProblem(result, 409, 'VERIFICATION_ID_CONFLICT');
       expect(result.body).not.toContain(siti.nik);
+      expect(result.body).not.toContain(siti.name);
+      // The differing fields, by path only.
+      const paths = (JSON.parse(result.body) as { errors: { path: string }[] }).errors.map(
+        (issue) => issue.path,
+      );
+      expect(paths).toEqual(expect.arrayContaining(['nik', 'name', 'selfie_image']));
       expect(facematchCalls(inlineId)).toHaveLength(1);
     });
 
