@@ -115,6 +115,11 @@ export class ApiConformance {
     return this.against(response, pointer);
   }
 
+  /** How `value` departs from the component schema `name` (e.g. `Problem`); empty if it fits. */
+  schemaViolations(name: string, value: unknown): string[] {
+    return this.schemaErrors(`#/components/schemas/${pointerPart(name)}`, value);
+  }
+
   /** Throws a `ConformanceError` listing every violation. */
   assert(response: ObservedResponse): void {
     const violations = this.violations(response);
