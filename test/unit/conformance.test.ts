@@ -13,33 +13,11 @@ import {
   type ObservedResponse,
 } from '../support/conformance.ts';
 import { type FakeHttpServer, json, startFakeHttp } from '../support/fake-http.ts';
+import { COMPLETED_RECORD } from '../support/records.ts';
 
 const checker = new ApiConformance(openApiDocument({ local: true }));
 
-const RECORD = {
-  verification_id: 'v-1',
-  template_id: 't',
-  status: 'COMPLETED',
-  decision: 'APPROVED',
-  reasons: ['ALL_CHECKS_PASSED'],
-  face_similarity: 98.7,
-  matches: { nik: true, name: true, date_of_birth: true },
-  risk_rating: 'LOW',
-  idmeta: {
-    status: 'VERIFIED',
-    message: null,
-    reason_code: null,
-    uuid: 'u',
-    api_request_status: 1,
-  },
-  nik_masked: '3201********0001',
-  source: 'api',
-  attempts: 1,
-  created_at: '2026-11-26T00:00:00.000Z',
-  updated_at: '2026-11-26T00:00:00.000Z',
-  completed_at: '2026-11-26T00:00:01.000Z',
-  expires_at: 1798264065,
-};
+const RECORD = COMPLETED_RECORD;
 
 const UPLOAD = {
   url: 'http://127.0.0.1:4569/b',

@@ -15,6 +15,7 @@ import {
 } from '../../lambda/core/request.ts';
 import { DEFAULT_SELFIE_LIMITS } from '../../lambda/core/selfie.ts';
 import { DOCUMENTED_STATUSES, openApiDocument, UNROUTED_RESPONSES } from '../../lib/openapi.ts';
+import { COMPLETED_RECORD } from '../support/records.ts';
 
 type Operations = Record<string, Record<string, { responses: Record<string, unknown> }>>;
 
@@ -276,29 +277,7 @@ describe('the request schema in the document, against the handler', () => {
 
 describe('the record schema', () => {
   it('accepts a well-formed record and refuses an unknown decision or an out-of-range similarity', () => {
-    const base = {
-      verification_id: 'v-1',
-      template_id: 't',
-      status: 'COMPLETED',
-      decision: 'APPROVED',
-      reasons: ['ALL_CHECKS_PASSED'],
-      face_similarity: 98.7,
-      matches: { nik: true, name: null },
-      risk_rating: 'LOW',
-      idmeta: {
-        status: 'VERIFIED',
-        message: 'OK',
-        reason_code: '0',
-        uuid: 'u',
-        api_request_status: 1,
-      },
-      nik_masked: '3174********0012',
-      source: 'api',
-      attempts: 1,
-      created_at: '2026-11-26T00:00:00.000Z',
-      updated_at: '2026-11-26T00:00:00.000Z',
-      expires_at: 1798264065,
-    };
+    const base = COMPLETED_RECORD;
 
     expect(z.safeParse(verdictRecordSchema, base).success).toBe(true);
     expect(z.safeParse(verdictRecordSchema, { ...base, decision: 'MAYBE' }).success).toBe(false);
