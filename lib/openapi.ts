@@ -25,22 +25,22 @@ function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
   return rest;
 }
 
-type Headers = Record<string, JsonObject>;
+type ResponseHeaders = Record<string, JsonObject>;
 
-const problem = (description: string, headers?: Headers) => ({
+const problem = (description: string, headers?: ResponseHeaders) => ({
   description,
   ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-const record = (description: string, schema = 'VerdictRecord', headers?: Headers) => ({
+const record = (description: string, schema = 'VerdictRecord', headers?: ResponseHeaders) => ({
   description,
   ...(headers ? { headers } : {}),
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
 });
 
 /** `Retry-After` in seconds: always on a 503, on a 502 or 504 when a retry may succeed. */
-const retryAfter = (required: boolean): Headers => ({
+const retryAfter = (required: boolean): ResponseHeaders => ({
   'Retry-After': {
     description: 'Seconds to wait before retrying.',
     required,
@@ -48,7 +48,10 @@ const retryAfter = (required: boolean): Headers => ({
   },
 });
 
-/** Every status each operation's handler can answer; the contract test holds handlers to it. */
+/**
+ * Every status each operation can answer (429: the NIK velocity of round 2, and API Gateway's
+ * throttling); the contract test holds the document to it.
+ */
 export const DOCUMENTED_STATUSES = {
   'POST /verifications': [200, 202, 400, 409, 413, 415, 429, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
