@@ -12,7 +12,7 @@ import {
   subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
-import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
+import { safeIdSchema, subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -27,30 +27,45 @@ function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
   return rest;
 }
 
-const problem = (description: string) => ({
+type ResponseHeaders = Record<string, JsonObject>;
+
+const problem = (description: string, headers?: ResponseHeaders) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-const record = (description: string, schema = 'VerdictRecord') => ({
+const record = (description: string, schema = 'VerdictRecord', headers?: ResponseHeaders) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
 });
 
+/** `Retry-After` in seconds: always on a 503, on a 502 or 504 when a retry may succeed. */
+const retryAfter = (required: boolean): ResponseHeaders => ({
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    required,
+    schema: { type: 'integer', minimum: 0 },
+  },
+});
+
 /** On a 200/202 that returns the stored record of an identical earlier request (no call made). */
-const replayed = {
-  headers: {
-    'Facematch-Replayed': {
-      description:
-        '`true` when this is the stored answer of an identical earlier request for the same verification_id; absent otherwise.',
-      schema: { type: 'string', enum: ['true'] },
-    },
+const replayedHeader: ResponseHeaders = {
+  'Facematch-Replayed': {
+    description:
+      'Present (`true`) on a replay: the stored record of an identical earlier request for the same verification_id, nothing called or paid.',
+    required: false,
+    schema: { type: 'string', const: 'true' },
   },
 };
 
-/** Every status each operation's handler can answer; the contract test holds handlers to it. */
+/**
+ * Every status each operation can answer (429: the NIK velocity of round 2, and API Gateway's
+ * throttling); the contract test holds the document to it.
+ */
 export const DOCUMENTED_STATUSES = {
-  'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
+  'POST /verifications': [200, 202, 400, 409, 413, 415, 429, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
   'POST /data-subjects/search': [200, 400, 413, 415, 500, 503],
   'POST /data-subjects/erase': [200, 400, 413, 415, 500, 503],
@@ -78,21 +93,91 @@ const dataSubjectOperation = (
       '413': problem('The body is too large.'),
       '415': problem('The body is not JSON.'),
       '500': problem('Unexpected failure; nothing more is said.'),
-      '503': problem('A dependency is busy or unreachable; retry (an erasure resumes).'),
+      '503': problem(
+        'A dependency is busy or unreachable; retry (an erasure resumes).',
+        retryAfter(true),
+      ),
     },
   },
 });
 
-export function openApiDocument(options: { serverUrl?: string } = {}): JsonObject {
+/**
+ * What the local server answers outside the documented operations (API Gateway answers those
+ * itself, before any handler): the conformance checker holds it to these two.
+ */
+export const UNROUTED_RESPONSES = {
+  method: 'MethodNotAllowed',
+  path: 'RouteNotFound',
+} as const;
+
+const DESCRIPTION = [
+  'Decisions (APPROVED, REVIEW, REJECTED) with stable reason codes. Records never hold a raw NIK ' +
+    'or name. Errors are RFC 9457 problem documents.',
+  'Every `pattern` is an ECMA-262 regular expression used with the `u` (Unicode) flag, as JSON ' +
+    'Schema 2020-12 specifies: `name` uses the property escapes `\\p{L}` and `\\p{M}`, which ' +
+    "Python's `re` module rejects (its `regex` module accepts them). The other patterns use " +
+    'lookaheads and classes every common dialect reads alike.',
+  'On the local server, any other method on a listed path answers 405 with `Allow` ' +
+    '(`#/components/responses/MethodNotAllowed`), and any other path 404 ' +
+    '(`#/components/responses/RouteNotFound`).',
+].join('\n\n');
+
+/** `GET /health` and `GET /openapi.json`: served by the local server only. */
+const LOCAL_PATHS = {
+  '/health': {
+    get: {
+      operationId: 'getHealth',
+      summary: 'Whether the local runtime is up (local server only)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'Up.',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { status: { const: 'ok' } },
+                required: ['status'],
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  '/openapi.json': {
+    get: {
+      operationId: 'getOpenApiDocument',
+      summary: 'This document (local server only)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'The OpenAPI 3.1 document.',
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['openapi', 'info', 'paths'] },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+export interface OpenApiOptions {
+  serverUrl?: string;
+  /** The local server's own document: adds `/health` and `/openapi.json`. */
+  local?: boolean;
+}
+
+export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
   return {
     openapi: '3.1.0',
     info: {
       title: 'facematch',
       version: '1.0.0',
       summary: 'Indonesian eKYC: NIK, name, date of birth and selfie checked against Dukcapil.',
-      description:
-        'Decisions (APPROVED, REVIEW, REJECTED) with stable reason codes. Records never hold a ' +
-        'raw NIK or name. Errors are RFC 9457 problem documents.',
+      description: DESCRIPTION,
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     security: [{ sigv4: [] }],
@@ -108,27 +193,35 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             },
           },
           responses: {
-            '200': {
-              ...record('The verdict (or the stored one, for an identical repeated request).'),
-              ...replayed,
-            },
-            '202': {
-              ...record(
-                'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
-                'PendingVerification',
-              ),
-              ...replayed,
-            },
+            '200': record(
+              'The verdict (or the stored one, for an identical repeated request).',
+              'VerdictRecord',
+              replayedHeader,
+            ),
+            '202': record(
+              'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
+              'PendingVerification',
+              replayedHeader,
+            ),
             '400': problem('Malformed JSON or invalid fields (every one listed in `errors`).'),
             '409': problem(
               'VERIFICATION_ID_CONFLICT: the verification_id is bound to a different request (`errors` name the differing fields: nik, name, date_of_birth, template_id, selfie_image); or VERIFICATION_IN_PROGRESS: retry later.',
             ),
             '413': problem('The selfie or the body is too large.'),
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
+            '429': problem(
+              'Too many verifications of this NIK in the window (NIK_VELOCITY_EXCEEDED), or API Gateway throttled the caller.',
+            ),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '502': problem('IDmeta answered with an error.'),
-            '503': problem('Too little time left to call IDmeta, or a dependency is busy; retry.'),
-            '504': problem('IDmeta did not answer in time; retry.'),
+            '502': problem(
+              'IDmeta answered with an error (with Retry-After when a retry may succeed).',
+              retryAfter(false),
+            ),
+            '503': problem(
+              'Too little time left to call IDmeta, or a dependency is busy; retry.',
+              retryAfter(true),
+            ),
+            '504': problem('IDmeta did not answer in time; retry.', retryAfter(true)),
           },
         },
       },
@@ -141,7 +234,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
               name: 'verification_id',
               in: 'path',
               required: true,
-              schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' },
+              schema: jsonSchema(safeIdSchema, 'input'),
             },
           ],
           responses: {
@@ -149,7 +242,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '400': problem('Not a valid verification id.'),
             '404': problem('No verification with this id.'),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '503': problem('A dependency is busy or unreachable; retry.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
         },
       },
@@ -165,6 +258,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
         'What was erased and the receipt kept; nothing found is a 200 with zero counts.',
         'DataSubjectErasure',
       ),
+      ...(options.local ? LOCAL_PATHS : {}),
     },
     components: {
       securitySchemes: {
@@ -175,6 +269,19 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
           description: 'AWS Signature Version 4 (API Gateway IAM authorization).',
           'x-amazon-apigateway-authtype': 'awsSigv4',
         },
+      },
+      responses: {
+        [UNROUTED_RESPONSES.method]: problem(
+          'Local server: the path exists, the method does not (code METHOD_NOT_ALLOWED).',
+          {
+            Allow: {
+              description: 'The methods the path allows, comma-separated (RFC 9110).',
+              required: true,
+              schema: { type: 'string', pattern: '^[A-Z]+(?:, ?[A-Z]+)*$' },
+            },
+          },
+        ),
+        [UNROUTED_RESPONSES.path]: problem('Local server: no such path (code ROUTE_NOT_FOUND).'),
       },
       schemas: {
         VerificationRequest: jsonSchema(verificationBodySchema, 'input'),

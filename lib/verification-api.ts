@@ -75,41 +75,68 @@ const VERIFICATION_REQUEST_SCHEMA = requestModelSchema(
 const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
 
 /**
- * API Gateway's own refusals, as problem documents: a status, a title and a detail that never
- * quotes the request. Without a status (DEFAULT_4XX) the gateway's own status code is kept.
+ * API Gateway's own refusals, as problem documents: a status, a title, a `code` (the handler's
+ * where it refuses the same thing, else the gateway's response type, as the OpenAPI document's
+ * Problem requires one) and a detail that never quotes the request. Without a status
+ * (DEFAULT_4XX) the gateway's own status code is kept.
  */
-const GATEWAY_PROBLEMS: Array<{
+export const GATEWAY_PROBLEMS: Array<{
   type: ResponseType;
   status?: number;
   title: string;
   detail?: string;
+  code?: string;
 }> = [
   {
     type: ResponseType.BAD_REQUEST_BODY,
     status: 400,
     title: 'Bad Request',
     detail: 'the body must be a JSON object with the string fields nik, name and date_of_birth',
+    code: 'INVALID_REQUEST',
   },
-  { type: ResponseType.BAD_REQUEST_PARAMETERS, status: 400, title: 'Bad Request' },
+  {
+    type: ResponseType.BAD_REQUEST_PARAMETERS,
+    status: 400,
+    title: 'Bad Request',
+    code: 'INVALID_REQUEST',
+  },
   { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, status: 403, title: 'Forbidden' },
   { type: ResponseType.ACCESS_DENIED, status: 403, title: 'Forbidden' },
   { type: ResponseType.EXPIRED_TOKEN, status: 403, title: 'Forbidden' },
   { type: ResponseType.INVALID_SIGNATURE, status: 403, title: 'Forbidden' },
-  { type: ResponseType.REQUEST_TOO_LARGE, status: 413, title: 'Content Too Large' },
-  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, status: 415, title: 'Unsupported Media Type' },
+  {
+    type: ResponseType.REQUEST_TOO_LARGE,
+    status: 413,
+    title: 'Content Too Large',
+    code: 'BODY_TOO_LARGE',
+  },
+  {
+    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    status: 415,
+    title: 'Unsupported Media Type',
+    code: 'UNSUPPORTED_CONTENT_TYPE',
+  },
   { type: ResponseType.THROTTLED, status: 429, title: 'Too Many Requests' },
   { type: ResponseType.QUOTA_EXCEEDED, status: 429, title: 'Too Many Requests' },
   { type: ResponseType.INTEGRATION_TIMEOUT, status: 504, title: 'Gateway Timeout' },
   { type: ResponseType.INTEGRATION_FAILURE, status: 502, title: 'Bad Gateway' },
   { type: ResponseType.DEFAULT_4XX, title: 'Client Error' },
-  { type: ResponseType.DEFAULT_5XX, status: 500, title: 'Internal Server Error' },
+  {
+    type: ResponseType.DEFAULT_5XX,
+    status: 500,
+    title: 'Internal Server Error',
+    code: 'INTERNAL_ERROR',
+  },
 ];
 
-function problemTemplate(title: string, status?: number, detail?: string): string {
-  // `messageString` is API Gateway's message already quoted and escaped as a JSON string.
+export function problemTemplate(problem: (typeof GATEWAY_PROBLEMS)[number]): string {
+  const { title, status, detail, code } = problem;
+  // `messageString` is API Gateway's message already quoted and escaped as a JSON string; a
+  // response type is an upper-case identifier, safe inside quotes.
   const detailJson = detail === undefined ? '$context.error.messageString' : JSON.stringify(detail);
   const statusJson = status === undefined ? '' : `"status":${status},`;
-  return `{"type":"about:blank","title":${JSON.stringify(title)},${statusJson}"detail":${detailJson}}`;
+  const codeJson = code === undefined ? '"$context.error.responseType"' : JSON.stringify(code);
+  return `{"type":"about:blank","title":${JSON.stringify(title)},${statusJson}"detail":${detailJson},"code":${codeJson}}`;
 }
 
 export interface VerificationApiProps {
@@ -241,7 +268,7 @@ export class VerificationApi extends Construct {
         ...(problem.status === undefined ? {} : { statusCode: String(problem.status) }),
         responseHeaders: { 'Content-Type': "'application/problem+json'" },
         templates: {
-          'application/json': problemTemplate(problem.title, problem.status, problem.detail),
+          'application/json': problemTemplate(problem),
         },
       });
     }

@@ -246,7 +246,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           writeResult(response, {
             statusCode: 200,
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl })),
+            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl, local: true })),
           });
           return;
         }

@@ -39,14 +39,13 @@ export const verdictRecordSchema = z.object({
   expires_at: z.number().check(z.int(), z.describe('Epoch seconds; the table TTL.')),
 });
 
+/** A 202 always carries its upload form: a PENDING record is answered only with one. */
 export const pendingResponseSchema = z.extend(verdictRecordSchema, {
-  upload: z.optional(
-    z.object({
-      url: z.string(),
-      fields: z.record(z.string(), z.string()),
-      expires_at: z.string(),
-    }),
-  ),
+  upload: z.object({
+    url: z.string(),
+    fields: z.record(z.string(), z.string()),
+    expires_at: z.string(),
+  }),
 });
 
 /** `POST /data-subjects/search`: a person's verifications, found by the keyed NIK hash. */

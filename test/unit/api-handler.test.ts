@@ -8,6 +8,7 @@ import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
+import { expectConformingResult } from '../support/conformance.ts';
 import {
   apiEvent,
   captureOutput,
@@ -75,8 +76,15 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
   /** The handlers' logs and metrics: kept out of the test output, and read by some cases. */
   let output: OutputCapture;
 
-  const invoke = (event: APIGatewayProxyEvent, withHandler = handler) =>
-    withHandler(event, lambdaContext('facematch-api', 28_000)) as Promise<APIGatewayProxyResult>;
+  /** Every result is held to the OpenAPI document: one outside it fails the case. */
+  const invoke = async (event: APIGatewayProxyEvent, withHandler = handler) => {
+    const result = (await withHandler(
+      event,
+      lambdaContext('facematch-api', 28_000),
+    )) as APIGatewayProxyResult;
+    expectConformingResult(event, result);
+    return result;
+  };
 
   const facematchCalls = (verificationId: string) =>
     local.simulator
