@@ -71,6 +71,9 @@ export class FacematchStack extends Stack {
     super(scope, id, {
       ...stackProps,
       description: `facematch ${envName}: eKYC verification against Dukcapil through IDmeta`,
+      // An environment whose table is protected from deletion is protected as a whole: a
+      // `cdk destroy` or a stray delete-stack fails until the protection is turned off.
+      terminationProtection: config.deletionProtection,
       ...(config.account === undefined && config.region === undefined
         ? {}
         : { env: { account: config.account, region: config.region } }),
@@ -166,9 +169,25 @@ export class FacematchStack extends Stack {
       's3:PutObject',
     ]);
     this.grantSelfies(this.queueFunction.executionRole, ['s3:GetObject', 's3:DeleteObject']);
+    // Starting a paid check is writing under incoming/: the API function's role (its forms) and
+    // the configured writers only.
+    this.storage.limitIncomingWriters([
+      this.apiFunction.executionRole.roleArn,
+      ...config.selfies.writerPrincipals,
+    ]);
 
+    // Receiving from the KMS-encrypted queue makes SQS decrypt its data key for the receiver.
+    this.queueFunction.executionRole.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'QueueMessagesThroughSqs',
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${this.region}.amazonaws.com` } },
+      }),
+    );
     this.queueFunction.addEventSource(
-      new SqsEventSource(this.storage.queue, {
+      // Without the key: the event source would grant an unconditioned kms:Decrypt on it.
+      new SqsEventSource(this.storage.queueForConsumer(), {
         batchSize: config.queue.batchSize,
         // The brake on IDmeta's rate limit: never more queue workers calling it than this.
         maxConcurrency: config.idmeta.maxConcurrency,
@@ -296,7 +315,8 @@ export class FacematchStack extends Stack {
       new PolicyStatement({
         sid: 'DataKeyThroughDynamoDbAndS3',
         // DynamoDB and S3 use the key on the caller's behalf: reading needs Decrypt, writing an
-        // object needs GenerateDataKey. Only through those two services, never directly.
+        // object needs GenerateDataKey. Only through those two services, never directly (the
+        // queue function's Decrypt through SQS is the one other grant on the key).
         actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [this.key.keyArn],
         conditions: {
