@@ -450,7 +450,7 @@ export class FacematchStack extends Stack {
     output(
       'AccessLogBucketName',
       this.storage.accessLogBucket.bucketName,
-      "The selfie bucket's S3 access logs (empty it too before a teardown)",
+      "The selfie bucket's S3 access logs",
     );
     output('VerdictTableName', this.table.tableName, 'Verdict table');
     output('QueueUrl', this.storage.queue.queueUrl, 'Selfie-uploaded queue');
