@@ -7,6 +7,7 @@
 import {
   CfnOutput,
   Duration,
+  Names,
   RemovalPolicy,
   SecretValue,
   Stack,
@@ -17,7 +18,6 @@ import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -176,24 +176,7 @@ export class FacematchStack extends Stack {
       ...config.selfies.writerPrincipals,
     ]);
 
-    // Receiving from the KMS-encrypted queue makes SQS decrypt its data key for the receiver.
-    this.queueFunction.executionRole.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'QueueMessagesThroughSqs',
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `sqs.${this.region}.amazonaws.com` } },
-      }),
-    );
-    this.queueFunction.addEventSource(
-      // Without the key: the event source would grant an unconditioned kms:Decrypt on it.
-      new SqsEventSource(this.storage.queueForConsumer(), {
-        batchSize: config.queue.batchSize,
-        // The brake on IDmeta's rate limit: never more queue workers calling it than this.
-        maxConcurrency: config.idmeta.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    this.consumeSelfieQueue(config);
 
     this.api = new VerificationApi(this, 'Api', {
       envName,
@@ -299,6 +282,47 @@ export class FacematchStack extends Stack {
     return reference.startsWith('arn:')
       ? Secret.fromSecretCompleteArn(this, 'IdmetaToken', reference)
       : Secret.fromSecretNameV2(this, 'IdmetaToken', reference);
+  }
+
+  /**
+   * The queue function consumes the selfie queue. Not through `SqsEventSource`: it grants the
+   * queue's consumer an unconditioned `kms:Decrypt` on the key. The same mapping (same construct
+   * id, so the same logical id: a replaced mapping would collide with the existing one), with the
+   * SQS actions it needs and Decrypt through SQS only.
+   */
+  private consumeSelfieQueue(config: FacematchConfig): void {
+    const queue = this.storage.queue;
+    const role = this.queueFunction.executionRole;
+    this.queueFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+      eventSourceArn: queue.queueArn,
+      batchSize: config.queue.batchSize,
+      // The brake on IDmeta's rate limit: never more queue workers calling it than this.
+      maxConcurrency: config.idmeta.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ConsumeSelfieQueue',
+        // What Lambda's poller calls with this role (SqsEventSource's list).
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueUrl',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [queue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'QueueMessagesThroughSqs',
+        // Receiving from the KMS-encrypted queue makes SQS decrypt its data key for the receiver.
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${this.region}.amazonaws.com` } },
+      }),
+    );
   }
 
   /** The table (read/write), both secrets (read), the key and the event bus, for both functions. */

@@ -23,7 +23,7 @@ import {
   type IBucketNotificationDestination,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { type IQueue, Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
@@ -137,19 +137,6 @@ export class SelfieStorage extends Construct {
     // would leave such an upload's verification PENDING and unnoticed.
     this.bucket.addEventNotification(EventType.OBJECT_CREATED, this.queueDestination(), {
       prefix: SELFIE_PREFIX,
-    });
-  }
-
-  /**
-   * The queue as its consumer's event source sees it: the same queue, without its key, so that
-   * `SqsEventSource` grants the SQS actions only and not an unconditioned `kms:Decrypt` on the
-   * key (the consumer's role gets Decrypt through SQS only, granted by the stack).
-   */
-  queueForConsumer(): IQueue {
-    return Queue.fromQueueAttributes(this, 'SelfieUploadedForConsumer', {
-      queueArn: this.queue.queueArn,
-      queueUrl: this.queue.queueUrl,
-      queueName: this.queue.queueName,
     });
   }
 

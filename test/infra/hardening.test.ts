@@ -235,6 +235,13 @@ describe("the functions' use of the key", () => {
       }),
     );
   });
+  it('keeps the queue mapping under its logical id: a replacement would collide with the live one', () => {
+    // Lambda refuses a second mapping of the same queue to the same function, and CloudFormation
+    // creates the new one before it deletes the old: a renamed mapping fails the update.
+    expect(Object.keys(resourcesOf(template, 'AWS::Lambda::EventSourceMapping'))).toEqual([
+      'SelfieUploadedFunctionSqsEventSourceFacematchdevStorageSelfieUploadedED8D39A56D916297',
+    ]);
+  });
 });
 
 describe(`writers of ${SELFIE_PREFIX}`, () => {
