@@ -111,6 +111,17 @@ const origin = z.string().refine((value) => {
   }
 }, 'must be an origin such as https://app.example.co.id (no path, no wildcard; http only for localhost)');
 
+/**
+ * An IAM role or user, or an account's root (break glass), by exact ARN: the bucket policy
+ * compares `aws:PrincipalArn` with it, which for a role's session is the role's ARN.
+ */
+const writerPrincipal = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[\w+=,.@/-]{1,512})$/,
+    'must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>), or arn:aws:iam::<account>:root',
+  );
+
 const templateId = z
   .string()
   .refine(
@@ -181,6 +192,14 @@ export const configSchema = z
         ),
         /** Browser origins allowed to POST to the presigned upload URL; none by default. */
         corsAllowedOrigins: z.array(origin).default([]),
+        /**
+         * IAM principals, besides the API function's role (which signs the upload forms and is
+         * always one), that may put objects under `incoming/`; every other principal is denied.
+         */
+        writerPrincipals: z
+          .array(writerPrincipal)
+          .refine((arns) => new Set(arns).size === arns.length, 'must not repeat a principal')
+          .default([]),
       })
       .prefault({}),
     queue: z.strictObject({
