@@ -11,7 +11,9 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
 import { createVerdictTable } from '../lambda/adapters/verdict-store.ts';
 import { parseConfig } from '../lambda/config.ts';
+import { FacematchError } from '../lambda/core/errors.ts';
 import { createApiHandler } from '../lambda/handlers/api-handler.ts';
+import { problemResponse } from '../lambda/handlers/http.ts';
 import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../lambda/runtime.ts';
 import { openApiDocument } from '../lib/openapi.ts';
@@ -24,7 +26,13 @@ import {
 } from './aws-servers.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
-import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
+import {
+  apiGatewayEvent,
+  lambdaContext,
+  MalformedPathError,
+  readBody,
+  writeResult,
+} from './lambda-shim.ts';
 import { listen, onPort } from './listen.ts';
 import { LocalQueue } from './queue.ts';
 import { FileVerdictEvents } from './verdict-events-file.ts';
@@ -214,24 +222,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return;
         }
         const body = await readBody(request, maxRequestBytes);
-        const result: APIGatewayProxyResult =
-          body === null
-            ? {
-                statusCode: 413,
-                headers: { 'content-type': 'application/problem+json' },
-                body: JSON.stringify({
-                  type: 'urn:facematch:problem:body-too-large',
-                  title: 'Content Too Large',
-                  status: 413,
-                  detail: `the request body is larger than ${maxRequestBytes} bytes`,
-                }),
-              }
-            : await apiHandler(
-                apiGatewayEvent(request, body),
-                lambdaContext('facematch-api', API_TIMEOUT_MS),
-              );
+        if (body === null) {
+          // The rest of the body was not read: this connection cannot carry another request.
+          writeResult(
+            response,
+            problemResponse(
+              new FacematchError(`the request body is larger than ${maxRequestBytes} bytes`, {
+                code: 'BODY_TOO_LARGE',
+                status: 413,
+              }),
+              { connection: 'close' },
+            ),
+          );
+          if (!request.complete) response.once('finish', () => request.socket.destroy());
+          return;
+        }
+        const result: APIGatewayProxyResult = await apiHandler(
+          apiGatewayEvent(request, body),
+          lambdaContext('facematch-api', API_TIMEOUT_MS),
+        );
         writeResult(response, result);
       } catch (error) {
+        if (error instanceof MalformedPathError) {
+          writeResult(response, problemResponse(error));
+          return;
+        }
         log(`local API failed: ${(error as Error).name}`);
         if (!response.headersSent) response.writeHead(500);
         response.end();
