@@ -113,6 +113,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   try {
+    const maxReceiveCount = options.maxReceiveCount ?? 3;
+    const visibilityTimeoutMs = options.queueRetryDelayMs ?? 2_000;
+    // Durable like SQS: a crash (kill -9, out of memory) loses no upload's notification.
+    const queue = new LocalQueue({
+      directory: join(dataDir, 'queue'),
+      maxReceiveCount,
+      visibilityTimeoutMs,
+      // One message per invocation, so that its receive is its claim (see receiveTimeoutMs).
+      batchSize: 1,
+      onDeadLetter: (record) =>
+        log(`dead-lettered message ${record.messageId} after ${maxReceiveCount} receives`),
+    });
     const dynamo: RunningDynalite = await onPort(
       'DYNAMODB_PORT',
       options.dynamoPort ?? envNumber(env, 'DYNAMODB_PORT', 8000),
@@ -131,6 +143,24 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }),
     );
     stops.push(() => s3.close());
+    s3.s3rver.on('event', (notification) => {
+      // The stack subscribes the queue to object-created events only; so does the bridge.
+      const created = notification.Records.filter((record) =>
+        record.eventName.startsWith('ObjectCreated:'),
+      );
+      if (created.length === 0) return;
+      const Records = created.map((record) => ({
+        ...record,
+        awsRegion: 'ap-southeast-3',
+        s3: {
+          ...record.s3,
+          object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
+        },
+      }));
+      // Synchronous: s3rver answers the upload only after this returns, so an acknowledged
+      // upload always has its message in the queue's folder (a failure here answers a 500).
+      queue.send(JSON.stringify({ Records }));
+    });
 
     let simulator: IdmetaSimulator | undefined;
     let idmetaUrl = env.IDMETA_BASE_URL;
@@ -171,35 +201,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const events = new FileVerdictEvents(join(dataDir, 'events.jsonl'), log);
     const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions, events });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
-    const maxReceiveCount = options.maxReceiveCount ?? 3;
     const apiHandler = createApiHandler(apiRuntime);
     const queueHandler = createSelfieUploadedHandler(queueRuntime, { maxReceiveCount });
 
-    const queue = new LocalQueue({
+    // Messages sent before this point (uploads during start-up) wait on disk with the others.
+    const restored = await queue.start({
       handler: (event, context) => queueHandler(event, context),
       context: () => lambdaContext('facematch-selfie-uploaded', QUEUE_TIMEOUT_MS),
-      maxReceiveCount,
-      visibilityTimeoutMs: options.queueRetryDelayMs ?? 2_000,
-      onDeadLetter: (record) =>
-        log(`dead-lettered message ${record.messageId} after ${maxReceiveCount} receives`),
+      // The lease plus one handback delay: the redelivery of a message whose worker died finds
+      // the claim expired. The local queue delivers one message at a time (below), so a
+      // message is received just before its claim.
+      receiveTimeoutMs: config.leaseMs + visibilityTimeoutMs,
     });
     stops.push(() => queue.stop());
-    s3.s3rver.on('event', (notification) => {
-      // The stack subscribes the queue to object-created events only; so does the bridge.
-      const created = notification.Records.filter((record) =>
-        record.eventName.startsWith('ObjectCreated:'),
-      );
-      if (created.length === 0) return;
-      const Records = created.map((record) => ({
-        ...record,
-        awsRegion: 'ap-southeast-3',
-        s3: {
-          ...record.s3,
-          object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
-        },
-      }));
-      queue.send(JSON.stringify({ Records }));
-    });
+    if (restored > 0) log(`taking up ${restored} queued message(s) left by the last run`);
 
     const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
     let apiUrl = '';
