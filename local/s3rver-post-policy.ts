@@ -24,6 +24,8 @@ export type PostPolicySettings = Omit<PostPolicyContext, 'bucket' | 'now'>;
 const MAX_PRE_DATA_BYTES = 20 * 1024;
 /** A policy without `content-length-range`: S3 takes 5 GB; the local one holds the body in memory. */
 const LOCAL_MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** Multipart framing (boundaries, part headers) and the fields S3 ignores after the file. */
+const FORM_SLACK_BYTES = 256 * 1024;
 
 /** s3rver's own busboy (0.3), the parser its `postObject` uses: the same form, read the same way. */
 interface Busboy extends NodeJS.WritableStream {
@@ -86,6 +88,9 @@ function readJudgedForm(
     const chunks: Buffer[] = [];
     const fields = new Map<string, string>();
     let preDataBytes = 0;
+    let rawBytes = 0;
+    /** The whole body, once the policy has said how large the file may be. */
+    let maxRawBytes = LOCAL_MAX_FILE_BYTES + MAX_PRE_DATA_BYTES + FORM_SLACK_BYTES;
     let fileSeen = false;
     let settled = false;
     const busboy = new BusboyParser({
@@ -125,7 +130,9 @@ function readJudgedForm(
       fileSeen = true;
       try {
         const range = judge(fields);
-        return { min: range.minBytes, max: range.maxBytes ?? LOCAL_MAX_FILE_BYTES };
+        const max = Math.min(range.maxBytes ?? LOCAL_MAX_FILE_BYTES, LOCAL_MAX_FILE_BYTES);
+        maxRawBytes = max + MAX_PRE_DATA_BYTES + FORM_SLACK_BYTES;
+        return { min: range.minBytes, max };
       } catch (error) {
         fail(error);
         return null;
@@ -133,7 +140,11 @@ function readJudgedForm(
     };
 
     request.on('data', (chunk: Buffer) => {
-      if (!settled) chunks.push(chunk);
+      if (settled) return;
+      rawBytes += chunk.length;
+      // Whatever follows the file (S3 ignores it) is not held without bound either.
+      if (rawBytes > maxRawBytes) fail(tooLarge(rawBytes, maxRawBytes));
+      else chunks.push(chunk);
     });
     busboy.on('field', (name, value, _nameCut, valueCut) => {
       if (settled || fileSeen) return;
