@@ -4,12 +4,12 @@
  * record that fails `maxReceiveCount` times is dead-lettered: printed and kept for inspection.
  *
  * Durable, as SQS is (issue 18): each message is a file in `directory`, written by `send` before
- * it returns, i.e. before s3rver acknowledges the upload that caused it; rewritten
- * when it is received or handed back (its receive count and when it is visible again); deleted
- * only once the handler has acknowledged it; moved to `dead/` when dead-lettered. `start()`
- * takes up whatever a crashed process left: a message it had received but never answered becomes
- * visible `receiveTimeoutMs` after that receive, as an SQS message whose consumer died does after
- * its visibility timeout.
+ * it returns, i.e. before s3rver acknowledges the upload that caused it; rewritten when it is
+ * received or handed back (its receive count and when it is visible again); deleted only once the
+ * handler has acknowledged it; moved to `dead/` when dead-lettered. `start()` takes up whatever a
+ * crashed process left: a message it had received but never answered becomes visible
+ * `receiveTimeoutMs` after that receive, as an SQS message whose consumer died does after its
+ * visibility timeout.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -223,8 +223,14 @@ export class LocalQueue {
    */
   private async save(message: Message) {
     const path = this.pathOf(message);
-    await writeFile(`${path}.tmp`, JSON.stringify(message));
-    await rename(`${path}.tmp`, path);
+    try {
+      await writeFile(`${path}.tmp`, JSON.stringify(message));
+      await rename(`${path}.tmp`, path);
+    } catch (error) {
+      // The message is still delivered from memory; after a crash its file's older version
+      // makes it visible sooner, or with a lower count, than it should: nothing is lost.
+      console.error('queue: could not rewrite a message file', (error as Error).name);
+    }
   }
 
   private toRecord(message: Message, receive = true): SQSRecord {
