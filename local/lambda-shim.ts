@@ -61,6 +61,11 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bu
     });
     request.once('end', () => resolve(size > maxBytes ? null : Buffer.concat(chunks)));
     request.once('error', reject);
+    // A client gone mid-body: no 'end' will come; settle rather than hold the handler for ever.
+    request.once('close', () => {
+      if (!request.complete)
+        reject(Object.assign(new Error('request aborted'), { name: 'AbortError' }));
+    });
   });
 }
 
