@@ -14,6 +14,7 @@ import {
 } from './adapters/aws-clients.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { DynamoPersonIndex } from './adapters/person-index.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
 import {
   SecretsManagerSecret,
@@ -29,6 +30,7 @@ import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
+  recordLocalRefusal,
   recordPaidVerdictNotSaved,
   recordVerdict,
   setMetricsEnvironment,
@@ -113,6 +115,8 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
           eventBusName: config.eventBusName,
         })
       : undefined);
+  // One document client for the store and the person index: one socket pool for the table.
+  const table = createDynamoDocumentClient(options.aws?.dynamodb);
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -122,10 +126,8 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
     }),
-    store: new DynamoVerdictStore({
-      client: createDynamoDocumentClient(options.aws?.dynamodb),
-      tableName: config.tableName,
-    }),
+    store: new DynamoVerdictStore({ client: table, tableName: config.tableName }),
+    history: new DynamoPersonIndex({ client: table, tableName: config.tableName }),
     selfies: new S3SelfieStore({
       client: createS3Client(options.aws?.s3),
       bucket: config.bucketName,
@@ -138,10 +140,11 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       recorded: recordVerdict,
       housekeepingFailed: recordHousekeepingFailure,
       paidVerdictNotSaved: recordPaidVerdictNotSaved,
+      refused: recordLocalRefusal,
     },
     settings: {
       defaultTemplateId: config.idmeta.defaultTemplateId,
-      policy: config.policy,
+      profiles: config.profiles,
       selfieLimits: config.selfieLimits,
       retentionDays: config.retentionDays,
       leaseMs: config.leaseMs,

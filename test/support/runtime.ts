@@ -32,6 +32,11 @@ export const API_BUSY_WAIT_MS = 10_000;
 
 export type Env = Record<string, string>;
 
+/** `POLICY_PROFILES` whose velocity limits no suite reaches by accident. */
+export const UNLIMITED_VELOCITY = JSON.stringify({
+  default: { velocity: { reviewAfter: 1000, refuseAfter: 1000 } },
+});
+
 export interface RuntimeOverrides {
   /** Merged over the base environment (e.g. `IDMETA_TIMEOUT_MS`, `VERDICT_TABLE_NAME`). */
   env?: Env;
@@ -85,6 +90,9 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     IDMETA_TOKEN: options.simulator?.tokens?.[0] ?? DEFAULT_SIM_TOKEN,
     IDMETA_TEMPLATE_ID: TEST_TEMPLATE_ID,
     FACEMATCH_DATA_KEY: TEST_DATA_KEY,
+    // The suites verify the registry's few persons again and again, and judge the decision
+    // their answers imply: velocity is out of their way unless a test asks for it.
+    POLICY_PROFILES: UNLIMITED_VELOCITY,
     ...options.env,
   };
   const aws: RuntimeOptions['aws'] = {
