@@ -91,6 +91,29 @@ const profilesSchema = z.record(
   profileSchema,
 );
 
+/** zod/mini carries no messages of its own (no locale): say what is wrong, without the value. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.message !== '' && issue.message !== 'Invalid input') return issue.message;
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return `unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+    case 'invalid_type':
+      return `must be ${issue.expected === 'object' || issue.expected === 'array' ? 'an' : 'a'} ${issue.expected}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'invalid_key': {
+      const [inner] = issue.issues;
+      return inner ? describeIssue(inner as z.core.$ZodIssue) : 'not a valid key';
+    }
+    default:
+      return issue.message;
+  }
+}
+
 /** Every profile resolved, by key; `default` is always present. */
 export type ProfileSet = Readonly<Record<string, ResolvedProfile>>;
 
@@ -169,7 +192,7 @@ export function parseProfiles(
     return {
       profiles: null,
       problems: parsed.error.issues.map(
-        (issue) => `${[variable, ...issue.path.map(String)].join('.')}: ${issue.message}`,
+        (issue) => `${[variable, ...issue.path.map(String)].join('.')}: ${describeIssue(issue)}`,
       ),
     };
   }
