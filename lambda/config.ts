@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from './core/errors.ts';
 import { assertValidPolicy } from './core/policy.ts';
-import { type ProfileSet, parseProfiles } from './core/profiles.ts';
+import { describeProblem, type ProfileSet, parseProfiles } from './core/profiles.ts';
 import type { DecisionPolicy, SelfieLimits } from './core/types.ts';
 
 export type SecretRef = { kind: 'secret'; secretId: string } | { kind: 'static'; value: string };
@@ -158,7 +158,9 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
     rejectThreshold: read.number('REJECT_THRESHOLD', d.REJECT_THRESHOLD, 0, 100, false),
   };
   const profiles = parseProfiles(read.optional('POLICY_PROFILES'), policy, sha256Hex);
-  read.problems.push(...profiles.problems);
+  for (const problem of profiles.problems) {
+    read.problems.push(describeProblem('POLICY_PROFILES', problem));
+  }
   const config: RuntimeConfig = {
     tableName: read.string('VERDICT_TABLE_NAME'),
     bucketName: read.string('SELFIE_BUCKET_NAME'),

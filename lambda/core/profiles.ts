@@ -166,34 +166,57 @@ function orderProblems(rules: PolicyRules): Array<{ path: string; message: strin
   return problems;
 }
 
+/** A problem with the profiles: the path of the field inside them (`[]`: the whole value). */
+export interface ProfileProblem {
+  path: string[];
+  message: string;
+}
+
+/** A problem as a start-up message: `POLICY_PROFILES.payday.velocity.reviewAfter: ...`. */
+export const describeProblem = (root: string, problem: ProfileProblem): string =>
+  `${[root, ...problem.path].join('.')}: ${problem.message}`;
+
+export type ProfilesOutcome =
+  | { profiles: ProfileSet; problems: [] }
+  | { profiles: null; problems: ProfileProblem[] };
+
 /**
  * Parses `POLICY_PROFILES` (absent: `default` alone) over the environment's thresholds. Returns
- * every profile resolved and versioned, or every problem, each as `<variable>.<key>.<field>: ...`.
+ * every profile resolved and versioned, or every problem with its field's path.
  */
 export function parseProfiles(
   text: string | undefined,
   environment: DecisionPolicy,
   hash: ProfileHash,
-  variable = 'POLICY_PROFILES',
-): { profiles: ProfileSet; problems: [] } | { profiles: null; problems: string[] } {
+): ProfilesOutcome {
   let raw: unknown = {};
   if (text !== undefined && text.trim() !== '') {
     try {
       raw = JSON.parse(text);
     } catch {
-      return { profiles: null, problems: [`${variable} must be a JSON object`] };
+      return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
     }
   }
+  return resolveProfiles(raw, environment, hash);
+}
+
+/** `parseProfiles` for a value already parsed (the stack's `policy.profiles`). */
+export function resolveProfiles(
+  raw: unknown,
+  environment: DecisionPolicy,
+  hash: ProfileHash,
+): ProfilesOutcome {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return { profiles: null, problems: [`${variable} must be a JSON object`] };
+    return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
   }
   const parsed = z.safeParse(profilesSchema, raw);
   if (!parsed.success) {
     return {
       profiles: null,
-      problems: parsed.error.issues.map(
-        (issue) => `${[variable, ...issue.path.map(String)].join('.')}: ${describeIssue(issue)}`,
-      ),
+      problems: parsed.error.issues.map((issue) => ({
+        path: issue.path.map(String),
+        message: describeIssue(issue),
+      })),
     };
   }
   const environmentRules: PolicyRules = {
@@ -205,12 +228,12 @@ export function parseProfiles(
   };
   const inputs = parsed.data;
   const base = resolve(inputs[DEFAULT_PROFILE] ?? {}, environmentRules);
-  const problems: string[] = [];
+  const problems: ProfileProblem[] = [];
   const profiles: Record<string, ResolvedProfile> = {};
   for (const name of [DEFAULT_PROFILE, ...Object.keys(inputs).filter((k) => k !== 'default')]) {
     const rules = name === DEFAULT_PROFILE ? base : resolve(inputs[name] ?? {}, base);
     for (const problem of orderProblems(rules)) {
-      problems.push(`${variable}.${name}.${problem.path}: ${problem.message}`);
+      problems.push({ path: [name, ...problem.path.split('.')], message: problem.message });
     }
     profiles[name] = { name, version: hash(canonicalJson(rules)).slice(0, 12), rules };
   }

@@ -25,7 +25,7 @@ export const OTHER_NIK = '3201015206930002';
 export function profiles(json?: unknown): ProfileSet {
   const text = json === undefined ? undefined : JSON.stringify(json);
   const parsed = parseProfiles(text, { approveThreshold: 75, rejectThreshold: 40 }, sha256Hex);
-  if (parsed.profiles === null) throw new Error(parsed.problems.join('; '));
+  if (parsed.profiles === null) throw new Error(JSON.stringify(parsed.problems));
   return parsed.profiles;
 }
 

@@ -1,14 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, sha256Hex } from '../../lambda/config.ts';
 import { ConfigError } from '../../lambda/core/errors.ts';
-import { canonicalJson, parseProfiles, profileFor } from '../../lambda/core/profiles.ts';
+import {
+  canonicalJson,
+  describeProblem,
+  parseProfiles,
+  profileFor,
+} from '../../lambda/core/profiles.ts';
 import { thrownBy as thrown } from '../support/thrown.ts';
 
 const ENV_THRESHOLDS = { approveThreshold: 75, rejectThreshold: 40 };
 
-function parse(json: unknown) {
-  return parseProfiles(JSON.stringify(json), ENV_THRESHOLDS, sha256Hex);
+/** The profiles, and the problems as start-up names them. */
+function parseText(text: string) {
+  const parsed = parseProfiles(text, ENV_THRESHOLDS, sha256Hex);
+  const problems = parsed.problems.map((problem) => describeProblem('POLICY_PROFILES', problem));
+  return { profiles: parsed.profiles, problems };
 }
+
+const parse = (json: unknown) => parseText(JSON.stringify(json));
 
 function resolved(json: unknown) {
   const parsed = parse(json);
@@ -78,10 +88,8 @@ describe('POLICY_PROFILES validation: every problem listed, each naming its fiel
     expect(parse({ '../etc': {} }).problems).toEqual([
       expect.stringMatching(/^POLICY_PROFILES\.\.\.\/etc: must be "default" or a template_id/),
     ]);
-    expect(parseProfiles('{not json', ENV_THRESHOLDS, sha256Hex).problems).toEqual([
-      'POLICY_PROFILES must be a JSON object',
-    ]);
-    expect(parse([1, 2]).problems).toEqual(['POLICY_PROFILES must be a JSON object']);
+    expect(parseText('{not json').problems).toEqual(['POLICY_PROFILES: must be a JSON object']);
+    expect(parse([1, 2]).problems).toEqual(['POLICY_PROFILES: must be a JSON object']);
   });
 
   it('fails the start-up naming the variable and the field', () => {
