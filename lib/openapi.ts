@@ -37,7 +37,7 @@ const record = (description: string, schema = 'VerdictRecord') => ({
 
 /** Every status each operation's handler can answer; the contract test holds handlers to it. */
 export const DOCUMENTED_STATUSES = {
-  'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
+  'POST /verifications': [200, 202, 400, 409, 413, 415, 429, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
 } as const;
 
@@ -75,6 +75,19 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '409': problem('The verification_id belongs to another person, or is in progress.'),
             '413': problem('The selfie or the body is too large.'),
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
+            '429': {
+              ...problem(
+                'NIK_VELOCITY_EXCEEDED: this NIK reached IDmeta velocity.refuseAfter times in the ' +
+                  "profile's window; refused before any paid call, the record ends FAILED. A new " +
+                  'verification of the NIK is accepted after Retry-After.',
+              ),
+              headers: {
+                'Retry-After': {
+                  description: 'Seconds until the oldest counted attempt leaves the window.',
+                  schema: { type: 'integer', minimum: 1 },
+                },
+              },
+            },
             '500': problem('Unexpected failure; nothing more is said.'),
             '502': problem('IDmeta answered with an error.'),
             '503': problem('Too little time left to call IDmeta, or a dependency is busy; retry.'),

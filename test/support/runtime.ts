@@ -43,6 +43,12 @@ export interface RuntimeOverrides {
   /** Default: the API Lambda's 10 s. The queue Lambda uses 0. */
   busyWaitMs?: number;
   storeReserveMs?: number;
+  /**
+   * Default true. False leaves the person index out (no signals), for suites that judge exact
+   * reasons while verifying the registry's few persons in any order: a previous approval of the
+   * same person would add NIK_PREVIOUSLY_VERIFIED to whichever case runs later.
+   */
+  signals?: boolean;
 }
 
 export interface TestRuntimeOptions extends RuntimeOverrides {
@@ -107,14 +113,17 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
       credentials: { ...LOCAL_AWS_CREDENTIALS },
     },
   };
-  const build = (overrides: RuntimeOverrides, base: Env): Runtime =>
-    createRuntime(parseConfig({ ...base, ...overrides.env }), {
+  const build = (overrides: RuntimeOverrides, base: Env): Runtime => {
+    const runtime = createRuntime(parseConfig({ ...base, ...overrides.env }), {
       busyWaitMs: overrides.busyWaitMs ?? API_BUSY_WAIT_MS,
       ...(overrides.storeReserveMs === undefined
         ? {}
         : { storeReserveMs: overrides.storeReserveMs }),
       aws,
     });
+    if (overrides.signals === false) delete runtime.deps.history;
+    return runtime;
+  };
 
   let stopped: Promise<void> | undefined;
   return {
@@ -122,7 +131,11 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     simulator,
     localAws,
     env,
-    createRuntime: (overrides = {}) => build(overrides, env),
+    createRuntime: (overrides = {}) =>
+      build(
+        { ...(options.signals === undefined ? {} : { signals: options.signals }), ...overrides },
+        env,
+      ),
     async createTable() {
       const name = `facematch-verdicts-test-${randomBytes(6).toString('hex')}`;
       await createVerdictTable(localAws.dynamoClient, name);
