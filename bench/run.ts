@@ -189,25 +189,24 @@ function reportOverhead(summaries: OverheadSummary[]): void {
   const memoryOff = find('in-memory', false);
   const real = find('dynalite+s3rver', true);
   const realOff = find('dynalite+s3rver', false);
-  if (memory && memoryOff) {
-    const cost = memory.overheadP50 - memoryOff.overheadP50;
+  const signalsCost = (
+    target: string,
+    on: OverheadSummary | undefined,
+    off: OverheadSummary | undefined,
+    informational = false,
+  ) => {
+    if (!on || !off) return;
+    const cost = on.overheadP50 - off.overheadP50;
     checks.push({
-      target: 'signals cost, overhead p50 on - off (in-memory stores)',
+      target,
       limit: `<= ${TARGETS.signalsCostP50Ms} ms`,
-      measured: `${fixed(memoryOff.overheadP50)} -> ${fixed(memory.overheadP50)} ms (${cost >= 0 ? '+' : ''}${fixed(cost)})`,
+      measured: `${fixed(off.overheadP50)} -> ${fixed(on.overheadP50)} ms (${cost >= 0 ? '+' : ''}${fixed(cost)})`,
       pass: cost <= TARGETS.signalsCostP50Ms,
+      ...(informational ? { informational } : {}),
     });
-  }
-  if (real && realOff) {
-    const cost = real.overheadP50 - realOff.overheadP50;
-    checks.push({
-      target: '  with dynalite (informational: its Query emulation)',
-      limit: `<= ${TARGETS.signalsCostP50Ms} ms`,
-      measured: `${fixed(realOff.overheadP50)} -> ${fixed(real.overheadP50)} ms (${cost >= 0 ? '+' : ''}${fixed(cost)})`,
-      pass: cost <= TARGETS.signalsCostP50Ms,
-      informational: true,
-    });
-  }
+  };
+  signalsCost('signals cost, overhead p50 on - off (in-memory stores)', memory, memoryOff);
+  signalsCost('  with dynalite (informational: its Query emulation)', real, realOff, true);
   if (memory) {
     checks.push({
       target: 'warm overhead p50 (in-memory stores)',

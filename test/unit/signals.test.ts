@@ -12,15 +12,8 @@ import { JPEG, NIK, OTHER_NIK, profiles, request, setup } from '../support/verif
 
 const HOUR = 3_600_000;
 
-const RULES: PolicyRules = {
-  approveThreshold: 75,
-  rejectThreshold: 40,
-  requiredMatches: [],
-  highRisk: 'review',
-  velocity: { reviewAfter: 3, refuseAfter: 10, windowHours: 24 },
-  duplicate: 'ignore',
-  duplicateDays: 90,
-};
+/** The documented defaults over thresholds 75/40 (test/unit/profiles.test.ts spells them out). */
+const RULES: PolicyRules = profiles().default?.rules ?? expect.fail('no default profile');
 
 const noSignals = { attempts: 0, previouslyApproved: false };
 
