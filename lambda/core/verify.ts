@@ -1,6 +1,7 @@
 /**
  * The one path both entrances share: validate -> claim the id -> selfie -> signals -> IDmeta ->
- * decide -> store. It knows nothing of Lambda events or AWS; everything outside comes through the ports.
+ * decide -> store. It knows nothing of Lambda events or AWS; everything outside comes through
+ * the ports.
  *
  * Money and privacy rules this module keeps:
  * - a paid IDmeta call starts only after this worker holds the id's lease, so concurrent
