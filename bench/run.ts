@@ -27,6 +27,8 @@ const TARGETS = {
   bundleBytes: 700_000,
   overheadP50Ms: 2,
   overheadP99Ms: 10,
+  /** What signals (one person-index read, weighed by the policy) may add to the p50 overhead. */
+  signalsCostP50Ms: 1,
   latencyRatio: 1.02,
   idmetaLatencyMs: 200,
   rssMultiple: 3,
@@ -145,6 +147,7 @@ function reportCold(result: ColdImportResult): void {
 function overheadRows(summaries: OverheadSummary[]): string[][] {
   return summaries.map((summary) => [
     summary.stores,
+    summary.signals ? 'on' : 'off',
     String(summary.calls),
     fixed(summary.totalP50),
     fixed(summary.idmetaP50),
@@ -156,6 +159,7 @@ function overheadRows(summaries: OverheadSummary[]): string[][] {
 
 const OVERHEAD_HEADER = [
   'stores',
+  'signals',
   'calls',
   'total p50 ms',
   'IDmeta p50 ms',
@@ -176,8 +180,33 @@ function reportOverhead(summaries: OverheadSummary[]): void {
     "   as ours (DynamoDB's in AWS). in-memory: the unit tests' stores, so only our code is left:",
   );
   log('   the target is judged there; the dynalite row is shown for reference.');
-  const memory = summaries.find((summary) => summary.stores === 'in-memory');
-  const real = summaries.find((summary) => summary.stores === 'dynalite+s3rver');
+  log(
+    '   signals on: one read of a seeded person history (2 attempts in 24 h, 5 records) per call.',
+  );
+  const find = (stores: OverheadSummary['stores'], signals: boolean) =>
+    summaries.find((summary) => summary.stores === stores && summary.signals === signals);
+  const memory = find('in-memory', true);
+  const memoryOff = find('in-memory', false);
+  const real = find('dynalite+s3rver', true);
+  const realOff = find('dynalite+s3rver', false);
+  const signalsCost = (
+    target: string,
+    on: OverheadSummary | undefined,
+    off: OverheadSummary | undefined,
+    informational = false,
+  ) => {
+    if (!on || !off) return;
+    const cost = on.overheadP50 - off.overheadP50;
+    checks.push({
+      target,
+      limit: `<= ${TARGETS.signalsCostP50Ms} ms`,
+      measured: `${fixed(off.overheadP50)} -> ${fixed(on.overheadP50)} ms (${cost >= 0 ? '+' : ''}${fixed(cost)})`,
+      pass: cost <= TARGETS.signalsCostP50Ms,
+      ...(informational ? { informational } : {}),
+    });
+  };
+  signalsCost('signals cost, overhead p50 on - off (in-memory stores)', memory, memoryOff);
+  signalsCost('  with dynalite (informational: its Query emulation)', real, realOff, true);
   if (memory) {
     checks.push({
       target: 'warm overhead p50 (in-memory stores)',
@@ -373,22 +402,29 @@ if (selected('cold')) {
     );
   });
 }
-async function overheadRuns(calls: number, warmup: number, latencyMs: number) {
+async function overheadRuns(
+  calls: number,
+  warmup: number,
+  latencyMs: number,
+  signalModes: readonly boolean[] = [true],
+) {
   const summaries: OverheadSummary[] = [];
   for (const stores of ['dynalite+s3rver', 'in-memory'] as const) {
-    summaries.push(
-      await runChild<OverheadSummary>('overhead', {
-        input: { stores, calls, warmup, latencyMs },
-        timeoutMs: 600_000,
-      }),
-    );
+    for (const signals of signalModes) {
+      summaries.push(
+        await runChild<OverheadSummary>('overhead', {
+          input: { stores, signals, calls, warmup, latencyMs },
+          timeoutMs: 600_000,
+        }),
+      );
+    }
   }
   return summaries;
 }
 
 if (selected('overhead')) {
   await section('2. warm per-verification overhead', async () => {
-    reportOverhead(await overheadRuns(SETTINGS.calls, 200, 0));
+    reportOverhead(await overheadRuns(SETTINGS.calls, 200, 0, [false, true]));
   });
 }
 if (selected('ratio')) {

@@ -16,6 +16,7 @@ import { S3BucketObjects } from './adapters/bucket-objects.ts';
 import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { DynamoPersonIndex } from './adapters/person-index.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
 import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
@@ -35,6 +36,7 @@ import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
+  recordLocalRefusal,
   recordPaidVerdictNotSaved,
   recordSweepAction,
   recordUnknownIdmetaFields,
@@ -129,6 +131,8 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const events = options.events ?? (bus ? new EventBridgeVerdictEvents(bus) : undefined);
   const subjectEvents =
     options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
+  // One document client for the store, the person index and the worklist: one socket pool for
+  // the table.
   const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
   const s3 = createS3Client(options.aws?.s3);
   const vault = new SecretBackedVault(dataKey);
@@ -144,6 +148,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       onUnknownFields: recordUnknownIdmetaFields,
     }),
     store,
+    history: new DynamoPersonIndex({ client: documentClient, tableName: config.tableName }),
     selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
     vault,
     clock: { now: () => Date.now() },
@@ -153,10 +158,11 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       recorded: recordVerdict,
       housekeepingFailed: recordHousekeepingFailure,
       paidVerdictNotSaved: recordPaidVerdictNotSaved,
+      refused: recordLocalRefusal,
     },
     settings: {
       defaultTemplateId: config.idmeta.defaultTemplateId,
-      policy: config.policy,
+      profiles: config.profiles,
       selfieLimits: config.selfieLimits,
       retentionDays: config.retentionDays,
       leaseMs: config.leaseMs,

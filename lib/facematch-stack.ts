@@ -285,6 +285,9 @@ export class FacematchStack extends Stack {
       FACEMATCH_DATA_KEY_SECRET_ID: this.dataKeySecret.secretArn,
       APPROVE_THRESHOLD: String(config.policy.approveThreshold),
       REJECT_THRESHOLD: String(config.policy.rejectThreshold),
+      ...(config.policy.profiles === undefined
+        ? {}
+        : { POLICY_PROFILES: JSON.stringify(config.policy.profiles) }),
       SELFIE_MAX_BYTES: String(config.selfies.maxBytes),
       SELFIE_MIN_DIMENSION: String(config.selfies.minDimension),
       SELFIE_MAX_DIMENSION: String(config.selfies.maxDimension),
@@ -385,6 +388,14 @@ export class FacematchStack extends Stack {
         // The verdict store's three calls (lambda/adapters/verdict-store.ts), nothing else.
         actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         resources: [this.table.tableArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'PersonIndex',
+        // Signals read one NIK hash's history before paying IDmeta (lambda/adapters/person-index.ts).
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${PERSON_INDEX}`],
       }),
     );
     role.addToPrincipalPolicy(

@@ -456,6 +456,7 @@ describe('the functions', () => {
     FACEMATCH_DATA_KEY_SECRET_ID: { Ref: ids.dataKeySecret },
     APPROVE_THRESHOLD: String(config.policy.approveThreshold),
     REJECT_THRESHOLD: String(config.policy.rejectThreshold),
+    POLICY_PROFILES: JSON.stringify(config.policy.profiles),
     SELFIE_MAX_BYTES: String(config.selfies.maxBytes),
     SELFIE_MIN_DIMENSION: String(config.selfies.minDimension),
     SELFIE_MAX_DIMENSION: String(config.selfies.maxDimension),
@@ -892,6 +893,17 @@ describe('least privilege', () => {
         expect.objectContaining({
           Action: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
           Resource: getAtt(ids.table),
+        }),
+      ]);
+    }
+  });
+
+  it('lets both roles query the by-person index, and no other index', () => {
+    for (const role of ['api', 'queue'] as const) {
+      expect(find(statementsOf(role), 'dynamodb:Query')).toEqual([
+        expect.objectContaining({
+          Action: 'dynamodb:Query',
+          Resource: { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] },
         }),
       ]);
     }

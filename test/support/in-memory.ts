@@ -16,6 +16,8 @@ import type {
   ClaimOutcome,
   FacematchCheckInput,
   IdmetaPort,
+  PersonHistory,
+  PersonVerification,
   SaveOptions,
   SelfieStore,
   VerdictStore,
@@ -217,5 +219,32 @@ export class ManualClock {
   }
   advance(ms: number) {
     this.current += ms;
+  }
+}
+
+/**
+ * The `by-person` index over an in-memory store: what the DynamoDB index projects, newest first.
+ * Immediate, like dynalite (DynamoDB's index lags by a moment). `queries` counts the reads.
+ */
+export class InMemoryPersonHistory implements PersonHistory {
+  queries = 0;
+
+  constructor(private readonly store: InMemoryVerdictStore) {}
+
+  async recent(nikHash: string, since: number): Promise<PersonVerification[]> {
+    this.queries += 1;
+    if (nikHash === ANONYMOUS_NIK_HASH) return [];
+    const sinceIso = new Date(since).toISOString();
+    return [...this.store.items.values()]
+      .filter((item) => item.nik_hash === nikHash && item.created_at >= sinceIso)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1))
+      .map((item) => ({
+        verificationId: item.verification_id,
+        createdAt: item.created_at,
+        status: item.status,
+        decision: item.decision,
+        completedAt: item.completed_at,
+        idmetaAt: item.idmeta_at,
+      }));
   }
 }
