@@ -4,6 +4,7 @@
  * and return the exit status, so tests run them whole.
  */
 import { parseCommandArgs } from './cli/args.ts';
+import { CONSOLE_USAGE, runConsole } from './cli/console-command.ts';
 import type { CliDeps, CliIo } from './cli/context.ts';
 import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
@@ -18,6 +19,7 @@ commands:
   serve                 run everything locally (API, S3, DynamoDB, IDmeta simulator)
   verify                verify a NIK, name, date of birth and selfie: POST /verifications
   get ID                show a verification: GET /verifications/{ID}
+  console               the operator console for a deployed API (SigV4 proxy on 127.0.0.1)
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -38,6 +40,7 @@ const USAGES: Record<string, string> = {
   serve: SERVE_USAGE,
   verify: VERIFY_USAGE,
   get: GET_USAGE,
+  console: CONSOLE_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -69,6 +72,8 @@ export async function runCli(
         return await runVerify(rest, context);
       case 'get':
         return await runGet(rest, context);
+      case 'console':
+        return await runConsole(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {

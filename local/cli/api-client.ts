@@ -43,6 +43,16 @@ export interface ApiResponse {
   statusText: string;
   contentType: string;
   text: string;
+  headers?: Headers;
+}
+
+/** A request passed through as it came (the console proxy): raw JSON bytes and its own query. */
+export interface ForwardedRequest {
+  method: 'GET' | 'POST';
+  /** The API path after the stage, e.g. `/verifications/abc/review`. */
+  path: string;
+  query?: URLSearchParams;
+  body?: Uint8Array;
 }
 
 export interface ApiClient {
@@ -51,6 +61,7 @@ export interface ApiClient {
   readonly signingRegion: string | null;
   postVerification(body: unknown): Promise<ApiResponse>;
   getVerification(verificationId: string): Promise<ApiResponse>;
+  forward(request: ForwardedRequest): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -165,19 +176,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // The stage (`/prod`) and any query of the endpoint stay on every request.
   const basePath = endpoint.pathname.replace(/\/+$/, '');
-  const query: Record<string, string | string[]> = {};
-  for (const [name, value] of endpoint.searchParams) {
-    const seen = query[name];
-    query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
-  }
-  const queryString = [...endpoint.searchParams]
-    .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
-    .join('&');
-
-  async function send(method: string, pathSuffix: string, body?: unknown): Promise<ApiResponse> {
+  async function send(
+    method: string,
+    pathSuffix: string,
+    body?: unknown,
+    raw?: { bytes?: Uint8Array; query?: URLSearchParams },
+  ): Promise<ApiResponse> {
+    const params = [...endpoint.searchParams, ...(raw?.query ?? [])];
+    const query: Record<string, string | string[]> = {};
+    for (const [name, value] of params) {
+      const seen = query[name];
+      query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+    }
+    const queryString = params
+      .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
+      .join('&');
     const path = `${basePath}${pathSuffix}`;
     const url = `${endpoint.protocol}//${endpoint.host}${path}${queryString ? `?${queryString}` : ''}`;
-    const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
+    const bytes =
+      raw?.bytes ??
+      (body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body)));
     let headers: Record<string, string> = { accept: ACCEPT };
     if (bytes) headers['content-type'] = 'application/json';
 
@@ -226,6 +244,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       statusText: response.statusText,
       contentType: response.headers.get('content-type') ?? '',
       text,
+      headers: response.headers,
     };
   }
 
@@ -240,5 +259,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return send('GET', `/verifications/${encodeURIComponent(verificationId)}`);
     },
+    forward: (request) =>
+      send(request.method, request.path, undefined, { bytes: request.body, query: request.query }),
   };
 }

@@ -26,6 +26,10 @@ export interface CliDeps {
   /** Default: the standard AWS credential chain, resolved only when a request is signed. */
   credentials?: CredentialsSource;
   now?: () => Date;
+  /** `facematch console`: how it opens the page (default: the platform's opener). */
+  openBrowser?: (url: string) => void;
+  /** `facematch console`: stops it (default: SIGINT or SIGTERM). */
+  stop?: AbortSignal;
 }
 
 export interface CliContext extends CliDeps {

@@ -225,6 +225,29 @@ describe('the operator console in headless Chromium', () => {
     },
   );
 
+  it('works through the facematch console proxy, which needs the token of the page', async () => {
+    const { startConsoleProxy } = await import('../../local/console/proxy.ts');
+    const proxy = await startConsoleProxy({ endpoint: local.apiUrl });
+    const proxied = await chromium.context.newPage();
+    try {
+      await proxied.goto(proxy.url);
+      await proxied.locator('html[data-ready="true"]').waitFor();
+      await proxied.getByRole('button', { name: 'Look up' }).click();
+      await proxied.getByRole('textbox', { name: 'Verification id' }).fill(reviewId);
+      await proxied.getByRole('button', { name: 'Open' }).click();
+      await proxied.locator('#lookup-result article.record').waitFor();
+      expect(await proxied.locator('#lookup-result .vid').textContent()).toBe(reviewId);
+      // The same call without the token, from the page's own origin: refused.
+      const bare = await proxied.evaluate(
+        `fetch('/verifications/${reviewId}').then((response) => response.status)`,
+      );
+      expect(bare).toBe(403);
+    } finally {
+      await proxied.close();
+      await proxy.close();
+    }
+  });
+
   it('keeps the NIK out of the URL, the title and browser storage', async () => {
     // Strings, not functions: this code runs in the page (the project's types have no DOM).
     const stored = (await page.evaluate(`({
