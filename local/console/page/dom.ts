@@ -82,6 +82,19 @@ export function showProblem(
   firstInvalid?.focus();
 }
 
+/** Editing a field clears its error: the message beside it describes the value that was sent. */
+export function clearInvalidOnInput(form: HTMLFormElement): void {
+  const clear = (event: Event) => {
+    const input = event.target as HTMLElement;
+    if (input.getAttribute('aria-invalid') !== 'true') return;
+    input.removeAttribute('aria-invalid');
+    const error = form.querySelector<HTMLElement>(`#${CSS.escape(`${input.id}-error`)}`);
+    if (error) error.textContent = '';
+  };
+  form.addEventListener('input', clear);
+  form.addEventListener('change', clear);
+}
+
 export function formatTime(value: string | number | undefined): string {
   if (value === undefined || value === null) return '';
   const date = new Date(typeof value === 'number' && value < 1e12 ? value * 1000 : value);

@@ -2,7 +2,7 @@
  * The operator console: a client of the public API on its own origin. Views switch in place (no
  * routing: nothing personal ever reaches the URL); nothing is stored in the browser.
  */
-import { byId } from './dom.ts';
+import { byId, clearInvalidOnInput } from './dom.ts';
 import { setUpLookupView } from './lookup-view.ts';
 import { setUpQueueView } from './queue-view.ts';
 import { hasSubjectRoutes, setUpSubjectsView } from './subjects-view.ts';
@@ -31,6 +31,8 @@ setUpSubjectsView((id) => {
   show('lookup');
   void openVerification(id);
 });
+// The review form, made later, wires its own (queue-view.ts).
+for (const form of document.querySelectorAll('form')) clearInvalidOnInput(form);
 for (const button of navButtons) {
   button.addEventListener('click', () => show(button.dataset.view as View));
 }

@@ -10,7 +10,15 @@ import {
   type VerdictRecord,
   verificationPath,
 } from './api.ts';
-import { byId, clearProblems, formatAge, h, markInvalid, showProblem } from './dom.ts';
+import {
+  byId,
+  clearInvalidOnInput,
+  clearProblems,
+  formatAge,
+  h,
+  markInvalid,
+  showProblem,
+} from './dom.ts';
 import { renderRecord } from './record-view.ts';
 import { REVIEW_REASONS } from './words.ts';
 
@@ -144,6 +152,7 @@ export function setUpQueueView(): { load: () => Promise<void> } {
       ),
       h('div', { class: 'actions' }, approve, reject),
     );
+    clearInvalidOnInput(form);
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const decision = (event.submitter as HTMLButtonElement | null)?.value;
