@@ -13,6 +13,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { type ApiClientOptions, createApiClient, regionFromHost } from '../cli/api-client.ts';
+import { readBody } from '../lambda-shim.ts';
 import { listen } from '../listen.ts';
 import { CONSOLE_TOKEN_HEADER, createConsoleSite, isLoopbackHostHeader } from './site.ts';
 
@@ -90,17 +91,6 @@ function crossSite(request: IncomingMessage): boolean {
 
 const isJson = (contentType: string | undefined) =>
   /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i.test(contentType?.trim() ?? '');
-
-async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
-}
 
 /** Where presigned selfie URLs of this endpoint point: the region's S3 (virtual-hosted or path). */
 function imageOrigins(endpoint: URL): string[] {

@@ -3,83 +3,36 @@
  * credentials, so another site's page (CSRF), a rebinding DNS name or a stray local request must
  * not get it to sign anything.
  */
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type Server,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../local/cli.ts';
 import { type ConsoleProxy, startConsoleProxy } from '../../local/console/proxy.ts';
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
+import { type FakeHttpServer, json, startFakeHttp } from '../support/fake-http.ts';
+import { rawRequest } from '../support/raw-http.ts';
 
 const CREDENTIALS = { accessKeyId: 'AKIDCONSOLETEST', secretAccessKey: 'console-test-secret' };
 
-/** Answers like the API would, and remembers what reached it. */
-async function startUpstream() {
-  const seen: Seen[] = [];
-  const server: Server = createServer(async (request, response) => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
-    seen.push({
-      method: request.method ?? '',
-      url: request.url ?? '',
-      headers: request.headers,
-      body: Buffer.concat(chunks).toString('utf8'),
-    });
-    response.writeHead(429, {
-      'content-type': 'application/problem+json',
-      'retry-after': '7',
-      'set-cookie': 'upstream=1',
-    });
-    response.end(JSON.stringify({ title: 'Too Many Requests', status: 429, code: 'X' }));
-  });
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  return { seen, server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
+/** Answers like the API would (a problem with a header worth passing back), and records. */
+const startUpstream = () =>
+  startFakeHttp([
+    json(
+      429,
+      { title: 'Too Many Requests', status: 429, code: 'X' },
+      {
+        'content-type': 'application/problem+json',
+        'retry-after': '7',
+        'set-cookie': 'upstream=1',
+      },
+    ),
+  ]);
 
-/** node:http, not fetch: fetch will not send a Host or Origin of the test's choosing. */
-function send(
+const send = (
   proxy: ConsoleProxy,
   options: { method?: string; path: string; headers?: Record<string, string>; body?: string },
-) {
-  return new Promise<{ status: number; headers: IncomingHttpHeaders; body: string }>(
-    (resolve, reject) => {
-      const request = httpRequest(
-        {
-          host: '127.0.0.1',
-          port: proxy.port,
-          method: options.method ?? 'GET',
-          path: options.path,
-          headers: { host: `127.0.0.1:${proxy.port}`, ...options.headers },
-        },
-        async (response) => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of response) chunks.push(chunk as Buffer);
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end(options.body);
-    },
-  );
-}
+) => rawRequest(proxy.port, options);
 
 describe('facematch console proxy', () => {
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let upstream: FakeHttpServer;
   let proxy: ConsoleProxy;
   const apiHeaders = () => ({
     'x-facematch-console-token': proxy.token,
@@ -97,10 +50,10 @@ describe('facematch console proxy', () => {
   });
   afterAll(async () => {
     await proxy?.close();
-    await new Promise((done) => upstream?.server.close(done));
+    await upstream?.close();
   });
   afterEach(() => {
-    upstream.seen.length = 0;
+    upstream.requests.length = 0;
   });
 
   it('listens on loopback only', async () => {
@@ -128,9 +81,9 @@ describe('facematch console proxy', () => {
         headers: { ...apiHeaders(), host: host.replace('PORT', String(proxy.port)) },
       });
       expect(answer.status).toBe(403);
-      expect(answer.body).not.toContain(proxy.token);
+      expect(answer.text).not.toContain(proxy.token);
     }
-    expect(upstream.seen).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it.each([
@@ -153,9 +106,9 @@ describe('facematch console proxy', () => {
         body: method === 'POST' ? '{"nik":"3174051403880012"}' : undefined,
       });
       expect(answer.status).toBe(403);
-      expect(JSON.parse(answer.body)).toMatchObject({ code: 'CONSOLE_TOKEN_REQUIRED' });
+      expect(JSON.parse(answer.text)).toMatchObject({ code: 'CONSOLE_TOKEN_REQUIRED' });
     }
-    expect(upstream.seen).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it.each([
@@ -171,7 +124,7 @@ describe('facematch console proxy', () => {
       body: '{"nik":"3174051403880012"}',
     });
     expect(answer.status).toBe(415);
-    expect(upstream.seen).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('refuses a call from another origin, even with the token', async () => {
@@ -190,7 +143,7 @@ describe('facematch console proxy', () => {
       });
       expect(answer.status).toBe(403);
     }
-    expect(upstream.seen).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('passes on only the API routes', async () => {
@@ -200,7 +153,7 @@ describe('facematch console proxy', () => {
     }
     const put = await send(proxy, { method: 'PUT', path: '/verifications', headers: apiHeaders() });
     expect(put.status).toBe(405);
-    expect(upstream.seen).toEqual([]);
+    expect(upstream.requests).toEqual([]);
   });
 
   it('signs a tokened JSON call with SigV4 and passes the answer back, nothing more', async () => {
@@ -218,12 +171,12 @@ describe('facematch console proxy', () => {
     expect(answer.status).toBe(429);
     expect(answer.headers['retry-after']).toBe('7');
     expect(answer.headers['set-cookie']).toBeUndefined();
-    expect(JSON.parse(answer.body)).toMatchObject({ title: 'Too Many Requests' });
+    expect(JSON.parse(answer.text)).toMatchObject({ title: 'Too Many Requests' });
 
-    const [call] = upstream.seen;
+    const [call] = upstream.requests;
     expect(call?.method).toBe('POST');
     // The stage stays in front of the path; the query goes along.
-    expect(call?.url).toBe('/prod/verifications/abc/review?ignored=no');
+    expect(call?.path).toBe('/prod/verifications/abc/review?ignored=no');
     expect(call?.body).toBe('{"decision":"APPROVED","reason":"FACE_CONFIRMED"}');
     expect(call?.headers.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDCONSOLETEST\/\d{8}\/ap-southeast-3\/execute-api\/aws4_request, /,
@@ -238,7 +191,7 @@ describe('facematch console proxy', () => {
     for (const host of [`127.0.0.1:${proxy.port}`, `localhost:${proxy.port}`]) {
       const page = await send(proxy, { path: '/console', headers: { host } });
       expect(page.status).toBe(200);
-      expect(page.body).toContain(`<meta name="facematch-console-token" content="${proxy.token}">`);
+      expect(page.text).toContain(`<meta name="facematch-console-token" content="${proxy.token}">`);
       const csp = String(page.headers['content-security-policy']);
       expect(csp).toContain("default-src 'self'");
       expect(csp).toContain("script-src 'self';");
@@ -246,11 +199,11 @@ describe('facematch console proxy', () => {
       expect(csp).toContain("frame-ancestors 'none'");
       expect(csp).not.toContain('unsafe');
       expect(page.headers['cache-control']).toBe('no-store');
-      const scripts = page.body.match(/<script\b[^>]*>[\s\S]*?<\/script>/g) ?? [];
+      const scripts = page.text.match(/<script\b[^>]*>[\s\S]*?<\/script>/g) ?? [];
       expect(scripts.length).toBe(1);
       for (const script of scripts)
         expect(script).toMatch(/^<script[^>]* src="\/console\/[^"]+"><\/script>$/);
-      expect(page.body).not.toMatch(/\son\w+=/);
+      expect(page.text).not.toMatch(/\son\w+=/);
     }
     const script = await send(proxy, { path: '/console/console.js' });
     expect(script.status).toBe(200);
@@ -319,7 +272,7 @@ describe('facematch console (command)', () => {
     stop.abort();
     expect(await running).toBe(0);
     await expect(fetch(url)).rejects.toThrow();
-    await new Promise((done) => upstream.server.close(done));
+    await upstream.close();
   });
 
   it.each([

@@ -1,47 +1,18 @@
 /** The console's own files as `npm start` serves them (local/console/site.ts), without a browser. */
-import {
-  createServer,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type Server,
-} from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConsoleSite, createConsoleSite } from '../../local/console/site.ts';
+import { rawRequest } from '../support/raw-http.ts';
 
 describe('the console site', () => {
   let site: ConsoleSite;
   let server: Server;
   let port: number;
 
-  const get = (
-    path: string,
-    headers: Record<string, string> = {},
-    method = 'GET',
-  ): Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }> =>
-    new Promise((resolve, reject) => {
-      const request = httpRequest(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method,
-          headers: { host: `127.0.0.1:${port}`, ...headers },
-        },
-        async (response) => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of response) chunks.push(chunk as Buffer);
-          resolve({
-            status: response.statusCode ?? 0,
-            headers: response.headers,
-            body: Buffer.concat(chunks),
-          });
-        },
-      );
-      request.on('error', reject);
-      request.end();
-    });
+  const get = (path: string, headers: Record<string, string> = {}, method = 'GET') =>
+    rawRequest(port, { path, headers, method });
 
   beforeAll(async () => {
     site = createConsoleSite({
@@ -68,7 +39,7 @@ describe('the console site', () => {
   it("serves the page with the run's token, the configured thresholds and the S3 origin in its CSP", async () => {
     const page = await get('/console');
     expect(page.status).toBe(200);
-    const html = page.body.toString('utf8');
+    const html = page.text;
     expect(html).toContain(`<meta name="facematch-console-token" content="${site.token}">`);
     expect(html).toContain('<meta name="facematch-thresholds" content="80 35">');
     expect(html).toContain('<title>facematch console</title>');
@@ -83,7 +54,7 @@ describe('the console site', () => {
   it('refuses another Host (DNS rebinding) and any method but GET and HEAD', async () => {
     const rebound = await get('/console', { host: `rebind.attacker.example:${port}` });
     expect(rebound.status).toBe(403);
-    expect(rebound.body.toString()).not.toContain(site.token);
+    expect(rebound.text).not.toContain(site.token);
     const posted = await get('/console', {}, 'POST');
     expect(posted.status).toBe(405);
     expect(posted.headers.allow).toBe('GET, HEAD');
@@ -100,6 +71,6 @@ describe('the console site', () => {
     const again = await get('/console/console.js', { 'if-none-match': String(plain.headers.etag) });
     expect(again.status).toBe(304);
     // No eval or Function constructor: the CSP (no 'unsafe-eval') would block them anyway.
-    expect(plain.body.toString()).not.toMatch(/\beval\(|new Function\(/);
+    expect(plain.text).not.toMatch(/\beval\(|new Function\(/);
   });
 });
