@@ -60,6 +60,7 @@ describe('the operator console in headless Chromium', () => {
   let chromium: RunningChromium;
   let page: Page;
   const offOrigin: string[] = [];
+  const requestedUrls: string[] = [];
   const cspViolations: string[] = [];
 
   const shot = (name: string) =>
@@ -95,6 +96,7 @@ describe('the operator console in headless Chromium', () => {
     const origin = new URL(local.apiUrl).origin;
     const s3Origin = new URL(local.s3Endpoint).origin;
     page.on('request', (request) => {
+      requestedUrls.push(request.url());
       const url = new URL(request.url());
       if (!['blob:', 'data:'].includes(url.protocol) && ![origin, s3Origin].includes(url.origin)) {
         offOrigin.push(url.origin);
@@ -259,7 +261,10 @@ describe('the operator console in headless Chromium', () => {
     })`)) as Record<string, string>;
     for (const person of [approvedPerson, reviewPerson]) {
       expect(JSON.stringify(stored)).not.toContain(person.nik);
+      // Bodies only: no request the page made carried a NIK in its URL.
+      expect(requestedUrls.filter((url) => url.includes(person.nik))).toEqual([]);
     }
+    expect(requestedUrls.length).toBeGreaterThan(5);
     expect(stored.title).toBe('facematch console');
     expect(stored.local).toBe('{}');
     expect(stored.session).toBe('{}');
