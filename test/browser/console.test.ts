@@ -204,6 +204,11 @@ describe('the operator console in headless Chromium', () => {
     const error = page.locator('#nik-error');
     expect((await error.textContent())?.length).toBeGreaterThan(0);
     expect(await error.isVisible()).toBe(true);
+    // Beside the input: to its right, on the same line.
+    const [fieldBox, errorBox] = [await nik.boundingBox(), await error.boundingBox()];
+    if (!fieldBox || !errorBox) throw new Error('the NIK field or its error is not laid out');
+    expect(errorBox.x).toBeGreaterThanOrEqual(fieldBox.x + fieldBox.width);
+    expect(errorBox.y).toBeLessThan(fieldBox.y + fieldBox.height);
     // The problem's title is shown; the field is announced with its error.
     expect(await page.locator('#verify-form .problem').isVisible()).toBe(true);
     expect(await nik.getAttribute('aria-describedby')).toContain('nik-error');

@@ -143,12 +143,12 @@ export function setUpQueueView(): { load: () => Promise<void> } {
         { class: 'field' },
         h('label', { for: 'review-note' }, 'Note'),
         note,
+        h('span', { class: 'error', id: 'review-note-error' }),
         h(
           'span',
           { class: 'hint', id: 'review-note-hint' },
           'optional, at most 500 characters; kept in the record only',
         ),
-        h('span', { class: 'error', id: 'review-note-error' }),
       ),
       h('div', { class: 'actions' }, approve, reject),
     );
