@@ -7,16 +7,18 @@
  *   BENCH_ONLY=cold,rss npm run bench      # some sections: cold, overhead, ratio, rss, connections
  *
  * Sample counts (defaults in brackets): BENCH_COLD_RUNS [21], BENCH_CALLS [2000],
- * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200].
+ * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
+ * BENCH_CONSOLE_LOADS [7].
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { runChild } from './child-process.ts';
 import { type ColdImportResult, measureColdImport } from './cold-import.ts';
 import { type ConnectionsPhase, measureConnections } from './connections.ts';
+import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
 import { measureRss, type Peak, type RssResult, rise } from './rss.ts';
-import { fixed, kib, mib, type TargetCheck, table } from './stats.ts';
+import { fixed, kib, mib, percentile, type TargetCheck, table } from './stats.ts';
 
 // Node 20 here, 22/24 in Lambda: the SDK's reminder is known (as in vitest.config.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -34,6 +36,8 @@ const TARGETS = {
   rssMultiple: 3,
   /** Connections per service over the whole run: a few, never one per verification. */
   connectionsPerService: 3,
+  /** The console's first load, gzip, everything the page fetches (issue 14). */
+  consoleFirstLoadBytes: 150_000,
 };
 
 function count(name: string, fallback: number, minimum: number): number {
@@ -53,8 +57,9 @@ const SETTINGS = {
   rssRuns: count('BENCH_RSS_RUNS', 9, 1),
   rssRunsWithoutGc: count('BENCH_RSS_RUNS_WITHOUT_GC', 3, 1),
   connectionVerifications: count('BENCH_CONNECTION_VERIFICATIONS', 200, 200),
+  consoleLoads: count('BENCH_CONSOLE_LOADS', 7, 3),
 };
-const ALL_SECTIONS = ['cold', 'overhead', 'ratio', 'rss', 'connections'] as const;
+const ALL_SECTIONS = ['cold', 'overhead', 'ratio', 'rss', 'connections', 'console'] as const;
 type Section = (typeof ALL_SECTIONS)[number];
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 for (const name of only ?? []) {
@@ -449,6 +454,61 @@ if (selected('connections')) {
       await measureConnections({
         verifications: SETTINGS.connectionVerifications,
         ttlPhase: { ttlMs: 1_000, durationMs: 3_500 },
+      }),
+    );
+  });
+}
+
+/** The issue's unit: kB (1000 bytes). */
+const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+
+function reportConsole(result: ConsoleResult): void {
+  const ms = (values: number[]) =>
+    `${fixed(percentile(values, 50), 0)} ms (min ${fixed(Math.min(...values), 0)}, max ${fixed(Math.max(...values), 0)})`;
+  const bytes = Math.max(...result.transferredBytes);
+  log(
+    table(
+      ['first load of /console (fresh profile each)', 'measured'],
+      [
+        ...result.resources.map((resource) => [
+          `  ${resource.url} (${resource.encoding})`,
+          kB(resource.bytes),
+        ]),
+        ['transferred, bodies as sent + headers (max of runs)', kB(bytes)],
+        [`time to interactive, median of ${result.interactiveMs.length}`, ms(result.interactiveMs)],
+        ['the same page: GET /verifications/{id} round trip', ms(result.getRoundTripMs)],
+        [
+          'the same page: Verify clicked -> verdict shown (IDmeta simulator)',
+          ms(result.verifyRoundTripMs),
+        ],
+        [
+          'one-time build of the page at first request (esbuild, server side)',
+          `${fixed(result.buildMs, 0)} ms`,
+        ],
+      ],
+    ),
+  );
+  checks.push({
+    target: 'console first load, transferred (gzip)',
+    limit: `≤ ${kB(TARGETS.consoleFirstLoadBytes)}`,
+    measured: kB(bytes),
+    pass: bytes <= TARGETS.consoleFirstLoadBytes,
+  });
+  checks.push({
+    target: 'console time to interactive vs GET round trip (median)',
+    limit: '-',
+    measured: `${fixed(percentile(result.interactiveMs, 50), 0)} ms vs ${fixed(percentile(result.getRoundTripMs, 50), 0)} ms`,
+    pass: true,
+    informational: true,
+  });
+}
+
+if (selected('console')) {
+  await section('6. the operator console in headless Chromium', async () => {
+    reportConsole(
+      await runChild<ConsoleResult>('console', {
+        input: { loads: SETTINGS.consoleLoads, roundTrips: 5 },
+        timeoutMs: 300_000,
       }),
     );
   });

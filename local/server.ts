@@ -26,6 +26,7 @@ import {
   startDynalite,
   startS3rver,
 } from './aws-servers.ts';
+import { createConsoleSite } from './console/site.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
 import {
@@ -65,6 +66,8 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   apiUrl: string;
+  /** The operator console, `${apiUrl}/console`. */
+  consoleUrl: string;
   s3Endpoint: string;
   dynamoEndpoint: string;
   idmetaUrl: string;
@@ -262,9 +265,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
 
     const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
+    // The operator console (GET /console): the public API's client, kept selfies from local S3.
+    const consoleSite = createConsoleSite({
+      imageOrigins: [new URL(s3.endpoint).origin],
+      thresholds: {
+        approve: config.policy.approveThreshold,
+        reject: config.policy.rejectThreshold,
+      },
+    });
     let apiUrl = '';
     const server = createServer(async (request, response) => {
       try {
+        if (await consoleSite.handle(request, response)) return;
         if (request.url === '/openapi.json' && request.method === 'GET') {
           writeResult(response, {
             statusCode: 200,
@@ -326,6 +338,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     return {
       apiUrl,
+      consoleUrl: `${apiUrl}/console`,
       s3Endpoint: s3.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       idmetaUrl,

@@ -45,6 +45,16 @@ export interface ApiResponse {
   text: string;
   /** `Facematch-Replayed: true`: the stored answer of an identical earlier request. */
   replayed?: boolean;
+  headers?: Headers;
+}
+
+/** A request passed through as it came (the console proxy): raw JSON bytes and its own query. */
+export interface ForwardedRequest {
+  method: 'GET' | 'POST';
+  /** The API path after the stage, e.g. `/verifications/abc/review`. */
+  path: string;
+  query?: URLSearchParams;
+  body?: Uint8Array;
 }
 
 export interface ApiClient {
@@ -55,6 +65,7 @@ export interface ApiClient {
   getVerification(verificationId: string): Promise<ApiResponse>;
   /** `POST /data-subjects/{search|erase}`: the NIK goes in the body, never in the URL. */
   postDataSubject(action: 'search' | 'erase', body: { nik: string }): Promise<ApiResponse>;
+  forward(request: ForwardedRequest): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -169,19 +180,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // The stage (`/prod`) and any query of the endpoint stay on every request.
   const basePath = endpoint.pathname.replace(/\/+$/, '');
-  const query: Record<string, string | string[]> = {};
-  for (const [name, value] of endpoint.searchParams) {
-    const seen = query[name];
-    query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
-  }
-  const queryString = [...endpoint.searchParams]
-    .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
-    .join('&');
-
-  async function send(method: string, pathSuffix: string, body?: unknown): Promise<ApiResponse> {
+  async function send(
+    method: string,
+    pathSuffix: string,
+    body?: unknown,
+    raw?: { bytes?: Uint8Array; query?: URLSearchParams },
+  ): Promise<ApiResponse> {
+    const params = [...endpoint.searchParams, ...(raw?.query ?? [])];
+    const query: Record<string, string | string[]> = {};
+    for (const [name, value] of params) {
+      const seen = query[name];
+      query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+    }
+    const queryString = params
+      .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
+      .join('&');
     const path = `${basePath}${pathSuffix}`;
     const url = `${endpoint.protocol}//${endpoint.host}${path}${queryString ? `?${queryString}` : ''}`;
-    const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
+    const bytes =
+      raw?.bytes ??
+      (body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body)));
     let headers: Record<string, string> = { accept: ACCEPT };
     if (bytes) headers['content-type'] = 'application/json';
 
@@ -231,6 +249,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       contentType: response.headers.get('content-type') ?? '',
       text,
       replayed: response.headers.get('facematch-replayed') === 'true',
+      headers: response.headers,
     };
   }
 
@@ -246,5 +265,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       }
       return send('GET', `/verifications/${encodeURIComponent(verificationId)}`);
     },
+    forward: (request) =>
+      send(request.method, request.path, undefined, { bytes: request.body, query: request.query }),
   };
 }
