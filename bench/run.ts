@@ -6,7 +6,7 @@
  *   npm run bench                          # the full run (a few minutes on 2 cores)
  *   BENCH_ONLY=cold,rss npm run bench      # some sections: cold, overhead, ratio, rss, connections
  *
- * Sample counts (defaults in brackets): BENCH_COLD_RUNS [21], BENCH_CALLS [2000],
+ * Sample counts (defaults in brackets): BENCH_COLD_RUNS [15], BENCH_CALLS [2000],
  * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
  * BENCH_CONSOLE_LOADS [7].
  */
@@ -23,9 +23,17 @@ import { fixed, kib, mib, percentile, type TargetCheck, table } from './stats.ts
 // Node 20 here, 22/24 in Lambda: the SDK's reminder is known (as in vitest.config.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+/**
+ * Cold start, ours as deployed / the NodejsFunction default (issue 17), per handler; a handler
+ * without a limit is shown, not judged.
+ */
+const COLD_RATIO: Partial<Record<string, number>> = {
+  api: 0.45,
+  'selfie-uploaded': 0.55,
+  'webhook-sender': 0.45,
+};
+
 const TARGETS = {
-  coldRatio: 0.6,
-  coldRatioStretch: 0.5,
   bundleBytes: 700_000,
   overheadP50Ms: 2,
   overheadP99Ms: 10,
@@ -51,7 +59,7 @@ function count(name: string, fallback: number, minimum: number): number {
 }
 
 const SETTINGS = {
-  coldRuns: count('BENCH_COLD_RUNS', 21, 15),
+  coldRuns: count('BENCH_COLD_RUNS', 15, 15),
   calls: count('BENCH_CALLS', 2000, 2000),
   ratioCalls: count('BENCH_RATIO_CALLS', 120, 100),
   rssRuns: count('BENCH_RSS_RUNS', 9, 1),
@@ -100,14 +108,18 @@ function reportCold(result: ColdImportResult): void {
   const byKey = new Map(result.rows.map((row) => [`${row.handler}/${row.variant}`, row]));
   const empty = byKey.get('-/empty');
   const rows = result.rows.map((row) => {
-    const external = byKey.get(`${row.handler}/external`);
-    const ratio = row.variant === 'bundle' && external ? row.medianMs / external.medianMs : NaN;
+    const baseline = byKey.get(`${row.handler}/baseline`);
+    const ratio = row.variant === 'bundle' && baseline ? row.medianMs / baseline.medianMs : NaN;
     return [
       row.handler,
-      { empty: 'empty module', bundle: 'deployable bundle', external: '(b) SDK external' }[
-        row.variant
-      ],
-      row.variant === 'empty' ? '-' : `${kib(row.bytes)} (${(row.bytes / 1000).toFixed(0)} kB)`,
+      {
+        empty: 'empty module',
+        bundle: 'ours, as deployed',
+        baseline: 'NodejsFunction default',
+      }[row.variant],
+      `${row.mode === 'import' ? 'import()' : 'require()'}${row.nodeOptions ? ` ${row.nodeOptions}` : ''}`,
+      row.variant === 'empty' ? '-' : `${(row.bytes / 1000).toFixed(0)} kB`,
+      row.mapBytes === 0 ? '-' : `${(row.mapBytes / 1000).toFixed(0)} kB`,
       fixed(row.medianMs, 1),
       fixed(row.p90Ms, 1),
       empty ? fixed(row.medianMs - empty.medianMs, 1) : 'n/a',
@@ -116,32 +128,47 @@ function reportCold(result: ColdImportResult): void {
   });
   log(
     table(
-      ['handler', 'variant', 'size', 'median ms', 'p90 ms', 'minus empty', 'handler/(b)'],
+      [
+        'handler',
+        'variant',
+        'loaded with',
+        'start-up JS',
+        'its maps',
+        'median ms',
+        'p90 ms',
+        'minus empty',
+        'ours/default',
+      ],
       rows,
     ),
   );
   log(
-    `   ${result.runs} fresh \`node\` processes per variant, variants alternating; time of \`await import()\` inside the child.`,
+    `   ${result.runs} fresh \`node --expose-gc\` processes per variant, variants interleaved; median time of the load inside the child.`,
   );
+  log(
+    '   NodejsFunction default: CommonJS index.js, not minified, @aws-sdk/* external (from node_modules).',
+  );
+  log(
+    "   ours: the stack's bundle (lib/bundling.ts), index.mjs loaded with import(), NODE_OPTIONS from lib/bundling.ts.",
+  );
+  log(
+    '   start-up JS: the entry file and the chunks it imports statically (lazy chunks excluded);',
+  );
+  log('   the default also reads the AWS SDK from node_modules, not counted here.');
   for (const row of result.rows.filter((candidate) => candidate.variant === 'bundle')) {
-    const external = byKey.get(`${row.handler}/external`);
-    if (!external) continue;
-    const ratio = row.medianMs / external.medianMs;
+    const baseline = byKey.get(`${row.handler}/baseline`);
+    if (!baseline || row.handler === '-') continue;
+    const ratio = row.medianMs / baseline.medianMs;
+    const limit = COLD_RATIO[row.handler as keyof typeof COLD_RATIO];
     checks.push({
-      target: `cold import ${row.handler} / NodejsFunction default`,
-      limit: `<= ${TARGETS.coldRatio}`,
-      measured: fixed(ratio, 2),
-      pass: ratio <= TARGETS.coldRatio,
+      target: `cold start ${row.handler}, ours / NodejsFunction default (medians)`,
+      limit: limit === undefined ? '-' : `<= ${limit}`,
+      measured: `${fixed(row.medianMs, 1)} / ${fixed(baseline.medianMs, 1)} ms = ${fixed(ratio, 2)}`,
+      pass: limit === undefined || ratio <= limit,
+      ...(limit === undefined ? { informational: true } : {}),
     });
     checks.push({
-      target: `  stretch (informational)`,
-      limit: `<= ${TARGETS.coldRatioStretch}`,
-      measured: fixed(ratio, 2),
-      pass: ratio <= TARGETS.coldRatioStretch,
-      informational: true,
-    });
-    checks.push({
-      target: `bundle size ${row.handler}`,
+      target: `  start-up JS ${row.handler}`,
       limit: `<= ${TARGETS.bundleBytes / 1000} kB`,
       measured: `${(row.bytes / 1000).toFixed(0)} kB`,
       pass: row.bytes <= TARGETS.bundleBytes,

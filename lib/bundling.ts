@@ -53,6 +53,14 @@ export const BUNDLE = {
   outfile: 'index.mjs',
 } as const;
 
+/**
+ * The Node options every function is deployed with (the stack sets them; the bench starts our
+ * bundles with them). --expose-gc: the runtime returns the HTTP stack's copies of a large selfie
+ * read as it goes (lambda/adapters/young-garbage.ts). Lambda's own bootstrap passes it today;
+ * saying it here keeps that true if the bootstrap changes (NODE_OPTIONS accepts it on Node 24).
+ */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps --expose-gc';
+
 /** The Lambda `handler` setting for a bundle written as `index.mjs`. */
 export const LAMBDA_HANDLER = 'index.handler';
 
