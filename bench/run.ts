@@ -18,7 +18,7 @@ import { type ConnectionsPhase, measureConnections } from './connections.ts';
 import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
 import { measureRss, type Peak, type RssResult, rise } from './rss.ts';
-import { fixed, kib, mib, percentile, type TargetCheck, table } from './stats.ts';
+import { fixed, mib, percentile, type TargetCheck, table } from './stats.ts';
 
 // Node 20 here, 22/24 in Lambda: the SDK's reminder is known (as in vitest.config.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';

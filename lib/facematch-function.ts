@@ -79,7 +79,7 @@ export class FacematchFunction extends NodejsFunction {
         ...props.environment,
         NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
       },
-      bundling: nodejsBundlingOptions(),
+      bundling: nodejsBundlingOptions(props.handler),
       ...(props.code === undefined ? {} : { code: props.code }),
     });
 
