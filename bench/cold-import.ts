@@ -64,7 +64,18 @@ export function handlerEnv(): NodeJS.ProcessEnv {
   };
 }
 
-export type Variant = 'empty' | 'bundle' | 'baseline';
+/**
+ * `single-maps`, `single`, `split-maps`: what each lever is worth, side by side in the same loop
+ * (informational, for the handlers in LEVER_HANDLERS): the bundle without code splitting (one
+ * `index.mjs`, the dynamic imports inlined) with and without --enable-source-maps, and the split
+ * bundle with it.
+ */
+export type Variant = 'empty' | 'bundle' | 'baseline' | 'single-maps' | 'single' | 'split-maps';
+
+export const LEVER_HANDLERS: readonly HandlerName[] = ['api', 'selfie-uploaded'];
+
+/** Node's source-map flag, the one lever that is a flag (what the stack deployed before). */
+const SOURCE_MAPS_FLAG = '--enable-source-maps';
 
 interface Target {
   file: string;
@@ -128,7 +139,7 @@ export function entryFileOf(options: { outfile?: string; outdir?: string }): str
 
 /** Builds the three variants, keyed `<handler>/<variant>`. */
 async function buildVariants(): Promise<Map<string, Target>> {
-  for (const folder of ['bundle', 'baseline', 'external']) {
+  for (const folder of ['bundle', 'baseline', 'single', 'external']) {
     await rm(join(BENCH_OUT, folder), { recursive: true, force: true });
   }
   await mkdir(join(BENCH_OUT, 'baseline'), { recursive: true });
@@ -149,6 +160,29 @@ async function buildVariants(): Promise<Map<string, Target>> {
       ...sizes(ours.metafile, entry),
       nodeOptions: LAMBDA_NODE_OPTIONS,
     });
+    if (LEVER_HANDLERS.includes(handler)) {
+      const withMaps = `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`;
+      targets.set(`${handler}/split-maps`, {
+        ...(targets.get(`${handler}/bundle`) as Target),
+        nodeOptions: withMaps,
+      });
+      const singleFile = join(BENCH_OUT, 'single', handler, 'index.mjs');
+      const { outdir: _outdir, chunkNames: _chunks, outExtension: _ext, ...rest } = deployable;
+      const single = await build({
+        ...rest,
+        splitting: false,
+        outfile: singleFile,
+        metafile: true,
+        logLevel: 'error',
+      });
+      const singleTarget: Target = {
+        file: singleFile,
+        mode: 'import',
+        ...sizes(single.metafile, singleFile),
+      };
+      targets.set(`${handler}/single-maps`, { ...singleTarget, nodeOptions: withMaps });
+      targets.set(`${handler}/single`, { ...singleTarget, nodeOptions: LAMBDA_NODE_OPTIONS });
+    }
     // NodejsFunction's default: CommonJS, not minified, no source map, `@aws-sdk/*` external,
     // esbuild's own mainFields; only the entry point and the target are ours.
     const outfile = join(BENCH_OUT, 'baseline', handler, 'index.js');
