@@ -14,10 +14,11 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The newest Node.js runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for it). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
-/** The two Lambda entry points (DESIGN.md), each exporting `handler`. */
+/** The Lambda entry points (DESIGN.md), each exporting `handler`. */
 export const HANDLER_ENTRIES = {
   api: 'lambda/handlers/api.ts',
   'selfie-uploaded': 'lambda/handlers/selfie-uploaded.ts',
+  'webhook-sender': 'lambda/handlers/webhook-sender.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

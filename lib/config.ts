@@ -12,6 +12,7 @@ import * as z from 'zod';
 import * as zm from 'zod/mini';
 import { CONFIG_DEFAULTS } from '../lambda/config.ts';
 import { safeIdSchema } from '../lambda/core/request.ts';
+import { ENDPOINT_NAME, WEBHOOK_EVENT_TYPES } from '../lambda/core/webhooks.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
 export class InfraConfigError extends Error {
@@ -110,6 +111,34 @@ const origin = z.string().refine((value) => {
     return false;
   }
 }, 'must be an origin such as https://app.example.co.id (no path, no wildcard; http only for localhost)');
+
+/**
+ * One webhook receiver (DESIGN.md "Webhooks"): https only, a signing secret the stack creates
+ * (`create`) or an existing one's complete ARN, and the event types it wants (all by default).
+ */
+const webhookEndpoint = z.strictObject({
+  name: z
+    .string()
+    .regex(ENDPOINT_NAME, 'must be lower-case letters, digits and -, at most 40 characters'),
+  url: z.url({ protocol: /^https$/, error: 'must be an https URL' }).refine((value) => {
+    const url = new URL(value);
+    return url.username === '' && url.password === '';
+  }, 'must not carry credentials'),
+  secret: z
+    .string()
+    .refine(
+      (value) =>
+        value === 'create' ||
+        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(
+          value,
+        ),
+      'must be "create" or the complete ARN of a secret holding a whsec_ value',
+    ),
+  events: z
+    .array(z.enum(Object.values(WEBHOOK_EVENT_TYPES)))
+    .min(1, 'must name at least one event type (leave it out for all)')
+    .optional(),
+});
 
 const templateId = z
   .string()
@@ -220,7 +249,18 @@ export const configSchema = z
         .optional(),
       /** IDmeta attempts that failed, in percent of all attempts over 5 minutes. */
       idmetaErrorRatePercent: z.number().positive().max(100).default(10),
+      /** A webhook endpoint's oldest undelivered event older than this raises its alarm. */
+      webhookFailMinutes: int(1, 1440).default(30),
     }),
+    /** HTTPS receivers of the verdict events, signed per Standard Webhooks; none by default. */
+    webhooks: z
+      .array(webhookEndpoint)
+      .refine(
+        (endpoints) =>
+          new Set(endpoints.map((endpoint) => endpoint.name)).size === endpoints.length,
+        'must not repeat a webhook name',
+      )
+      .default([]),
   })
   .superRefine((config, context) => {
     const issue = (path: (string | number)[], message: string) =>

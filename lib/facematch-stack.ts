@@ -12,6 +12,7 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -39,6 +40,7 @@ import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
 import { SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
 import { VerificationApi } from './verification-api.ts';
+import { Webhooks } from './webhooks.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
 const MEMORY_SIZE_MB = 512;
@@ -65,6 +67,8 @@ export class FacematchStack extends Stack {
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
   readonly dashboard: FacematchDashboard;
+  /** Signed webhooks: absent when the config lists no endpoint. */
+  readonly webhooks: Webhooks | undefined;
 
   constructor(scope: Construct, id: string, props: FacematchStackProps) {
     const { config, envName, functionCode, ...stackProps } = props;
@@ -198,6 +202,23 @@ export class FacematchStack extends Stack {
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
     });
 
+    this.webhooks =
+      config.webhooks.length === 0
+        ? undefined
+        : new Webhooks(this, 'Webhooks', {
+            envName,
+            key: this.key,
+            eventBus: this.eventBus,
+            endpoints: config.webhooks,
+            failMinutes: config.alarms.webhookFailMinutes,
+            removalPolicy,
+            deletionProtection: config.deletionProtection,
+            pointInTimeRecoveryDays: config.retention.pointInTimeRecoveryDays,
+            logRetention: config.retention.logDays,
+            alarmAction: new SnsAction(this.alarms.topic),
+            ...(functionCode === undefined ? {} : { functionCode }),
+          });
+
     this.dashboard = new FacematchDashboard(this, 'Dashboard', {
       envName,
       functions: [this.apiFunction, this.queueFunction],
@@ -206,6 +227,8 @@ export class FacematchStack extends Stack {
       deadLetterQueue: this.storage.deadLetterQueue,
       alarms: this.alarms,
     });
+
+    this.webhooks?.addToDashboard(this.dashboard.dashboard);
 
     this.acknowledgeFindings();
     this.outputs();
@@ -454,6 +477,13 @@ export class FacematchStack extends Stack {
     );
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the alarms');
     output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.webhooks !== undefined) {
+      output(
+        'WebhookDeliveriesTableName',
+        this.webhooks.table.tableName,
+        'Webhook delivery log (facematch webhooks deliveries --env <env>)',
+      );
+    }
   }
 }
 

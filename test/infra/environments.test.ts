@@ -20,7 +20,7 @@ import {
 } from '../../lib/bundling.ts';
 import { availableEnvironments, loadInfraConfig } from '../../lib/config.ts';
 import type { FacematchFunction } from '../../lib/facematch-function.ts';
-import { logicalIdOf, nagFindings, type Synthesized, synthesize } from './support.ts';
+import { configWith, logicalIdOf, nagFindings, type Synthesized, synthesize } from './support.ts';
 
 const ENVIRONMENTS = availableEnvironments();
 const synthesized = new Map<string, Synthesized>();
@@ -33,6 +33,15 @@ beforeAll(() => {
   for (const envName of ENVIRONMENTS) {
     synthesized.set(envName, synthesize(envName, { bundle: true, outdir: cdkOut }));
   }
+  // No shipped environment lists a webhook: dev with one, for the sender's bundle.
+  const withWebhook = configWith('dev', (config) => ({
+    ...config,
+    webhooks: [{ name: 'receiver', url: 'https://receiver.example/hooks', secret: 'create' }],
+  }));
+  synthesized.set(
+    'dev+webhook',
+    synthesize('dev', { bundle: true, outdir: cdkOut, config: withWebhook }),
+  );
 }, 120_000);
 
 afterAll(() => rmSync(cdkOut, { recursive: true, force: true }));
@@ -49,10 +58,18 @@ function stagedBundle(fn: FacematchFunction): string {
   return join(staging.absoluteStagedPath, BUNDLE.outfile);
 }
 
-const functionsOf = ({ stack }: Synthesized): Record<HandlerName, FacematchFunction> => ({
+const functionsOf = ({ stack }: Synthesized): Partial<Record<HandlerName, FacematchFunction>> => ({
   api: stack.apiFunction,
   'selfie-uploaded': stack.queueFunction,
+  ...(stack.webhooks === undefined ? {} : { 'webhook-sender': stack.webhooks.senderFunction }),
 });
+
+/** Every handler's function: dev's, and the webhook sender of dev with a webhook. */
+const deployedFunction = (handler: HandlerName): FacematchFunction => {
+  const fn = functionsOf(get('dev'))[handler] ?? functionsOf(get('dev+webhook'))[handler];
+  if (fn === undefined) throw new Error(`no function runs the ${handler} handler`);
+  return fn;
+};
 
 describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
   it('synthesizes with bundled code and no cdk-nag finding', () => {
@@ -135,7 +152,7 @@ describe('the deployable bundles', () => {
 
   it.each(HANDLER_NAMES)('npm run build writes the very %s bundle the stack deploys', (handler) => {
     const built = readFileSync(join(outdir, handler, BUNDLE.outfile));
-    const deployed = readFileSync(stagedBundle(functionsOf(get('dev'))[handler]));
+    const deployed = readFileSync(stagedBundle(deployedFunction(handler)));
 
     expect(built.equals(deployed)).toBe(true);
   });
@@ -150,7 +167,7 @@ describe('the deployable bundles', () => {
           '--enable-source-maps',
           '--input-type=module',
           '-e',
-          `await import(${JSON.stringify(pathToFileURL(stagedBundle(functionsOf(get('dev'))[handler])).href)});`,
+          `await import(${JSON.stringify(pathToFileURL(stagedBundle(deployedFunction(handler))).href)});`,
         ],
         { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 },
       );
@@ -159,7 +176,7 @@ describe('the deployable bundles', () => {
       expect(result.status).not.toBe(0);
       expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
       expect(result.stderr).toContain('ConfigError');
-      expect(result.stderr).toContain('VERDICT_TABLE_NAME is required');
+      expect(result.stderr).toMatch(/(VERDICT|WEBHOOK_DELIVERIES)_TABLE_NAME is required/);
     },
   );
 });
