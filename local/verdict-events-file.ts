@@ -10,10 +10,21 @@ import {
 } from '../lambda/adapters/verdict-events.ts';
 import type { VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
 
+/** The EventBridge-shaped event written to the file (and handed to the local webhooks). */
+export interface LocalVerdictEvent {
+  id: string;
+  'detail-type': string;
+  source: string;
+  time: string;
+  detail: VerdictEventDetail;
+}
+
 export class FileVerdictEvents implements VerdictEvents {
   constructor(
     private readonly file: string,
     private readonly print: (line: string) => void,
+    /** Called with each event once it is written, as an EventBridge rule would see it. */
+    private readonly notify?: (event: LocalVerdictEvent) => void,
   ) {}
 
   async publish(detail: VerdictEventDetail): Promise<void> {
@@ -29,6 +40,7 @@ export class FileVerdictEvents implements VerdictEvents {
       detail,
     };
     await appendFile(this.file, `${JSON.stringify(event)}\n`);
+    this.notify?.(event);
     this.print(
       `event ${VERDICT_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
     );
