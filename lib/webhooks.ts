@@ -38,7 +38,12 @@ import {
   DELIVERY_TABLE_TTL_ATTRIBUTE,
 } from '../lambda/adapters/webhook-deliveries.ts';
 import { WEBHOOK_TIMEOUT_MS } from '../lambda/adapters/webhook-sender.ts';
-import { MAX_ATTEMPTS, WEBHOOK_EVENT_TYPES } from '../lambda/core/webhooks.ts';
+import {
+  MAX_ATTEMPTS,
+  WEBHOOK_EVENT_TYPES,
+  webhookQueueName,
+  webhookTableName,
+} from '../lambda/core/webhooks.ts';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.ts';
 import type { DeployedWebhookEndpoint } from '../lambda/webhook-config.ts';
 import type { FacematchConfig } from './config.ts';
@@ -55,11 +60,6 @@ const SENDER_MEMORY_MB = 256;
  * attempts in the delivery log and gives up after MAX_ATTEMPTS itself.
  */
 export const WEBHOOK_MAX_RECEIVE_COUNT = MAX_ATTEMPTS + 4;
-
-/** The queue and table names the CLI derives from `--env` (docs/webhooks.md). */
-export const webhookQueueName = (envName: string, endpoint: string) =>
-  `facematch-${envName}-webhook-${endpoint}`;
-export const webhookTableName = (envName: string) => `facematch-${envName}-webhook-deliveries`;
 
 export interface WebhooksProps {
   envName: string;

@@ -117,6 +117,14 @@ export function parseDeliveryId(deliveryId: string): { endpoint: string; eventId
   return ENDPOINT_NAME.test(endpoint) && MESSAGE_ID.test(eventId) ? { endpoint, eventId } : null;
 }
 
+/**
+ * A deployment's names, fixed so the CLI finds them from `--env` alone: each endpoint's queue
+ * and the delivery log table.
+ */
+export const webhookQueueName = (envName: string, endpoint: string) =>
+  `facematch-${envName}-webhook-${endpoint}`;
+export const webhookTableName = (envName: string) => `facematch-${envName}-webhook-deliveries`;
+
 /** Endpoint names become queue names, metric dimensions and log keys. */
 export const ENDPOINT_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 

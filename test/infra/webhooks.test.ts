@@ -4,11 +4,11 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MAX_ATTEMPTS } from '../../lambda/core/webhooks.ts';
+import { MAX_ATTEMPTS, webhookQueueName } from '../../lambda/core/webhooks.ts';
 import { recordWebhookAttempt, setMetricsEnvironment } from '../../lambda/observability.ts';
 import { parseWebhookSenderConfig } from '../../lambda/webhook-config.ts';
 import { InfraConfigError } from '../../lib/config.ts';
-import { WEBHOOK_MAX_RECEIVE_COUNT, webhookQueueName } from '../../lib/webhooks.ts';
+import { WEBHOOK_MAX_RECEIVE_COUNT } from '../../lib/webhooks.ts';
 import { captureOutput } from '../support/events.ts';
 import {
   configWith,

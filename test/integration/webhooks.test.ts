@@ -4,13 +4,20 @@
  * sender, with a schedule of milliseconds instead of hours.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type DeliveryAttemptEvent,
   formatWebhookSecret,
   type WebhookMessage,
 } from '../../lambda/core/webhooks.ts';
+import { runCli } from '../../local/cli.ts';
+import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { type LocalRuntime, startLocalRuntime } from '../../local/server.ts';
 import { LocalWebhooks } from '../../local/webhooks.ts';
+import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { InMemoryWebhookDeliveries } from '../support/in-memory.ts';
 import {
   type ReceivedWebhook,
@@ -252,4 +259,134 @@ describe('webhook delivery to a verifying receiver', () => {
       attempts: 1,
     });
   });
+});
+
+describe('npm start with WEBHOOK_URL and WEBHOOK_SECRET', () => {
+  let local: LocalRuntime | undefined;
+  let dataDir: string;
+  let output: OutputCapture;
+
+  beforeEach(async () => {
+    output = captureOutput();
+    dataDir = await mkdtemp(join(tmpdir(), 'facematch-webhooks-'));
+  });
+
+  afterEach(async () => {
+    await local?.stop();
+    local = undefined;
+    output.restore();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const start = (env: Record<string, string>) =>
+    startLocalRuntime({
+      port: 0,
+      s3Port: 0,
+      dynamoPort: 0,
+      simulatorPort: 0,
+      dataDir,
+      log: () => {},
+      webhookSchedule: FAST,
+      env: { POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    });
+
+  const cli = async (argv: string[], env: Record<string, string>) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(
+      argv,
+      {
+        stdout: { write: (chunk: string) => (stdout += chunk) },
+        stderr: { write: (chunk: string) => (stderr += chunk) },
+      },
+      { env },
+    );
+    return { code, stdout, stderr };
+  };
+
+  it('delivers each verdict signed, without personal data, logs it, and lists, resends and pings from the CLI', async () => {
+    // Prepare
+    const receiver = await startWebhookReceiver(SECRET, () => 200);
+    const env = { WEBHOOK_URL: receiver.url, WEBHOOK_SECRET: SECRET };
+    try {
+      local = await start(env);
+      const person = loadRegistry().people[0];
+      if (person === undefined) throw new Error('empty simulator registry');
+      const verificationId = `wh-${randomUUID().slice(0, 8)}`;
+
+      // Act: one verification through the API
+      const response = await fetch(`${local.apiUrl}/verifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          verification_id: verificationId,
+          nik: person.nik,
+          name: person.name,
+          date_of_birth: person.date_of_birth,
+          selfie_image: referenceSelfie(person.nik, 0).dataUri,
+        }),
+      });
+      expect(response.status).toBe(200);
+      await local.webhooks?.idle();
+
+      // Assess: one signed delivery of the verdict, nothing personal in it
+      expect(receiver.rejected()).toEqual([]);
+      expect(receiver.delivered).toHaveLength(1);
+      const [delivery] = receiver.received;
+      expect(delivery?.verified).toMatchObject({
+        type: 'verification.completed',
+        data: { verification_id: verificationId, status: 'COMPLETED' },
+      });
+      for (const personal of [person.nik, person.name, person.date_of_birth, 'nik_masked']) {
+        expect(delivery?.body).not.toContain(personal);
+      }
+
+      // Act: the CLI against the local data
+      const cliEnv = { ...env, DYNAMODB_PORT: new URL(local.dynamoEndpoint).port };
+      const listed = await cli(['webhooks', 'deliveries', '--json'], cliEnv);
+      const records = JSON.parse(listed.stdout) as Array<{ delivery_id: string; state: string }>;
+      const resent = await cli(['webhooks', 'resend', records[0]?.delivery_id ?? '-'], cliEnv);
+      const pinged = await cli(['webhooks', 'test', 'local'], cliEnv);
+      const failedOnly = await cli(['webhooks', 'deliveries', '--failed'], cliEnv);
+
+      // Assess
+      expect(records).toEqual([
+        expect.objectContaining({ delivery_id: `local/${delivery?.id}`, state: 'DELIVERED' }),
+      ]);
+      expect(resent).toMatchObject({ code: 0 });
+      expect(pinged).toMatchObject({ code: 0 });
+      expect(failedOnly.stdout.trim()).toBe('no deliveries');
+      expect(receiver.delivered).toEqual([
+        delivery?.id,
+        delivery?.id,
+        expect.stringMatching(/^ping_/),
+      ]);
+      expect(receiver.received[2]?.verified).toMatchObject({
+        type: 'ping',
+        data: { endpoint: 'local' },
+      });
+      expect(receiver.rejected()).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
+  it.each([
+    [{ WEBHOOK_URL: 'http://127.0.0.1:9/h' }, 'WEBHOOK_SECRET is required'],
+    [
+      { WEBHOOK_URL: 'http://127.0.0.1:9/h', WEBHOOK_SECRET: 'whsec_c2VjcmV0' },
+      'WEBHOOK_SECRET must hold',
+    ],
+    [
+      { WEBHOOK_URL: 'http://example.com/h', WEBHOOK_SECRET: SECRET },
+      'WEBHOOK_URL must be an https URL',
+    ],
+  ])(
+    'refuses to start with a bad webhook setting, naming it: %#',
+    async (env: Record<string, string>, message) => {
+      const started = start(env);
+      await expect(started).rejects.toThrow(message);
+      await expect(started).rejects.not.toThrow(env.WEBHOOK_SECRET ?? 'no secret given');
+    },
+  );
 });
