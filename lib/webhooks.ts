@@ -25,7 +25,7 @@ import {
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -112,6 +112,18 @@ export class Webhooks extends Construct {
       deletionProtection: props.deletionProtection,
       removalPolicy: props.removalPolicy,
     });
+
+    // EventBridge must encrypt what it puts on the endpoints' queues. As for S3's notifications
+    // (lib/selfie-storage.ts), AWS documents this without source conditions: SQS calls KMS on
+    // EventBridge's behalf, and each queue's policy (the rule's target) is the gate.
+    key.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'EventBridgeEncryptsForTheWebhookQueues',
+        principals: [new ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: ['*'],
+      }),
+    );
 
     const deployed: DeployedWebhookEndpoint[] = [];
     for (const endpoint of props.endpoints) {

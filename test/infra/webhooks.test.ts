@@ -113,6 +113,31 @@ describe('the webhooks stack', () => {
     });
   });
 
+  it('lets EventBridge encrypt onto the queues, and only rules of this account send to them', () => {
+    template.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'EventBridgeEncryptsForTheWebhookQueues',
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'events.amazonaws.com' },
+            Action: Match.arrayWith(['sqs:SendMessage']),
+            Condition: { StringEquals: { 'aws:SourceAccount': Match.anyValue() } },
+          }),
+        ]),
+      },
+    });
+  });
+
   it('creates a secret for "create" and reads an existing one by its ARN', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 3); // token, data key, core-banking
     template.hasResourceProperties('AWS::SecretsManager::Secret', {

@@ -8,7 +8,7 @@ import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpWebhookSender } from '../../lambda/adapters/webhook-sender.ts';
-import { formatWebhookSecret } from '../../lambda/core/webhooks.ts';
+import { formatWebhookSecret, parseWebhookSecret } from '../../lambda/core/webhooks.ts';
 import { createWebhookSenderHandler } from '../../lambda/handlers/webhook-sender-handler.ts';
 import type { WebhookRuntime } from '../../lambda/webhook-runtime.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
@@ -192,5 +192,51 @@ describe('the webhook sender handler', () => {
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: sqsRec.messageId }]);
     expect(output.text()).not.toContain(formatWebhookSecret(KEY));
     expect(output.text()).not.toContain(KEY.toString('base64'));
+  });
+
+  it('hands a message back when the secret is malformed, naming the secret and never its value', async () => {
+    // Prepare: an imported secret someone filled with a password instead of a whsec_ value
+    await handlerFor(() => 200); // starts the receiver, the sender and the log
+    const badValue = 'correct-horse-battery-staple';
+    const runtimeEndpoint = { name: 'crm', url: receiver.url };
+    const badHandler = createWebhookSenderHandler({
+      sqs: new SQSClient({ region: 'ap-southeast-3' }),
+      endpointsByQueueArn: new Map([
+        [
+          QUEUE_ARN,
+          {
+            queueUrl: QUEUE_URL,
+            endpoint: {
+              ...runtimeEndpoint,
+              key: async () =>
+                parseWebhookSecret(badValue, 'the secret of webhook "crm" (arn:...:crm-AbCdEf)', {
+                  allowRaw: true,
+                }),
+            },
+          },
+        ],
+      ]),
+      deps: {
+        sender,
+        deliveries,
+        clock: { now: () => Date.now() },
+        random: () => 0,
+        retentionDays: 14,
+      },
+    });
+    const sqsRec = record(verdictEvent());
+    const output = captureOutput();
+
+    // Act
+    const result = await badHandler({ Records: [sqsRec] }, context()).finally(() =>
+      output.restore(),
+    );
+
+    // Assess
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: sqsRec.messageId }]);
+    expect(receiver.received).toEqual([]);
+    expect(output.text()).toContain('the secret of webhook \\"crm\\"');
+    expect(output.text()).toContain('must be a whsec_<base64> secret');
+    expect(output.text()).not.toContain(badValue);
   });
 });
