@@ -265,9 +265,11 @@ describe('npm start with WEBHOOK_URL and WEBHOOK_SECRET', () => {
   let local: LocalRuntime | undefined;
   let dataDir: string;
   let output: OutputCapture;
+  let runtimeLines: string[] = [];
 
   beforeEach(async () => {
     output = captureOutput();
+    runtimeLines = [];
     dataDir = await mkdtemp(join(tmpdir(), 'facematch-webhooks-'));
   });
 
@@ -285,7 +287,7 @@ describe('npm start with WEBHOOK_URL and WEBHOOK_SECRET', () => {
       dynamoPort: 0,
       simulatorPort: 0,
       dataDir,
-      log: () => {},
+      log: (line) => runtimeLines.push(line),
       webhookSchedule: FAST,
       env: { POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
     });
@@ -339,7 +341,12 @@ describe('npm start with WEBHOOK_URL and WEBHOOK_SECRET', () => {
       });
       for (const personal of [person.nik, person.name, person.date_of_birth, 'nik_masked']) {
         expect(delivery?.body).not.toContain(personal);
+        expect(runtimeLines.join('\n')).not.toContain(personal);
       }
+      // The runtime's own log lines carry the masked NIK (allowed); never the NIK or the name.
+      for (const personal of [person.nik, person.name])
+        expect(output.text()).not.toContain(personal);
+      expect(runtimeLines.join('\n')).not.toContain(SECRET);
 
       // Act: the CLI against the local data
       const cliEnv = { ...env, DYNAMODB_PORT: new URL(local.dynamoEndpoint).port };

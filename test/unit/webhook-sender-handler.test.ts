@@ -72,6 +72,16 @@ async function handlerFor(answer: (attempt: number) => ReceiverAnswer) {
 
 const context = () => lambdaContext('facematch-webhook-sender', 30_000);
 
+/** Runs `work` with the handler's log lines captured (and returned) instead of printed. */
+async function quietly<T>(work: () => Promise<T>): Promise<{ result: T; logs: string }> {
+  const output = captureOutput();
+  try {
+    return { result: await work(), logs: output.text() };
+  } finally {
+    output.restore();
+  }
+}
+
 beforeEach(() => {
   sqs.reset();
   sqs.on(ChangeMessageVisibilityCommand).resolves({});
@@ -86,11 +96,7 @@ describe('the webhook sender handler', () => {
   it('acknowledges a delivered event and logs it DELIVERED', async () => {
     const handler = await handlerFor(() => 200);
     const event = verdictEvent();
-    const output = captureOutput();
-
-    const result = await handler({ Records: [record(event)] }, context()).finally(() =>
-      output.restore(),
-    );
+    const { result } = await quietly(() => handler({ Records: [record(event)] }, context()));
 
     expect(result.batchItemFailures).toEqual([]);
     expect(receiver.delivered).toEqual([event.id]);
@@ -102,9 +108,7 @@ describe('the webhook sender handler', () => {
   it('keeps a 503 on the queue, invisible for the first wait (5 s), and reports it failed', async () => {
     const handler = await handlerFor(() => 503);
     const sqsRec = record(verdictEvent());
-    const output = captureOutput();
-
-    const result = await handler({ Records: [sqsRec] }, context()).finally(() => output.restore());
+    const { result } = await quietly(() => handler({ Records: [sqsRec] }, context()));
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: sqsRec.messageId }]);
     expect(
@@ -115,15 +119,11 @@ describe('the webhook sender handler', () => {
   it('continues the schedule from the log: the third attempt waits 30 minutes', async () => {
     const handler = await handlerFor(() => 500);
     const event = verdictEvent();
-    const output = captureOutput();
-
-    try {
+    await quietly(async () => {
       for (let attempt = 0; attempt < 3; attempt++) {
         await handler({ Records: [record(event)] }, context());
       }
-    } finally {
-      output.restore();
-    }
+    });
 
     const waits = sqs
       .commandCalls(ChangeMessageVisibilityCommand)
@@ -135,11 +135,7 @@ describe('the webhook sender handler', () => {
   it('acknowledges a 400 at once: FAILED in the log, no retry', async () => {
     const handler = await handlerFor(() => 400);
     const event = verdictEvent();
-    const output = captureOutput();
-
-    const result = await handler({ Records: [record(event)] }, context()).finally(() =>
-      output.restore(),
-    );
+    const { result } = await quietly(() => handler({ Records: [record(event)] }, context()));
 
     expect(result.batchItemFailures).toEqual([]);
     expect(await deliveries.get(`crm/${event.id}`)).toMatchObject({
@@ -151,15 +147,10 @@ describe('the webhook sender handler', () => {
   it('does not send an event again that was already delivered (a duplicate from EventBridge)', async () => {
     const handler = await handlerFor(() => 200);
     const event = verdictEvent();
-    const output = captureOutput();
-
-    let second: Awaited<ReturnType<typeof handler>>;
-    try {
+    const { result: second } = await quietly(async () => {
       await handler({ Records: [record(event)] }, context());
-      second = await handler({ Records: [record(event)] }, context());
-    } finally {
-      output.restore();
-    }
+      return handler({ Records: [record(event)] }, context());
+    });
 
     expect(second.batchItemFailures).toEqual([]);
     expect(receiver.received.map((entry) => entry.id)).toEqual([event.id]);
@@ -168,12 +159,9 @@ describe('the webhook sender handler', () => {
   it('acknowledges a message that is not a verdict event, and hands back one from an unknown queue', async () => {
     const handler = await handlerFor(() => 200);
     const stray = record(verdictEvent(), 'arn:aws:sqs:ap-southeast-3:111122223333:other');
-    const output = captureOutput();
-
-    const result = await handler(
-      { Records: [record({ hello: 'world' }), stray] },
-      context(),
-    ).finally(() => output.restore());
+    const { result } = await quietly(() =>
+      handler({ Records: [record({ hello: 'world' }), stray] }, context()),
+    );
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: stray.messageId }]);
     expect(receiver.received).toEqual([]);
@@ -185,13 +173,11 @@ describe('the webhook sender handler', () => {
       throw Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' });
     };
     const sqsRec = record(verdictEvent());
-    const output = captureOutput();
-
-    const result = await handler({ Records: [sqsRec] }, context()).finally(() => output.restore());
+    const { result, logs } = await quietly(() => handler({ Records: [sqsRec] }, context()));
 
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: sqsRec.messageId }]);
-    expect(output.text()).not.toContain(formatWebhookSecret(KEY));
-    expect(output.text()).not.toContain(KEY.toString('base64'));
+    expect(logs).not.toContain(formatWebhookSecret(KEY));
+    expect(logs).not.toContain(KEY.toString('base64'));
   });
 
   it('hands a message back when the secret is malformed, naming the secret and never its value', async () => {
@@ -225,18 +211,14 @@ describe('the webhook sender handler', () => {
       },
     });
     const sqsRec = record(verdictEvent());
-    const output = captureOutput();
-
     // Act
-    const result = await badHandler({ Records: [sqsRec] }, context()).finally(() =>
-      output.restore(),
-    );
+    const { result, logs } = await quietly(() => badHandler({ Records: [sqsRec] }, context()));
 
     // Assess
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: sqsRec.messageId }]);
     expect(receiver.received).toEqual([]);
-    expect(output.text()).toContain('the secret of webhook \\"crm\\"');
-    expect(output.text()).toContain('must be a whsec_<base64> secret');
-    expect(output.text()).not.toContain(badValue);
+    expect(logs).toContain('the secret of webhook \\"crm\\"');
+    expect(logs).toContain('must be a whsec_<base64> secret');
+    expect(logs).not.toContain(badValue);
   });
 });
