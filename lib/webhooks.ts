@@ -334,9 +334,9 @@ export class Webhooks extends Construct {
       new GraphWidget({
         title: 'Webhook deliveries',
         left: this.endpoints.flatMap((endpoint) => [
-          endpoint.delivered,
-          endpoint.retries,
-          endpoint.failed,
+          endpoint.delivered.with({ label: `${endpoint.name} delivered` }),
+          endpoint.retries.with({ label: `${endpoint.name} to retry` }),
+          endpoint.failed.with({ label: `${endpoint.name} given up` }),
         ]),
         width: 12,
       }),

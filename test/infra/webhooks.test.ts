@@ -171,6 +171,13 @@ describe('the webhooks stack', () => {
     });
   });
 
+  it("shows each endpoint's deliveries and oldest undelivered event on the dashboard", () => {
+    const dashboards = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboards).toContain('Webhook deliveries');
+    expect(dashboards).toContain('core-banking oldest undelivered');
+    expect(dashboards).toContain('crm given up');
+  });
+
   it('alarms on the metric the sender really emits (the same dimensions)', () => {
     const output = captureOutput();
     try {
