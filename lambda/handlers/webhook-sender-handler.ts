@@ -77,13 +77,36 @@ async function processRecord(runtime: WebhookRuntime, record: SQSRecord): Promis
   }
 }
 
+/** The event id a record carries, for ordering duplicates; its message id when unreadable. */
+function eventIdOf(record: SQSRecord): string {
+  try {
+    const id = (JSON.parse(record.body) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : record.messageId;
+  } catch {
+    return record.messageId;
+  }
+}
+
 export function createWebhookSenderHandler(runtime: WebhookRuntime) {
   const webhookSenderHandler = async (
     event: SQSEvent,
     _context: Context,
   ): Promise<SQSBatchResponse> => {
+    // Records of one event for one endpoint (EventBridge delivered it twice) run one after the
+    // other, so the second finds the first's DELIVERED in the log instead of posting again.
+    const chains = new Map<string, Promise<unknown>>();
     const outcomes = await Promise.all(
-      event.Records.map(async (record) => ({ record, ok: await processRecord(runtime, record) })),
+      event.Records.map(async (record) => {
+        const key = `${record.eventSourceARN} ${eventIdOf(record)}`;
+        const run = (chains.get(key) ?? Promise.resolve()).then(() =>
+          processRecord(runtime, record),
+        );
+        chains.set(
+          key,
+          run.catch(() => undefined),
+        );
+        return { record, ok: await run };
+      }),
     );
     return {
       batchItemFailures: outcomes

@@ -156,6 +156,19 @@ describe('the webhook sender handler', () => {
     expect(receiver.received.map((entry) => entry.id)).toEqual([event.id]);
   });
 
+  it('posts an event once when one batch carries it twice', async () => {
+    const handler = await handlerFor(() => 200);
+    const event = verdictEvent();
+
+    const { result } = await quietly(() =>
+      handler({ Records: [record(event), record(verdictEvent()), record(event)] }, context()),
+    );
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(receiver.received.filter((entry) => entry.id === event.id)).toHaveLength(1);
+    expect(receiver.received).toHaveLength(2);
+  });
+
   it('acknowledges a message that is not a verdict event, and hands back one from an unknown queue', async () => {
     const handler = await handlerFor(() => 200);
     const stray = record(verdictEvent(), 'arn:aws:sqs:ap-southeast-3:111122223333:other');
