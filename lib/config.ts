@@ -54,6 +54,10 @@ const int = (min: number, max: number) => {
   return z.int(message).min(min, message).max(max, message);
 };
 
+/** A secret's complete ARN: with the 6-character suffix Secrets Manager appends. */
+const COMPLETE_SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+
 /**
  * `create`, a secret's name, or its complete ARN (with the 6-character suffix Secrets Manager
  * appends). A partial ARN would be a guess: IAM could not scope a grant to it without a wildcard.
@@ -61,11 +65,7 @@ const int = (min: number, max: number) => {
 const secretReference = z.string().superRefine((value, context) => {
   if (value === 'create') return;
   if (value.startsWith('arn:')) {
-    if (
-      !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(
-        value,
-      )
-    ) {
+    if (!COMPLETE_SECRET_ARN.test(value)) {
       context.addIssue({
         code: 'custom',
         message: 'must be the complete secret ARN, ending in the 6-character suffix',
@@ -127,11 +127,7 @@ const webhookEndpoint = z.strictObject({
   secret: z
     .string()
     .refine(
-      (value) =>
-        value === 'create' ||
-        /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(
-          value,
-        ),
+      (value) => value === 'create' || COMPLETE_SECRET_ARN.test(value),
       'must be "create" or the complete ARN of a secret holding a whsec_ value',
     ),
   events: z
