@@ -13,10 +13,10 @@ import {
   formatWebhookSecret,
   type WebhookMessage,
 } from '../../lambda/core/webhooks.ts';
-import { runCli } from '../../local/cli.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { type LocalRuntime, startLocalRuntime } from '../../local/server.ts';
 import { LocalWebhooks } from '../../local/webhooks.ts';
+import { runCliCaptured } from '../support/cli.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { InMemoryWebhookDeliveries } from '../support/in-memory.ts';
 import {
@@ -292,19 +292,7 @@ describe('npm start with WEBHOOK_URL and WEBHOOK_SECRET', () => {
       env: { POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
     });
 
-  const cli = async (argv: string[], env: Record<string, string>) => {
-    let stdout = '';
-    let stderr = '';
-    const code = await runCli(
-      argv,
-      {
-        stdout: { write: (chunk: string) => (stdout += chunk) },
-        stderr: { write: (chunk: string) => (stderr += chunk) },
-      },
-      { env },
-    );
-    return { code, stdout, stderr };
-  };
+  const cli = (argv: string[], env: Record<string, string>) => runCliCaptured(argv, { env });
 
   it('delivers each verdict signed, without personal data, logs it, and lists, resends and pings from the CLI', async () => {
     // Prepare

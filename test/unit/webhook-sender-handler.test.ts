@@ -46,7 +46,10 @@ const record = (body: unknown, queueArn = QUEUE_ARN) => ({
   eventSourceARN: queueArn,
 });
 
-async function handlerFor(answer: (attempt: number) => ReceiverAnswer) {
+async function handlerFor(
+  answer: (attempt: number) => ReceiverAnswer,
+  key: () => Promise<Uint8Array> = async () => KEY,
+) {
   receiver = await startWebhookReceiver(formatWebhookSecret(KEY), answer);
   // The deployed sender refuses http; this one may reach the loopback receiver.
   sender = new HttpWebhookSender({ allowLoopbackHttp: true, timeoutMs: 2_000 });
@@ -54,10 +57,7 @@ async function handlerFor(answer: (attempt: number) => ReceiverAnswer) {
   const runtime: WebhookRuntime = {
     sqs: new SQSClient({ region: 'ap-southeast-3' }),
     endpointsByQueueArn: new Map([
-      [
-        QUEUE_ARN,
-        { queueUrl: QUEUE_URL, endpoint: { name: 'crm', url: receiver.url, key: async () => KEY } },
-      ],
+      [QUEUE_ARN, { queueUrl: QUEUE_URL, endpoint: { name: 'crm', url: receiver.url, key } }],
     ]),
     deps: {
       sender,
@@ -195,34 +195,14 @@ describe('the webhook sender handler', () => {
 
   it('hands a message back when the secret is malformed, naming the secret and never its value', async () => {
     // Prepare: an imported secret someone filled with a password instead of a whsec_ value
-    await handlerFor(() => 200); // starts the receiver, the sender and the log
     const badValue = 'correct-horse-battery-staple';
-    const runtimeEndpoint = { name: 'crm', url: receiver.url };
-    const badHandler = createWebhookSenderHandler({
-      sqs: new SQSClient({ region: 'ap-southeast-3' }),
-      endpointsByQueueArn: new Map([
-        [
-          QUEUE_ARN,
-          {
-            queueUrl: QUEUE_URL,
-            endpoint: {
-              ...runtimeEndpoint,
-              key: async () =>
-                parseWebhookSecret(badValue, 'the secret of webhook "crm" (arn:...:crm-AbCdEf)', {
-                  allowRaw: true,
-                }),
-            },
-          },
-        ],
-      ]),
-      deps: {
-        sender,
-        deliveries,
-        clock: { now: () => Date.now() },
-        random: () => 0,
-        retentionDays: 14,
-      },
-    });
+    const badHandler = await handlerFor(
+      () => 200,
+      async () =>
+        parseWebhookSecret(badValue, 'the secret of webhook "crm" (arn:...:crm-AbCdEf)', {
+          allowRaw: true,
+        }),
+    );
     const sqsRec = record(verdictEvent());
     // Act
     const { result, logs } = await quietly(() => badHandler({ Records: [sqsRec] }, context()));

@@ -8,7 +8,7 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { type DeliveryRecord, messageFromEvent } from '../../lambda/core/webhooks.ts';
-import { runCli } from '../../local/cli.ts';
+import { runCliCaptured } from '../support/cli.ts';
 
 const dynamo = mockClient(DynamoDBDocumentClient);
 const sqs = mockClient(SQSClient);
@@ -31,19 +31,11 @@ const failed: DeliveryRecord = {
   expires_at: 1_797_500_000,
 };
 
-async function cli(argv: string[]) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runCli(
-    argv,
-    {
-      stdout: { write: (chunk: string) => (stdout += chunk) },
-      stderr: { write: (chunk: string) => (stderr += chunk) },
-    },
-    { env: { AWS_REGION: 'ap-southeast-3' }, now: () => new Date('2026-12-05T00:00:00Z') },
-  );
-  return { code, stdout, stderr };
-}
+const cli = (argv: string[]) =>
+  runCliCaptured(argv, {
+    env: { AWS_REGION: 'ap-southeast-3' },
+    now: () => new Date('2026-12-05T00:00:00Z'),
+  });
 
 beforeEach(() => {
   dynamo.reset();
