@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { FacematchError } from './core/errors.ts';
 import type { IdmetaAttemptEvent } from './core/ports.ts';
 import type { StoredVerdict } from './core/types.ts';
+import type { DeliveryAttemptEvent } from './core/webhooks.ts';
 
 export const SERVICE_NAME = 'facematch';
 export const METRICS_NAMESPACE = 'Facematch';
@@ -21,6 +22,9 @@ export const METRIC = {
   paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
   sweepActions: 'SweepActions',
   idmetaUnknownFields: 'IdmetaUnknownFields',
+  webhookDeliveriesSucceeded: 'DeliveriesSucceeded',
+  webhookDeliveriesFailed: 'DeliveriesFailed',
+  webhookDeliveryRetries: 'DeliveryRetries',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -136,4 +140,32 @@ export function recordSweepAction(action: string, item: StoredVerdict): void {
     status: item.status,
     error_code: item.error?.code,
   });
+}
+
+/**
+ * One webhook attempt, per endpoint: delivered, handed back for a retry, or given up (FAILED).
+ * Ids, status codes and error classes only: the receiver's answer is never read into a log.
+ */
+export function recordWebhookAttempt(event: DeliveryAttemptEvent): void {
+  const dimensions = { endpoint: event.endpoint };
+  const fields = {
+    endpoint: event.endpoint,
+    delivery_id: event.deliveryId,
+    event_type: event.eventType,
+    attempt: event.attempt,
+    http_status: event.status,
+    error_class: event.errorClass,
+    state: event.state,
+    duration_ms: event.durationMs,
+  };
+  if (event.state === 'DELIVERED') {
+    emit(METRIC.webhookDeliveriesSucceeded, MetricUnit.Count, 1, dimensions);
+    logger.info('webhook delivered', fields);
+  } else if (event.state === 'FAILED') {
+    emit(METRIC.webhookDeliveriesFailed, MetricUnit.Count, 1, dimensions);
+    logger.warn('webhook delivery failed for good', fields);
+  } else {
+    emit(METRIC.webhookDeliveryRetries, MetricUnit.Count, 1, dimensions);
+    logger.info('webhook attempt failed; retry scheduled', fields);
+  }
 }

@@ -26,6 +26,7 @@ import {
 } from './adapters/token-source.ts';
 import { EventBridgeSubjectEvents, EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
+import { DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
 import type { IdentityVault, VerdictEvents } from './core/ports.ts';
@@ -184,6 +185,14 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     newReceiptId: randomUUID,
     onEventFailed: (error) => recordHousekeepingFailure('publish-erasure-event', error),
     ...(subjectEvents ? { events: subjectEvents } : {}),
+    ...(config.webhookDeliveriesTableName === undefined
+      ? {}
+      : {
+          deliveries: new DynamoWebhookDeliveries({
+            client: documentClient,
+            tableName: config.webhookDeliveriesTableName,
+          }),
+        }),
   };
   return {
     deps,

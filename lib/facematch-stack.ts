@@ -13,6 +13,7 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   AttributeType,
   BillingMode,
@@ -49,6 +50,7 @@ import { acknowledge } from './nag.ts';
 import { REVIEW_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
 import { Sweeper } from './sweeper.ts';
 import { VerificationApi } from './verification-api.ts';
+import { Webhooks } from './webhooks.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
 const MEMORY_SIZE_MB = 512;
@@ -78,6 +80,8 @@ export class FacematchStack extends Stack {
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
   readonly dashboard: FacematchDashboard;
+  /** Signed webhooks: absent when the config lists no endpoint. */
+  readonly webhooks: Webhooks | undefined;
 
   constructor(scope: Construct, id: string, props: FacematchStackProps) {
     const { config, envName, functionCode, ...stackProps } = props;
@@ -252,6 +256,37 @@ export class FacematchStack extends Stack {
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
     });
 
+    this.webhooks =
+      config.webhooks.length === 0
+        ? undefined
+        : new Webhooks(this, 'Webhooks', {
+            envName,
+            key: this.key,
+            eventBus: this.eventBus,
+            endpoints: config.webhooks,
+            failMinutes: config.alarms.webhookFailMinutes,
+            removalPolicy,
+            deletionProtection: config.deletionProtection,
+            pointInTimeRecoveryDays: config.retention.pointInTimeRecoveryDays,
+            logRetention: config.retention.logDays,
+            alarmAction: new SnsAction(this.alarms.topic),
+            ...(functionCode === undefined ? {} : { functionCode }),
+          });
+    if (this.webhooks !== undefined) {
+      // A data subject's erasure deletes their webhook deliveries too (lambda/core/subjects.ts).
+      this.apiFunction.addEnvironment(
+        'WEBHOOK_DELIVERIES_TABLE_NAME',
+        this.webhooks.table.tableName,
+      );
+      this.apiFunction.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'SubjectDeliveries',
+          actions: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
+          resources: [this.webhooks.table.tableArn],
+        }),
+      );
+    }
+
     this.dashboard = new FacematchDashboard(this, 'Dashboard', {
       envName,
       functions: [this.apiFunction, this.queueFunction],
@@ -260,6 +295,8 @@ export class FacematchStack extends Stack {
       deadLetterQueue: this.storage.deadLetterQueue,
       alarms: this.alarms,
     });
+
+    this.webhooks?.addToDashboard(this.dashboard.dashboard);
 
     this.acknowledgeFindings();
     this.outputs();
@@ -451,8 +488,9 @@ export class FacematchStack extends Stack {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'SubjectRecords',
-        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/${PERSON_INDEX}`],
+        // Found through the by-person index (the PersonIndex grant), deleted by id.
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
       }),
     );
     role.addToPrincipalPolicy(
@@ -600,6 +638,13 @@ export class FacematchStack extends Stack {
     );
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the alarms');
     output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.webhooks !== undefined) {
+      output(
+        'WebhookDeliveriesTableName',
+        this.webhooks.table.tableName,
+        'Webhook delivery log (facematch webhooks deliveries --env <env>)',
+      );
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import { EXIT, EXIT_STATUS_TEXT } from './cli/output.ts';
 import { REDRIVE_USAGE, runRedrive } from './cli/redrive-command.ts';
 import { runSubject, SUBJECT_USAGE } from './cli/subject-command.ts';
 import { runVerify, VERIFY_USAGE } from './cli/verify-command.ts';
+import { runWebhooks, WEBHOOKS_USAGE } from './cli/webhooks-command.ts';
 
 export type { CliDeps, CliIo } from './cli/context.ts';
 
@@ -24,6 +25,7 @@ commands:
   subject search|erase  a data subject's access or erasure request (NIK from a file or stdin)
   redrive               move the dead-letter queue back to the selfie queue (deployed stack)
   console               the operator console for a deployed API (SigV4 proxy on 127.0.0.1)
+  webhooks ACTION       webhook delivery log: deliveries [--failed], resend ID, test NAME
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -38,7 +40,9 @@ const SERVE_USAGE = `usage: facematch serve
 Runs on 127.0.0.1: the HTTP API (PORT, default 3000), an S3-compatible server (S3_PORT, 4569),
 a DynamoDB-compatible server (DYNAMODB_PORT, 8000) and, unless IDMETA_BASE_URL is set, the
 IDmeta simulator (IDMETA_SIM_PORT, 4010). State lives in FACEMATCH_DATA_DIR (default
-.facematch). Ctrl-C stops everything.`;
+.facematch). With WEBHOOK_URL and WEBHOOK_SECRET (whsec_...) set, every verdict event is also
+POSTed there, signed per Standard Webhooks (http allowed to loopback only). Ctrl-C stops
+everything.`;
 
 const USAGES: Record<string, string> = {
   serve: SERVE_USAGE,
@@ -47,6 +51,7 @@ const USAGES: Record<string, string> = {
   subject: SUBJECT_USAGE,
   redrive: REDRIVE_USAGE,
   console: CONSOLE_USAGE,
+  webhooks: WEBHOOKS_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -84,6 +89,8 @@ export async function runCli(
         return await runRedrive(rest, context);
       case 'console':
         return await runConsole(rest, context);
+      case 'webhooks':
+        return await runWebhooks(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {

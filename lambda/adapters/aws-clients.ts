@@ -161,7 +161,10 @@ export const createSecretsManagerClient = (options: AwsClientOptions = {}): Secr
 export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient =>
   new EventBridgeClient(plainConfig(options, 'AWS_ENDPOINT_URL_EVENTBRIDGE'));
 
-/** The sweeper's queue writes, with the same timeouts. */
+/**
+ * The sweeper's requeues, the webhook sender's retries (ChangeMessageVisibility) and the CLI's
+ * resends (SendMessage), with the same timeouts.
+ */
 export const createSqsClient = (options: AwsClientOptions = {}): SQSClient =>
   new SQSClient(plainConfig(options, 'AWS_ENDPOINT_URL_SQS'));
 

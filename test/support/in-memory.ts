@@ -24,6 +24,7 @@ import type {
 } from '../../lambda/core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../../lambda/core/record.ts';
 import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
+import type { DeliveryRecord, WebhookDeliveries } from '../../lambda/core/webhooks.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -246,5 +247,26 @@ export class InMemoryPersonHistory implements PersonHistory {
         completedAt: item.completed_at,
         idmetaAt: item.idmeta_at,
       }));
+  }
+}
+
+/** The webhook delivery log in memory (the DynamoDB one is exercised by the integration tests). */
+export class InMemoryWebhookDeliveries implements WebhookDeliveries {
+  readonly items = new Map<string, DeliveryRecord>();
+
+  async get(deliveryId: string): Promise<DeliveryRecord | null> {
+    const item = this.items.get(deliveryId);
+    return item === undefined ? null : clone(item);
+  }
+
+  async put(record: DeliveryRecord): Promise<void> {
+    this.items.set(record.delivery_id, clone(record));
+  }
+
+  async list(options: { failedOnly: boolean; limit: number }): Promise<DeliveryRecord[]> {
+    return [...this.items.values()]
+      .filter((item) => !options.failedOnly || item.state === 'FAILED')
+      .slice(0, options.limit)
+      .map(clone);
   }
 }
