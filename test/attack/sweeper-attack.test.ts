@@ -1,0 +1,133 @@
+/**
+ * Attacks on the sweeper (issue 15), through dynalite, s3rver and the IDmeta simulator with the
+ * production adapters. Each test asserts what the contract promises; it is red while the defect
+ * it names is there.
+ */
+import { randomUUID } from 'node:crypto';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parseVerificationBody } from '../../lambda/core/request.ts';
+import { type SweepDeps, sweep } from '../../lambda/core/sweep.ts';
+import {
+  markDeadLettered,
+  startPendingVerification,
+  verifyUploadedSelfie,
+} from '../../lambda/core/verify.ts';
+import type { Runtime } from '../../lambda/runtime.ts';
+import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+
+const HOUR_MS = 3_600_000;
+const agus = loadRegistry().people.find((person) => person.scenario?.includes('clean match'));
+if (agus === undefined) throw new Error('no clean-match person in the registry');
+
+const newId = (label: string) => `atk-${label}-${randomUUID().slice(0, 8)}`;
+const budget = () => ({ deadline: Date.now() + 20_000 });
+const body = (id: string) => ({
+  verification_id: id,
+  nik: agus.nik,
+  name: agus.name,
+  date_of_birth: agus.date_of_birth,
+});
+
+describe('attack: the sweeper', () => {
+  let t: TestRuntime;
+  let runtime: Runtime;
+  let requeued: string[];
+
+  const request = (payload: Record<string, unknown>) => ({
+    ...parseVerificationBody(payload, {
+      limits: runtime.deps.settings.selfieLimits,
+      now: Date.now(),
+    }),
+    source: 'api' as const,
+  });
+  const sweepAt = (aheadMs: number) => {
+    const base: SweepDeps = runtime.sweepDeps({ requeue: async (key) => void requeued.push(key) });
+    return sweep(
+      { ...base, verify: { ...base.verify, clock: { now: () => Date.now() + aheadMs } } },
+      { deadline: Date.now() + aheadMs + 20_000 },
+    );
+  };
+  const putUpload = (key: string) =>
+    t.localAws.s3Client.send(
+      new PutObjectCommand({
+        Bucket: t.localAws.bucket,
+        Key: key,
+        Body: referenceSelfie(agus.nik, 0).bytes,
+        Metadata: { 'verification-id': key.slice('incoming/'.length, key.lastIndexOf('.')) },
+      }),
+    );
+  const calls = (id: string) =>
+    t.simulator
+      .calls()
+      .filter((call) => call.endpoint === 'dukcapilfacematch' && call.verificationId === id);
+
+  beforeAll(async () => {
+    t = await startTestRuntime({ env: { IDMETA_TIMEOUT_MS: '400', IDMETA_MAX_ATTEMPTS: '2' } });
+    runtime = t.runtime;
+  });
+  beforeEach(() => {
+    requeued = [];
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('does not expire a verification whose caller holds an upload form that is still valid', async () => {
+    // A form handed out long ago (record created before the form lifetime plus grace) ...
+    const settings = runtime.deps.settings;
+    const graceMs = runtime.config.sweep.uploadGraceMs;
+    const longAgo = Date.now() - settings.uploadExpiresSeconds * 1000 - graceMs - 60_000;
+    const id = newId('replayed-form');
+    await startPendingVerification(
+      request(body(id)),
+      { ...runtime.deps, clock: { now: () => longAgo } },
+      budget(),
+    );
+    // ... and the same request replayed now: the API hands out a NEW form, valid for its lifetime.
+    const replay = await startPendingVerification(request(body(id)), runtime.deps, budget());
+    expect(replay.upload).toBeDefined();
+    expect(Date.parse(replay.upload?.expires_at ?? '')).toBeGreaterThan(Date.now());
+
+    // The scheduled sweep runs now; the caller then uploads with the form it holds.
+    await sweepAt(0);
+    await putUpload(`incoming/${id}.jpg`);
+    const outcome = await verifyUploadedSelfie(
+      { key: `incoming/${id}.jpg`, verificationId: id },
+      runtime.deps,
+      budget(),
+    );
+
+    // Contract: a form is honoured until it expires (+ grace). Today: FAILED UPLOAD_EXPIRED, the
+    // upload made with a valid form is thrown away (worklist_at is the first form's time).
+    expect(outcome.record).toMatchObject({ status: 'COMPLETED', decision: 'APPROVED' });
+  });
+
+  it('gives up a dead-lettered upload nobody redrove, rather than requeueing it every sweep', async () => {
+    // An upload whose message exhausted its retries: the object stays (only a verdict deletes it).
+    const id = newId('dead-with-object');
+    await startPendingVerification(request(body(id)), runtime.deps, budget());
+    await putUpload(`incoming/${id}.jpg`);
+    await markDeadLettered(id, new Error('poison'), runtime.deps);
+
+    // Sweeps long after the give-up period (24 h by default).
+    const first = await sweepAt(25 * HOUR_MS);
+    const second = await sweepAt(50 * HOUR_MS);
+
+    // Contract (issue 15): "a record stuck after all retries ends FAILED with a reason".
+    // Today: every sweep puts it back on the queue (an automatic, endless redrive that pays
+    // IDmeta maxReceiveCount x IDMETA_MAX_ATTEMPTS times per round while the cause persists), and
+    // RETRIES_EXHAUSTED is reachable only when the object is gone.
+    expect({ first: first.actions, second: second.actions, requeued }).toMatchObject({
+      first: { 'gave-up': 1, requeued: 0 },
+      second: { requeued: 0 },
+      requeued: [],
+    });
+    expect(await runtime.deps.store.get(id)).toMatchObject({
+      status: 'FAILED',
+      reasons: ['RETRIES_EXHAUSTED'],
+    });
+    expect(calls(id)).toHaveLength(0);
+  });
+});
