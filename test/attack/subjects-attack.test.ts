@@ -58,6 +58,47 @@ describe('attack: an erasure that crashed half-way', () => {
   });
 });
 
+describe('attack: an erasure whose receipt could not be written', () => {
+  it('still receipts and announces the records it erased when the rerun finds nothing left', async () => {
+    // Every record and object goes; then the receipt's S3 put fails (a 503, a throttle).
+    const records = new Map<string, StoredVerdict>(
+      ['a', 'b'].map((id) => [id, { verification_id: id, nik_hash: 'h' } as StoredVerdict]),
+    );
+    let receiptFails = true;
+    const receipts: ErasureReceipt[] = [];
+    const announced: string[][] = [];
+    const deps: SubjectDeps = {
+      vault: { hashNik: async () => 'h' },
+      store: { get: async (id) => records.get(id) ?? null },
+      records: {
+        idsOf: async () => [...records.keys()],
+        delete: async (id) => void records.delete(id),
+      },
+      objects: { erase: async () => true },
+      receipts: {
+        put: async (receipt) => {
+          if (receiptFails) {
+            receiptFails = false;
+            throw new Error('SlowDown');
+          }
+          receipts.push(receipt);
+        },
+      },
+      events: { erased: async (detail) => void announced.push(detail.verification_ids) },
+      clock: { now: () => Date.now() },
+      newReceiptId: randomUUID,
+    };
+
+    await expect(eraseSubject('3174010101900012', 'privacy-officer', deps)).rejects.toThrow();
+    const rerun = await eraseSubject('3174010101900012', 'privacy-officer', deps);
+
+    // Today: the data is gone, but the only receipt says "nothing erased" and no event names
+    // 'a' or 'b': downstream copies keyed by those ids are never deleted, the officer has no proof.
+    expect(rerun.verification_ids.sort()).toEqual(['a', 'b']);
+    expect(announced.flat().sort()).toEqual(['a', 'b']);
+  });
+});
+
 const agus = loadRegistry().people.find((person) => person.scenario?.includes('clean match'));
 if (agus === undefined) throw new Error('no clean-match person in the registry');
 
