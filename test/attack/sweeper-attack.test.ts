@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseVerificationBody } from '../../lambda/core/request.ts';
+import { eraseSubject, searchSubject } from '../../lambda/core/subjects.ts';
 import { type SweepDeps, sweep } from '../../lambda/core/sweep.ts';
 import {
   markDeadLettered,
@@ -129,5 +130,105 @@ describe('attack: the sweeper', () => {
       reasons: ['RETRIES_EXHAUSTED'],
     });
     expect(calls(id)).toHaveLength(0);
+  });
+});
+
+describe('attack: the sweeper racing an erasure', () => {
+  let t: TestRuntime;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    t = await startTestRuntime({});
+    runtime = t.runtime;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('does not bring back a record erased between its worklist read and its claim', async () => {
+    // A form that expired long ago: the sweeper's next UPLOAD_EXPIRED candidate.
+    const settings = runtime.deps.settings;
+    const longAgo =
+      Date.now() -
+      settings.uploadExpiresSeconds * 1000 -
+      runtime.config.sweep.uploadGraceMs -
+      60_000;
+    const id = newId('erased-while-swept');
+    const pending = parseVerificationBody(body(id), {
+      limits: settings.selfieLimits,
+      now: Date.now(),
+    });
+    await startPendingVerification(
+      { ...pending, source: 'api' },
+      { ...runtime.deps, clock: { now: () => longAgo } },
+      budget(),
+    );
+
+    // The sweep reads its worklist; the person's erasure lands before the sweep acts on it (in
+    // AWS the worklist index also lags the table by up to a second: no tight race needed).
+    const base = runtime.sweepDeps({ requeue: async () => {} });
+    const deps: SweepDeps = {
+      ...base,
+      worklist: {
+        entered: async (kind, before, limit) => {
+          const read = await base.worklist.entered(kind, before, limit);
+          if (kind === 'PENDING') await eraseSubject(agus.nik, 'privacy-officer', runtime.subjects);
+          return read;
+        },
+      },
+    };
+    await sweep(deps, budget());
+
+    // Contract: after an erasure nothing of the person is findable by id or by NIK. Today the
+    // sweeper's claim (store.claim -> putIfAbsent of the stale worklist copy) re-creates the
+    // record with the person's NIK hash and masked NIK, ends it FAILED UPLOAD_EXPIRED and
+    // announces it.
+    expect(await runtime.deps.store.get(id)).toBeNull();
+    expect((await searchSubject(agus.nik, runtime.subjects)).verifications).toEqual([]);
+  });
+});
+
+describe('attack: dead-letter marking racing an erasure', () => {
+  let t: TestRuntime;
+  let runtime: Runtime;
+
+  beforeAll(async () => {
+    t = await startTestRuntime({});
+    runtime = t.runtime;
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('does not bring back, sealed identity and all, a record erased while its message dead-letters', async () => {
+    const id = newId('erased-while-dead-lettered');
+    const settings = runtime.deps.settings;
+    const pending = parseVerificationBody(body(id), {
+      limits: settings.selfieLimits,
+      now: Date.now(),
+    });
+    await startPendingVerification({ ...pending, source: 'api' }, runtime.deps, budget());
+
+    // The queue worker's last receive failed; the erasure lands between its read and its claim.
+    const store = runtime.deps.store;
+    const racing = {
+      ...runtime.deps,
+      store: Object.assign(Object.create(store) as typeof store, {
+        get: async (verificationId: string) => {
+          const read = await store.get(verificationId);
+          await eraseSubject(agus.nik, 'privacy-officer', runtime.subjects);
+          return read;
+        },
+        claim: store.claim.bind(store),
+        save: store.save.bind(store),
+      }),
+    };
+    await markDeadLettered(id, new Error('poison'), racing);
+
+    // Today: store.claim's putIfAbsent writes the stale copy back: PENDING, with the person's
+    // NIK hash and the sealed identity (encrypted NIK, name, date of birth) it had.
+    const back = await store.get(id);
+    expect(back?.sealed_identity).toBeUndefined();
+    expect(back).toBeNull();
   });
 });
