@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -148,6 +149,42 @@ describe('attack: erasure against the local runtime', () => {
     output?.restore();
     vi.unstubAllEnvs();
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('refuses a cross-site, untyped, foreign-Host call to the data-subject routes (CSRF, DNS rebinding)', async () => {
+    // What a hostile page in the developer's browser can send without a preflight: a POST with
+    // no Content-Type (a Blob body), its own Origin; with DNS rebinding, its own Host too.
+    const { port } = new URL(local.apiUrl);
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const outgoing = httpRequest(
+        {
+          host: '127.0.0.1',
+          port: Number(port),
+          method: 'POST',
+          path: '/data-subjects/search',
+          headers: {
+            host: `rebound.attacker.example:${port}`,
+            origin: 'https://attacker.example',
+            'sec-fetch-site': 'cross-site',
+          },
+        },
+        (incoming) => {
+          let text = '';
+          incoming.setEncoding('utf8');
+          incoming.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          incoming.on('end', () => resolve({ status: incoming.statusCode ?? 0, text }));
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(JSON.stringify({ nik: agus.nik }));
+    });
+
+    // Today: 200 with the person's verifications (and /data-subjects/erase erases). The console
+    // proxy (local/console/proxy.ts) checks Host, Origin, Sec-Fetch-Site and the content type;
+    // the local API that `npm start` serves on the same port checks none of them.
+    expect(answer.status).toBeGreaterThanOrEqual(400);
   });
 
   it('leaves no selfie of the erased person when the upload form it handed out is used afterwards', async () => {
