@@ -232,3 +232,52 @@ describe('attack: dead-letter marking racing an erasure', () => {
     expect(back).toBeNull();
   });
 });
+
+describe('attack: the sweeper behind a head of items it skips', () => {
+  let t: TestRuntime;
+
+  beforeAll(async () => {
+    t = await startTestRuntime({});
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('still reaches an expired form behind a batch of failures waiting for their give-up period', async () => {
+    // A table of its own, a batch of 2: two verifications released by a failure an hour ago
+    // (an IDmeta outage; they wait up to SWEEP_GIVE_UP_HOURS for a redrive), then a form that
+    // never gets its upload.
+    const tableName = await t.createTable();
+    const own = t.createRuntime({ env: { VERDICT_TABLE_NAME: tableName, SWEEP_BATCH_SIZE: '2' } });
+    const settings = own.deps.settings;
+    const request = (id: string) => ({
+      ...parseVerificationBody(body(id), { limits: settings.selfieLimits, now: Date.now() }),
+      source: 'api' as const,
+    });
+    const anHourAgo = { ...own.deps, clock: { now: () => Date.now() - HOUR_MS } };
+    for (const label of ['outage-1', 'outage-2']) {
+      const id = newId(label);
+      await startPendingVerification(request(id), anHourAgo, budget());
+      await markDeadLettered(id, new Error('IDmeta 503'), anHourAgo);
+    }
+    const formId = newId('never-uploaded');
+    await startPendingVerification(request(formId), own.deps, budget());
+
+    // Sweeps two hours on (every form expired, plus grace), as often as you like.
+    const base = own.sweepDeps({ requeue: async () => {} });
+    const at = (aheadMs: number) =>
+      sweep(
+        { ...base, verify: { ...base.verify, clock: { now: () => Date.now() + aheadMs } } },
+        { deadline: Date.now() + aheadMs + 20_000 },
+      );
+    for (let round = 0; round < 5; round++) await at(2 * HOUR_MS);
+
+    // Contract: "a backlog is worked off over several sweeps". Today each sweep reads the same
+    // oldest `batchSize` items, skips them (not yet past give-up), and never sees what is behind
+    // them: the form stays PENDING, its IDmeta verification open, for up to 24 h.
+    expect(await own.deps.store.get(formId)).toMatchObject({
+      status: 'FAILED',
+      reasons: ['UPLOAD_EXPIRED'],
+    });
+  });
+});
