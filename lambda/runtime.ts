@@ -14,6 +14,9 @@ import {
 } from './adapters/aws-clients.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { PageCursors } from './adapters/page-cursor.ts';
+import { S3ReviewSelfies } from './adapters/review-selfies.ts';
+import { DynamoReviewStore } from './adapters/review-store.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
 import {
   SecretsManagerSecret,
@@ -24,12 +27,15 @@ import { EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
 import type { IdentityVault, VerdictEvents } from './core/ports.ts';
+import type { ReviewDeps } from './core/review-service.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
   recordPaidVerdictNotSaved,
+  recordReviewed,
+  recordReviewQueueAge,
   recordVerdict,
   setMetricsEnvironment,
 } from './observability.ts';
@@ -47,6 +53,8 @@ export interface RuntimeOptions {
 
 export interface Runtime {
   deps: VerifyDeps;
+  /** The review routes' dependencies (the same table, bucket and events as `deps`). */
+  review: ReviewDeps;
   config: RuntimeConfig;
   /** Fetches secrets ahead of the first request; failures are left for that request to see. */
   prefetch(): Promise<void>;
@@ -113,6 +121,9 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
           eventBusName: config.eventBusName,
         })
       : undefined);
+  const dynamo = createDynamoDocumentClient(options.aws?.dynamodb);
+  const s3 = createS3Client(options.aws?.s3);
+  const reviewSelfies = new S3ReviewSelfies({ client: s3, bucket: config.bucketName });
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -122,14 +133,9 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
     }),
-    store: new DynamoVerdictStore({
-      client: createDynamoDocumentClient(options.aws?.dynamodb),
-      tableName: config.tableName,
-    }),
-    selfies: new S3SelfieStore({
-      client: createS3Client(options.aws?.s3),
-      bucket: config.bucketName,
-    }),
+    store: new DynamoVerdictStore({ client: dynamo, tableName: config.tableName }),
+    selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
+    reviewSelfies,
     vault: new SecretBackedVault(dataKey),
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
@@ -152,8 +158,25 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       storeReserveMs: options.storeReserveMs ?? 1_500,
     },
   };
+  const review: ReviewDeps = {
+    store: deps.store,
+    reviews: new DynamoReviewStore({
+      client: dynamo,
+      tableName: config.tableName,
+      cursors: new PageCursors(() => dataKey.get()),
+    }),
+    selfies: reviewSelfies,
+    clock: deps.clock,
+    ...(events ? { events } : {}),
+    observer: {
+      reviewed: recordReviewed,
+      queueMeasured: recordReviewQueueAge,
+      housekeepingFailed: recordHousekeepingFailure,
+    },
+  };
   return {
     deps,
+    review,
     config,
     async prefetch() {
       await Promise.allSettled([token.get(), dataKey.get()]);

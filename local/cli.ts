@@ -8,6 +8,7 @@ import type { CliDeps, CliIo } from './cli/context.ts';
 import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
 import { EXIT, EXIT_STATUS_TEXT } from './cli/output.ts';
+import { REVIEW_USAGE, REVIEWS_USAGE, runReview, runReviews } from './cli/review-command.ts';
 import { runVerify, VERIFY_USAGE } from './cli/verify-command.ts';
 
 export type { CliDeps, CliIo } from './cli/context.ts';
@@ -18,6 +19,8 @@ commands:
   serve                 run everything locally (API, S3, DynamoDB, IDmeta simulator)
   verify                verify a NIK, name, date of birth and selfie: POST /verifications
   get ID                show a verification: GET /verifications/{ID}
+  reviews               the open review queue: GET /verifications?review=open
+  review ID             decide a review: POST /verifications/{ID}/review
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -38,6 +41,8 @@ const USAGES: Record<string, string> = {
   serve: SERVE_USAGE,
   verify: VERIFY_USAGE,
   get: GET_USAGE,
+  reviews: REVIEWS_USAGE,
+  review: REVIEW_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -69,6 +74,10 @@ export async function runCli(
         return await runVerify(rest, context);
       case 'get':
         return await runGet(rest, context);
+      case 'reviews':
+        return await runReviews(rest, context);
+      case 'review':
+        return await runReview(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {

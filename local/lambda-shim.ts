@@ -33,6 +33,16 @@ const ROUTES: Array<{ resource: string; pattern: RegExp; params: string[] }> = [
     pattern: /^\/verifications\/([^/]+)\/?$/,
     params: ['verification_id'],
   },
+  {
+    resource: '/verifications/{verification_id}/review',
+    pattern: /^\/verifications\/([^/]+)\/review\/?$/,
+    params: ['verification_id'],
+  },
+  {
+    resource: '/verifications/{verification_id}/selfie',
+    pattern: /^\/verifications\/([^/]+)\/selfie\/?$/,
+    params: ['verification_id'],
+  },
 ];
 
 /** Reads at most `maxBytes`; answers `null` when the body is larger (the caller sends a 413). */
@@ -96,7 +106,8 @@ export function apiGatewayEvent(request: IncomingMessage, body: Buffer): APIGate
         accountId: null,
         apiKey: null,
         apiKeyId: null,
-        caller: null,
+        // Locally every caller is the operator: a review's reviewer is `local`.
+        caller: 'local',
         clientCert: null,
         cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null,

@@ -8,7 +8,7 @@ import {
   VERDICT_EVENT_DETAIL_TYPE,
   VERDICT_EVENT_SOURCE,
 } from '../lambda/adapters/verdict-events.ts';
-import type { VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
+import type { VerdictEventDetail, VerdictEvents, VerdictEventType } from '../lambda/core/ports.ts';
 
 export class FileVerdictEvents implements VerdictEvents {
   constructor(
@@ -16,11 +16,14 @@ export class FileVerdictEvents implements VerdictEvents {
     private readonly print: (line: string) => void,
   ) {}
 
-  async publish(detail: VerdictEventDetail): Promise<void> {
+  async publish(
+    detail: VerdictEventDetail,
+    type: VerdictEventType = VERDICT_EVENT_DETAIL_TYPE,
+  ): Promise<void> {
     const event = {
       version: '0',
       id: randomUUID(),
-      'detail-type': VERDICT_EVENT_DETAIL_TYPE,
+      'detail-type': type,
       source: VERDICT_EVENT_SOURCE,
       account: '000000000000',
       time: new Date().toISOString(),
@@ -30,7 +33,7 @@ export class FileVerdictEvents implements VerdictEvents {
     };
     await appendFile(this.file, `${JSON.stringify(event)}\n`);
     this.print(
-      `event ${VERDICT_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
+      `event ${type}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
     );
   }
 }

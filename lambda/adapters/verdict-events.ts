@@ -10,10 +10,12 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { FacematchError } from '../core/errors.ts';
-import type { VerdictEventDetail, VerdictEvents } from '../core/ports.ts';
+import type { VerdictEventDetail, VerdictEvents, VerdictEventType } from '../core/ports.ts';
 
 export const VERDICT_EVENT_SOURCE = 'facematch';
 export const VERDICT_EVENT_DETAIL_TYPE = 'Verification Completed';
+/** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
+export const REVIEW_EVENT_DETAIL_TYPE = 'Verification Reviewed';
 
 /** PutEvents can refuse single entries (throttling, internal) while the call itself succeeds. */
 const ENTRY_ATTEMPTS = 2;
@@ -27,11 +29,14 @@ export class EventBridgeVerdictEvents implements VerdictEvents {
     this.#eventBusName = options.eventBusName;
   }
 
-  async publish(detail: VerdictEventDetail): Promise<void> {
+  async publish(
+    detail: VerdictEventDetail,
+    type: VerdictEventType = VERDICT_EVENT_DETAIL_TYPE,
+  ): Promise<void> {
     const entry: PutEventsRequestEntry = {
       EventBusName: this.#eventBusName,
       Source: VERDICT_EVENT_SOURCE,
-      DetailType: VERDICT_EVENT_DETAIL_TYPE,
+      DetailType: type,
       Detail: JSON.stringify(detail),
       Resources: [],
     };

@@ -143,12 +143,50 @@ export interface IdentityVault {
 
 /** Where final verdicts are announced to downstream services (EventBridge; a file locally). */
 export interface VerdictEvents {
-  /** `detail` carries no personal data (see `toEventDetail`). Throws when it was not published. */
-  publish(detail: VerdictEventDetail): Promise<void>;
+  /**
+   * `detail` carries no personal data (see `toEventDetail`). Throws when it was not published.
+   * `type` is the EventBridge detail-type; `Verification Completed` when left out.
+   */
+  publish(detail: VerdictEventDetail, type?: VerdictEventType): Promise<void>;
 }
+
+export type VerdictEventType = 'Verification Completed' | 'Verification Reviewed';
 
 export type VerdictEventDetail = Omit<VerdictRecord, 'nik_masked'>;
 
 export interface Clock {
   now(): number;
+}
+
+/**
+ * The review queue: COMPLETED verdicts whose review is open, read through the table's `worklist`
+ * index (never a scan), and the conditional write that decides one.
+ */
+export interface ReviewStore {
+  /**
+   * Open reviews, oldest first, at most `limit`. `cursor` is what a previous page returned as
+   * `nextCursor`: opaque, sealed and bound to this query (a forged or foreign one is a 400).
+   */
+  listOpen(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: StoredVerdict[]; nextCursor: string | null }>;
+  /** When the oldest open review was opened (epoch ms), or null when none is open. */
+  oldestOpenSince(): Promise<number | null>;
+  /**
+   * Writes `next` only while the stored record is still `expected` (nothing wrote it since it was
+   * read). False when someone else wrote first: of two reviews at once, exactly one lands.
+   */
+  decide(next: StoredVerdict, expected: StoredVerdict): Promise<boolean>;
+}
+
+/** The selfies kept for reviewers, under `review/` (KMS-encrypted, bounded by a lifecycle rule). */
+export interface ReviewSelfies {
+  keep(key: string, image: Pick<SelfieImage, 'bytes' | 'mime'>): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** A presigned GET for the kept selfie, or null when there is no such object (any more). */
+  presign(
+    key: string,
+    expiresInSeconds: number,
+  ): Promise<{ url: string; expiresAt: string } | null>;
 }

@@ -28,6 +28,7 @@ import type {
   Clock,
   IdentityVault,
   IdmetaPort,
+  ReviewSelfies,
   SelfieStore,
   VerdictEvents,
   VerdictStore,
@@ -44,6 +45,7 @@ import {
   toPublicRecord,
 } from './record.ts';
 import { markedVerificationId, parseObjectMetadata, UPLOAD_MARKER_METADATA } from './request.ts';
+import { keepReviewSelfie, withReviewSelfieKey } from './review-service.ts';
 import { decodeSelfie } from './selfie.ts';
 import type {
   DecisionPolicy,
@@ -77,7 +79,11 @@ export interface VerifySettings {
 export interface VerifyObserver {
   /** Housekeeping after a stored verdict failed; the verdict stands, the operator should know. */
   housekeepingFailed?(
-    operation: 'publish-verdict-event' | 'finalize-verification' | 'delete-selfie',
+    operation:
+      | 'publish-verdict-event'
+      | 'finalize-verification'
+      | 'delete-selfie'
+      | 'keep-review-selfie',
     error: unknown,
   ): void;
   /** A verification reached a final or released state. */
@@ -102,6 +108,8 @@ export interface VerifyDeps {
   observer?: VerifyObserver;
   /** Announces final verdicts; absent when no event bus is configured. */
   events?: VerdictEvents;
+  /** Where a verdict that opens a review keeps its selfie for the reviewer. */
+  reviewSelfies?: ReviewSelfies;
 }
 
 export interface VerifyOutcome {
@@ -379,8 +387,15 @@ async function decideClaimed(
   } catch (error) {
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
-  const final = completedRecord(item, result, decide(result, settings.policy), clock.now());
+  const final = withReviewSelfieKey(
+    completedRecord(item, result, decide(result, settings.policy), clock.now()),
+    image,
+    deps.reviewSelfies,
+  );
   await storePaid(deps, final, leaseOwner, budget);
+  await keepReviewSelfie(deps.reviewSelfies, final, image, (error) =>
+    deps.observer?.housekeepingFailed?.('keep-review-selfie', error),
+  );
   return { record: toPublicRecord(final), replayed: false };
 }
 

@@ -15,6 +15,7 @@ import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 import { invocationBudget } from './invocation.ts';
+import { getReviewSelfie, listReviews, postReview } from './review-routes.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 500;
@@ -67,14 +68,20 @@ async function getVerificationById(
   return jsonResponse(200, await getVerification(id, runtime.deps));
 }
 
-function route(event: APIGatewayProxyEvent): 'post' | 'get' | 'not-found' | 'method-not-allowed' {
-  const resource = event.resource;
-  if (resource === '/verifications')
-    return event.httpMethod === 'POST' ? 'post' : 'method-not-allowed';
-  if (resource === '/verifications/{verification_id}') {
-    return event.httpMethod === 'GET' ? 'get' : 'method-not-allowed';
-  }
-  return 'not-found';
+type Route = 'post' | 'get' | 'list-reviews' | 'review' | 'review-selfie';
+
+/** Each resource's methods, and the route each one takes. */
+const ROUTES: Record<string, Record<string, Route>> = {
+  '/verifications': { POST: 'post', GET: 'list-reviews' },
+  '/verifications/{verification_id}': { GET: 'get' },
+  '/verifications/{verification_id}/review': { POST: 'review' },
+  '/verifications/{verification_id}/selfie': { GET: 'review-selfie' },
+};
+
+function route(event: APIGatewayProxyEvent): Route | 'not-found' | 'method-not-allowed' {
+  const methods = ROUTES[event.resource];
+  if (methods === undefined) return 'not-found';
+  return methods[event.httpMethod] ?? 'method-not-allowed';
 }
 
 export function createApiHandler(runtime: Runtime) {
@@ -87,11 +94,17 @@ export function createApiHandler(runtime: Runtime) {
         return postVerification(runtime, event, context);
       case 'get':
         return getVerificationById(runtime, event);
+      case 'list-reviews':
+        return listReviews(runtime, event);
+      case 'review':
+        return postReview(runtime, event);
+      case 'review-selfie':
+        return getReviewSelfie(runtime, event);
       case 'method-not-allowed':
         throw new MethodNotAllowedError(
           event.httpMethod,
           event.resource,
-          event.resource === '/verifications' ? 'POST' : 'GET',
+          Object.keys(ROUTES[event.resource] ?? {}).join(', '),
         );
       default:
         throw new FacematchError('no such route', { code: 'ROUTE_NOT_FOUND', status: 404 });

@@ -51,6 +51,10 @@ export interface ApiClient {
   readonly signingRegion: string | null;
   postVerification(body: unknown): Promise<ApiResponse>;
   getVerification(verificationId: string): Promise<ApiResponse>;
+  /** GET /verifications?review=open: one page of the open review queue. */
+  listOpenReviews(page: { limit?: number; cursor?: string }): Promise<ApiResponse>;
+  /** POST /verifications/{id}/review. */
+  postReview(verificationId: string, body: unknown): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -165,16 +169,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // The stage (`/prod`) and any query of the endpoint stay on every request.
   const basePath = endpoint.pathname.replace(/\/+$/, '');
-  const query: Record<string, string | string[]> = {};
+  const baseQuery: Record<string, string | string[]> = {};
   for (const [name, value] of endpoint.searchParams) {
-    const seen = query[name];
-    query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+    const seen = baseQuery[name];
+    baseQuery[name] =
+      seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
   }
-  const queryString = [...endpoint.searchParams]
-    .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
-    .join('&');
-
-  async function send(method: string, pathSuffix: string, body?: unknown): Promise<ApiResponse> {
+  async function send(
+    method: string,
+    pathSuffix: string,
+    body?: unknown,
+    params: Array<[string, string]> = [],
+  ): Promise<ApiResponse> {
+    const query: Record<string, string | string[]> = { ...baseQuery };
+    for (const [name, value] of params) {
+      const seen = query[name];
+      query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
+    }
+    const queryString = [...endpoint.searchParams, ...params]
+      .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
+      .join('&');
     const path = `${basePath}${pathSuffix}`;
     const url = `${endpoint.protocol}//${endpoint.host}${path}${queryString ? `?${queryString}` : ''}`;
     const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
@@ -229,16 +243,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     };
   }
 
+  /** The path of one verification. URL parsing would resolve `.` and `..` away from it. */
+  const verificationPath = (verificationId: string) => {
+    if (verificationId === '' || verificationId === '.' || verificationId === '..') {
+      throw new CliError(`"${verificationId}" is not a verification id`);
+    }
+    return `/verifications/${encodeURIComponent(verificationId)}`;
+  };
+
   return {
     endpoint,
     signingRegion,
     postVerification: (body) => send('POST', '/verifications', body),
-    getVerification: async (verificationId) => {
-      // URL parsing would resolve `.` and `..` away from the verification's path.
-      if (verificationId === '' || verificationId === '.' || verificationId === '..') {
-        throw new CliError(`"${verificationId}" is not a verification id`);
-      }
-      return send('GET', `/verifications/${encodeURIComponent(verificationId)}`);
-    },
+    getVerification: async (verificationId) => send('GET', verificationPath(verificationId)),
+    listOpenReviews: async (page) =>
+      send('GET', '/verifications', undefined, [
+        ['review', 'open'],
+        ...(page.limit === undefined ? [] : [['limit', String(page.limit)] as [string, string]]),
+        ...(page.cursor === undefined ? [] : [['cursor', page.cursor] as [string, string]]),
+      ]),
+    postReview: async (verificationId, body) =>
+      send('POST', `${verificationPath(verificationId)}/review`, body),
   };
 }
