@@ -14,10 +14,12 @@ export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The newest Node.js runtime aws-cdk-lib knows (cdk-nag's AwsSolutions-L1 asks for it). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 
-/** The two Lambda entry points (DESIGN.md), each exporting `handler`. */
+/** The Lambda entry points (DESIGN.md), each exporting `handler`. */
 export const HANDLER_ENTRIES = {
   api: 'lambda/handlers/api.ts',
   'selfie-uploaded': 'lambda/handlers/selfie-uploaded.ts',
+  // Scheduled: the age of the oldest open review, for the review SLA alarm.
+  'review-queue': 'lambda/handlers/review-queue.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

@@ -19,7 +19,8 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
+import { EventBus, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
@@ -31,6 +32,7 @@ import {
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
+  WORKLIST_INDEX,
 } from '../lambda/adapters/verdict-table.ts';
 import { parseConfig as parseRuntimeConfig } from '../lambda/config.ts';
 import { FacematchAlarms } from './alarms.ts';
@@ -44,7 +46,7 @@ import { FacematchDashboard } from './dashboard.ts';
 import { createEncryptionKey } from './encryption-key.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
-import { SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
+import { REVIEW_SELFIE_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
 import { VerificationApi } from './verification-api.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
@@ -68,6 +70,8 @@ export class FacematchStack extends Stack {
   readonly dataKeySecret: Secret;
   readonly apiFunction: FacematchFunction;
   readonly queueFunction: FacematchFunction;
+  /** Measures the review queue's age every five minutes (the review SLA alarm's metric). */
+  readonly reviewQueueFunction: FacematchFunction;
   readonly api: VerificationApi;
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
@@ -129,6 +133,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       removalPolicy,
       selfieDays: config.retention.selfieDays,
+      reviewSelfieDays: config.retention.reviewSelfieDays,
       accessLogDays: config.retention.logDays,
       corsAllowedOrigins: config.selfies.corsAllowedOrigins,
       visibilityTimeout: Duration.seconds(queueTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
@@ -185,6 +190,32 @@ export class FacematchStack extends Stack {
       ...code,
     });
 
+    this.reviewQueueFunction = new FacematchFunction(this, 'ReviewQueueFunction', {
+      handler: 'review-queue',
+      description: `facematch ${envName}: the age of the oldest open review, every 5 minutes`,
+      timeout: Duration.seconds(30),
+      memorySizeMb: 256,
+      environment: apiEnvironment,
+      logRetention: config.retention.logDays,
+      logEncryptionKey: this.key,
+      logRemovalPolicy: removalPolicy,
+      ...code,
+    });
+    new Rule(this, 'ReviewQueueSchedule', {
+      description: `facematch ${envName}: measure the review queue (OldestOpenReviewAgeSeconds)`,
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(this.reviewQueueFunction, { retryAttempts: 0 })],
+    });
+    this.grantReviewQueue(this.apiFunction.executionRole);
+    this.grantReviewQueue(this.reviewQueueFunction.executionRole);
+    this.grantReviewSelfies(this.apiFunction.executionRole, [
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+    ]);
+    // The queue path keeps the selfie of a REVIEW verdict it decides.
+    this.grantReviewSelfies(this.queueFunction.executionRole, ['s3:PutObject']);
+
     this.grantCommon(this.apiFunction.executionRole, config);
     this.grantCommon(this.queueFunction.executionRole, config);
     this.grantSelfies(this.apiFunction.executionRole, [
@@ -221,18 +252,20 @@ export class FacematchStack extends Stack {
       key: this.key,
       ...(config.alarms.email === undefined ? {} : { email: config.alarms.email }),
       ...(config.alarms.topicArn === undefined ? {} : { topicArn: config.alarms.topicArn }),
-      functions: [this.apiFunction, this.queueFunction],
+      functions: [this.apiFunction, this.queueFunction, this.reviewQueueFunction],
       deadLetterQueue: this.storage.deadLetterQueue,
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
+      reviewSlaHours: config.review.slaHours,
     });
 
     this.dashboard = new FacematchDashboard(this, 'Dashboard', {
       envName,
-      functions: [this.apiFunction, this.queueFunction],
+      functions: [this.apiFunction, this.queueFunction, this.reviewQueueFunction],
       api: this.api.api,
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
       alarms: this.alarms,
+      reviewSlaHours: config.review.slaHours,
     });
 
     this.acknowledgeFindings();
@@ -364,6 +397,36 @@ export class FacematchStack extends Stack {
     );
   }
 
+  /** Reads of the review queue: the `worklist` index only (lambda/adapters/review-store.ts). */
+  private grantReviewQueue(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewQueue',
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${WORKLIST_INDEX}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewQueueThroughDynamoDb',
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /** The selfies kept for reviewers, under `review/` only (lambda/adapters/review-selfies.ts). */
+  private grantReviewSelfies(role: IRole, actions: string[]): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewSelfieObjects',
+        actions,
+        resources: [this.storage.bucket.arnForObjects(`${REVIEW_SELFIE_PREFIX}*`)],
+      }),
+    );
+  }
+
   private grantSelfies(role: IRole, actions: string[]): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -377,20 +440,28 @@ export class FacematchStack extends Stack {
   /** Each acknowledged cdk-nag finding, on the narrowest construct, with its reason. */
   private acknowledgeFindings(): void {
     const bucketId = this.getLogicalId(this.storage.bucket.node.defaultChild as CfnBucket);
-    for (const fn of [this.apiFunction, this.queueFunction]) {
-      const role = fn.executionRole;
+    for (const fn of [this.apiFunction, this.queueFunction, this.reviewQueueFunction]) {
       acknowledge(
-        role,
+        fn.executionRole,
         'AwsSolutions-IAM5[Resource::*]',
         'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have no resource-level ' +
           'permissions: AWS requires Resource "*" for them. Every other statement is scoped.',
       );
+    }
+    for (const fn of [this.apiFunction, this.queueFunction]) {
+      const role = fn.executionRole;
       acknowledge(
         role,
         `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${SELFIE_PREFIX}*]`,
         `Object permissions are scoped to the ${SELFIE_PREFIX} prefix of the selfie bucket; the ` +
           'object keys are per verification and not known in advance, so an object ARN needs the ' +
           'trailing wildcard.',
+      );
+      acknowledge(
+        role,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REVIEW_SELFIE_PREFIX}*]`,
+        `Object permissions are scoped to the ${REVIEW_SELFIE_PREFIX} prefix (the selfies kept for ` +
+          'open reviews); the keys are per verification, so an object ARN needs the wildcard.',
       );
     }
     for (const secret of [this.tokenSecret, this.dataKeySecret]) {

@@ -25,9 +25,12 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { REVIEW_SELFIE_PREFIX } from '../lambda/core/review.ts';
 
 /** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
 export const SELFIE_PREFIX = 'incoming/';
+/** The selfies kept for open reviews (lambda/adapters/review-selfies.ts). */
+export { REVIEW_SELFIE_PREFIX };
 
 /** What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. */
 const privateBucketProps = (removalPolicy: RemovalPolicy): BucketProps => ({
@@ -44,6 +47,8 @@ export interface SelfieStorageProps {
   removalPolicy: RemovalPolicy;
   /** Lifecycle expiry of `incoming/`. */
   selfieDays: number;
+  /** Lifecycle expiry of `review/`: the bound on a selfie kept for a review nobody closes. */
+  reviewSelfieDays: number;
   /** Expiry of the S3 server access logs. */
   accessLogDays: number;
   /** Browser origins allowed to POST a presigned upload; none: no CORS rule at all. */
@@ -86,6 +91,11 @@ export class SelfieStorage extends Construct {
           id: 'expire-selfies',
           prefix: SELFIE_PREFIX,
           expiration: Duration.days(props.selfieDays),
+        },
+        {
+          id: 'expire-review-selfies',
+          prefix: REVIEW_SELFIE_PREFIX,
+          expiration: Duration.days(props.reviewSelfieDays),
         },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

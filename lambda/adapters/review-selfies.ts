@@ -12,9 +12,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ReviewSelfies } from '../core/ports.ts';
+import { REVIEW_SELFIE_PREFIX } from '../core/review.ts';
 import type { SelfieImage } from '../core/types.ts';
-
-export const REVIEW_SELFIE_PREFIX = 'review/';
 
 export class S3ReviewSelfies implements ReviewSelfies {
   readonly #client: S3Client;

@@ -178,6 +178,9 @@ export function applyReview(
   };
 }
 
+/** Where selfies kept for reviewers live in the selfie bucket (its own lifecycle rule). */
+export const REVIEW_SELFIE_PREFIX = 'review/';
+
 /** The key a verdict's kept selfie is stored under, by its type. */
 export const reviewSelfieKey = (verificationId: string, mime: 'image/jpeg' | 'image/png'): string =>
-  `review/${verificationId}.${mime === 'image/png' ? 'png' : 'jpg'}`;
+  `${REVIEW_SELFIE_PREFIX}${verificationId}.${mime === 'image/png' ? 'png' : 'jpg'}`;

@@ -61,6 +61,8 @@ const ids = {
   queueFunction: '',
   apiRole: '',
   queueRole: '',
+  reviewQueueFunction: '',
+  reviewQueueRole: '',
   topic: '',
   tokenSecret: '',
   dataKeySecret: '',
@@ -82,6 +84,8 @@ beforeAll(() => {
   ids.queueFunction = logicalIdOf(stack.queueFunction);
   ids.apiRole = logicalIdOf(stack.apiFunction.executionRole);
   ids.queueRole = logicalIdOf(stack.queueFunction.executionRole);
+  ids.reviewQueueFunction = logicalIdOf(stack.reviewQueueFunction);
+  ids.reviewQueueRole = logicalIdOf(stack.reviewQueueFunction.executionRole);
   ids.topic = logicalIdOf(stack.alarms.topic);
   ids.tokenSecret = logicalIdOf(stack.tokenSecret);
   ids.dataKeySecret = logicalIdOf(stack.dataKeySecret);
@@ -294,7 +298,7 @@ describe('encryption', () => {
     for (const [id, secret] of secrets) expect(secret.Properties.KmsKeyId, id).toEqual(keyArn);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
     const logGroups = Object.entries(resources('AWS::Logs::LogGroup'));
-    expect(logGroups).toHaveLength(4);
+    expect(logGroups).toHaveLength(5);
     for (const [id, logGroup] of logGroups) {
       expect(logGroup.Properties.KmsKeyId, id).toEqual(keyArn);
       expect(logGroup.Properties.RetentionInDays, id).toBe(config.retention.logDays);
@@ -888,10 +892,18 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets the API function read and sign uploads under incoming/ only, and list the bucket', () => {
+  const reviewObjects = () => ({
+    'Fn::Join': ['', [getAtt(ids.bucket), '/review/*']],
+  });
+
+  it('lets the API function read and sign uploads under incoming/, keep and show review/ selfies', () => {
     const statements = statementsOf('api');
 
     expect(find(statements, 's3:GetObject')).toEqual([
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: reviewObjects(),
+      }),
       expect.objectContaining({
         Action: ['s3:GetObject', 's3:PutObject'],
         Resource: incomingObjects(),
@@ -900,10 +912,12 @@ describe('least privilege', () => {
     expect(find(statements, 's3:ListBucket')).toEqual([
       expect.objectContaining({ Resource: getAtt(ids.bucket) }),
     ]);
-    expect(find(statements, 's3:DeleteObject')).toEqual([]);
+    expect(find(statements, 's3:DeleteObject')).toEqual([
+      expect.objectContaining({ Resource: reviewObjects() }),
+    ]);
   });
 
-  it('lets the queue function read and delete under incoming/ only, never put', () => {
+  it('lets the queue function read and delete under incoming/, and put only under review/', () => {
     const statements = statementsOf('queue');
 
     expect(find(statements, 's3:GetObject')).toEqual([
@@ -913,7 +927,38 @@ describe('least privilege', () => {
       }),
     ]);
     expect(find(statements, 's3:ListBucket')).toHaveLength(1);
-    expect(find(statements, 's3:PutObject')).toEqual([]);
+    expect(find(statements, 's3:PutObject')).toEqual([
+      expect.objectContaining({ Action: 's3:PutObject', Resource: reviewObjects() }),
+    ]);
+  });
+
+  it('lets the API and the review-queue functions query the worklist index, nothing else', () => {
+    const worklist = { 'Fn::Join': ['', [getAtt(ids.table), '/index/worklist']] };
+    for (const role of [ids.apiRole, ids.reviewQueueRole]) {
+      expect(find(statementsOfRole(template, role), 'dynamodb:Query')).toEqual([
+        expect.objectContaining({ Action: 'dynamodb:Query', Resource: worklist }),
+      ]);
+    }
+    expect(find(statementsOf('queue'), 'dynamodb:Query')).toEqual([]);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Targets: [Match.objectLike({ Arn: getAtt(ids.reviewQueueFunction) })],
+    });
+  });
+
+  it('expires the selfies kept for reviews after retention.reviewSelfieDays', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'expire-review-selfies',
+            Prefix: 'review/',
+            ExpirationInDays: config.retention.reviewSelfieDays,
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
   });
 
   it('lets both functions read both secrets, and nothing more of Secrets Manager', () => {
@@ -992,6 +1037,27 @@ describe('alarms', () => {
     }
   });
 
+  it('alarm when the oldest open review passes review.slaHours, or when the measure stops', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'facematch-dev-review-sla',
+      MetricName: 'OldestOpenReviewAgeSeconds',
+      Namespace: 'Facematch/dev',
+      Statistic: 'Maximum',
+      Threshold: config.review.slaHours * 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      MetricTransformations: [
+        Match.objectLike({
+          MetricName: 'OldestOpenReviewAgeSeconds',
+          MetricValue: '$.OldestOpenReviewAgeSeconds',
+        }),
+      ],
+      FilterPattern: '{ $.OldestOpenReviewAgeSeconds >= 0 }',
+    });
+  });
+
   it('watch the DLQ, each function (errors, throttles), the IDmeta error rate and token, paid verdicts', () => {
     const names = Object.values(resources('AWS::CloudWatch::Alarm')).map(
       (alarm) => alarm.Properties.AlarmName,
@@ -1004,6 +1070,9 @@ describe('alarms', () => {
       'facematch-dev-idmeta-error-rate',
       'facematch-dev-idmeta-token-rejected',
       'facematch-dev-paid-verdict-not-saved',
+      'facematch-dev-review-queue-errors',
+      'facematch-dev-review-queue-throttles',
+      'facematch-dev-review-sla',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
     ]);
