@@ -1,7 +1,7 @@
 /**
- * The REST API (DESIGN.md): `POST /verifications` and `GET /verifications/{verification_id}`,
- * both IAM (SigV4) authorized, validated before the Lambda is paid for, throttled per stage,
- * traced, access-logged as JSON to a KMS-encrypted log group. Errors API Gateway answers by
+ * The REST API (DESIGN.md): `POST /verifications`, `GET /verifications/{verification_id}` and the
+ * review routes (the open queue, a decision, the kept selfie), all IAM (SigV4) authorized,
+ * validated before the Lambda is paid for, throttled per stage, traced, access-logged as JSON to a KMS-encrypted log group. Errors API Gateway answers by
  * itself are RFC 9457 problem documents like the handler's own.
  */
 import type { RemovalPolicy } from 'aws-cdk-lib';
@@ -33,6 +33,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
 import { verificationBodySchema } from '../lambda/core/request.ts';
+import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -72,6 +73,36 @@ const VERIFICATION_REQUEST_SCHEMA = {
 };
 
 /**
+ * The review body's model, from the handler's own schema: required fields and each one's JSON
+ * type (no enums, no lengths: the handler names every invalid field itself, and API Gateway's
+ * messages would quote the note).
+ */
+const REVIEW_REQUEST_SCHEMA = {
+  schema: JsonSchemaVersion.DRAFT4,
+  title: 'ReviewRequest',
+  type: JsonSchemaType.OBJECT,
+  required: (
+    z.toJSONSchema(reviewBodySchema, { io: 'input', unrepresentable: 'any' }) as {
+      required: string[];
+    }
+  ).required,
+  properties: Object.fromEntries(
+    Object.keys(reviewBodySchema.shape).map((field) => [
+      field,
+      { type: field === 'reopen' ? JsonSchemaType.BOOLEAN : JsonSchemaType.STRING },
+    ]),
+  ),
+};
+
+/** GET /verifications's query parameters, required as the handler's schema says. */
+const REVIEW_LIST_PARAMETERS = Object.fromEntries(
+  Object.entries(reviewListQuerySchema.shape).map(([name, schema]) => [
+    `method.request.querystring.${name}`,
+    !z.safeParse(schema, undefined).success,
+  ]),
+);
+
+/**
  * API Gateway's own refusals, as problem documents: a status, a title and a detail that never
  * quotes the request. Without a status (DEFAULT_4XX) the gateway's own status code is kept.
  */
@@ -85,7 +116,11 @@ const GATEWAY_PROBLEMS: Array<{
     type: ResponseType.BAD_REQUEST_BODY,
     status: 400,
     title: 'Bad Request',
-    detail: 'the body must be a JSON object with the string fields nik, name and date_of_birth',
+    // One gateway response serves every route's body model, so it names each route's fields.
+    detail:
+      'the body must be a JSON object: POST /verifications with the string fields nik, name and ' +
+      'date_of_birth; POST /verifications/{verification_id}/review with the string fields ' +
+      'decision and reason (reopen a boolean)',
   },
   { type: ResponseType.BAD_REQUEST_PARAMETERS, status: 400, title: 'Bad Request' },
   { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, status: 403, title: 'Forbidden' },
@@ -200,16 +235,43 @@ export class VerificationApi extends Construct {
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
 
     const verifications = this.api.root.addResource('verifications');
+    const verification = verifications.addResource('{verification_id}');
+    const byId = { 'method.request.path.verification_id': true };
     this.methods = [
       verifications.addMethod('POST', integration, {
         authorizationType: AuthorizationType.IAM,
         requestValidator: validator,
         requestModels: { 'application/json': requestModel },
       }),
-      verifications.addResource('{verification_id}').addMethod('GET', integration, {
+      verification.addMethod('GET', integration, {
         authorizationType: AuthorizationType.IAM,
         requestValidator: validator,
-        requestParameters: { 'method.request.path.verification_id': true },
+        requestParameters: byId,
+      }),
+      // The review routes, each its own method so IAM can grant reading the queue, deciding and
+      // seeing selfies separately (execute-api:Invoke on <api>/<stage>/<METHOD>/<path>).
+      verifications.addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: REVIEW_LIST_PARAMETERS,
+      }),
+      verification.addResource('review').addMethod('POST', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: byId,
+        requestModels: {
+          'application/json': new Model(this, 'ReviewRequestModel', {
+            restApi: this.api,
+            contentType: 'application/json',
+            modelName: 'ReviewRequest',
+            schema: REVIEW_REQUEST_SCHEMA,
+          }),
+        },
+      }),
+      verification.addResource('selfie').addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: byId,
       }),
     ];
 

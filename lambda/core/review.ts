@@ -55,6 +55,33 @@ export const reviewBodySchema = z.object({
   ),
 });
 
+export const REVIEW_PAGE_DEFAULT_LIMIT = 50;
+export const REVIEW_PAGE_MAX_LIMIT = 100;
+
+/** GET /verifications's query: the one list there is, the open review queue. */
+export const reviewListQuerySchema = z.object({
+  review: z
+    .enum(['open'], {
+      error: (issue) => (issue.input === undefined ? 'is required' : 'must be open'),
+    })
+    .check(z.describe('The only list: open reviews, oldest first.')),
+  limit: z.optional(
+    z.string().check(
+      z.regex(/^\d{1,3}$/, `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`),
+      z.refine(
+        (value) => Number(value) >= 1 && Number(value) <= REVIEW_PAGE_MAX_LIMIT,
+        `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`,
+      ),
+      z.describe(
+        `Page size, 1 to ${REVIEW_PAGE_MAX_LIMIT} (default ${REVIEW_PAGE_DEFAULT_LIMIT}).`,
+      ),
+    ),
+  ),
+  cursor: z.optional(
+    z.string().check(z.describe('`next_cursor` of the previous page, unchanged.')),
+  ),
+});
+
 export interface ReviewInput {
   decision: ReviewDecision;
   reason: ReviewReason;

@@ -6,16 +6,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import * as z from 'zod/mini';
-import { FacematchError, ValidationError } from '../core/errors.ts';
-import { parseVerificationBody, safeIdSchema } from '../core/request.ts';
+import { FacematchError } from '../core/errors.ts';
+import { parseVerificationBody } from '../core/request.ts';
 import { maxSelfieTextLength } from '../core/selfie.ts';
 import { getVerification, startPendingVerification, verify } from '../core/verify.ts';
 import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 import { invocationBudget } from './invocation.ts';
-import { getReviewSelfie, listReviews, postReview } from './review-routes.ts';
+import { getReviewSelfie, listReviews, postReview, verificationIdOf } from './review-routes.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 500;
@@ -58,14 +57,7 @@ async function getVerificationById(
   runtime: Runtime,
   event: APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult> {
-  const id = event.pathParameters?.verification_id ?? '';
-  if (!z.safeParse(safeIdSchema, id).success) {
-    throw new ValidationError('invalid verification id', [
-      { path: 'verification_id', message: 'not a valid verification id' },
-    ]);
-  }
-  logger.appendKeys({ verification_id: id });
-  return jsonResponse(200, await getVerification(id, runtime.deps));
+  return jsonResponse(200, await getVerification(verificationIdOf(event), runtime.deps));
 }
 
 type Route = 'post' | 'get' | 'list-reviews' | 'review' | 'review-selfie';

@@ -8,42 +8,21 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { FacematchError, type FieldIssue, ValidationError } from '../core/errors.ts';
 import { invalid, parseFields, safeIdSchema } from '../core/request.ts';
-import { parseReviewBody } from '../core/review.ts';
+import {
+  parseReviewBody,
+  REVIEW_PAGE_DEFAULT_LIMIT,
+  reviewListQuerySchema,
+} from '../core/review.ts';
 import { listOpenReviews, reviewSelfieUrl, reviewVerification } from '../core/review-service.ts';
 import { logger } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { jsonResponse, readJsonBody } from './http.ts';
 
-export const REVIEW_PAGE_DEFAULT_LIMIT = 50;
-export const REVIEW_PAGE_MAX_LIMIT = 100;
 /** A decision, a reason code and a note of at most 500 characters (4 bytes each at worst). */
 const REVIEW_BODY_MAX_BYTES = 8 * 1024;
 
-/** GET /verifications's query: the one list there is, the open review queue. */
-export const reviewListQuerySchema = z.object({
-  review: z
-    .enum(['open'], {
-      error: (issue) => (issue.input === undefined ? 'is required' : 'must be open'),
-    })
-    .check(z.describe('The only list: open reviews, oldest first.')),
-  limit: z.optional(
-    z.string().check(
-      z.regex(/^\d{1,3}$/, `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`),
-      z.refine(
-        (value) => Number(value) >= 1 && Number(value) <= REVIEW_PAGE_MAX_LIMIT,
-        `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`,
-      ),
-      z.describe(
-        `Page size, 1 to ${REVIEW_PAGE_MAX_LIMIT} (default ${REVIEW_PAGE_DEFAULT_LIMIT}).`,
-      ),
-    ),
-  ),
-  cursor: z.optional(
-    z.string().check(z.describe('`next_cursor` of the previous page, unchanged.')),
-  ),
-});
-
-function verificationIdOf(event: APIGatewayProxyEvent): string {
+/** The path's verification id, checked as ids are everywhere (400 otherwise). */
+export function verificationIdOf(event: APIGatewayProxyEvent): string {
   const id = event.pathParameters?.verification_id ?? '';
   if (!z.safeParse(safeIdSchema, id).success) {
     throw new ValidationError('invalid verification id', [

@@ -726,8 +726,41 @@ describe('the REST API', () => {
   it('requires IAM (SigV4) authorization on every method', () => {
     const methods = Object.values(resources('AWS::ApiGateway::Method'));
 
-    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual([
+      'GET',
+      'GET',
+      'GET',
+      'POST',
+      'POST',
+    ]);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('gives each review route its own method: the queue, a decision with a model, the selfie', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: {
+        'method.request.querystring.review': true,
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'ReviewRequest',
+      Schema: Match.objectLike({
+        required: ['decision', 'reason'],
+        properties: {
+          decision: { type: 'string' },
+          reason: { type: 'string' },
+          note: { type: 'string' },
+          reopen: { type: 'boolean' },
+        },
+      }),
+    });
+    const paths = Object.values(resources('AWS::ApiGateway::Resource')).map(
+      (resource) => resource.Properties.PathPart,
+    );
+    expect(paths.sort()).toEqual(['review', 'selfie', 'verifications', '{verification_id}']);
   });
 
   it('validates the POST body against a model and the GET path parameter', () => {
