@@ -148,6 +148,13 @@ describe('human review through the local runtime', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
 
+    // The record is stored first; the queue worker deletes the upload and keeps the copy after.
+    const settled = async () =>
+      (await objectExists(`review/${viaS3}.jpg`)) && !(await objectExists(`incoming/${viaS3}.jpg`));
+    for (const until = Date.now() + 10_000; Date.now() < until && !(await settled()); ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+
     // Assess: the incoming object went as before, the kept copy stays for the reviewer.
     expect(record).toMatchObject({ source: 's3', decision: 'REVIEW', review: { state: 'OPEN' } });
     expect(await objectExists(`review/${viaS3}.jpg`)).toBe(true);
