@@ -88,6 +88,8 @@ export interface LoadOptions {
   quiet?: boolean;
   /** A progress line now and then (bench output). */
   onProgress?: (line: string) => void;
+  /** The `fetch` for API calls; the test passes one that checks each answer against /openapi.json. */
+  fetch?: (url: string, init?: RequestInit) => Promise<Response>;
 }
 
 export type FinalState = 'COMPLETED' | 'FAILED' | 'DEAD_LETTERED';
@@ -542,7 +544,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 
     const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
       guarded(async (requestSignal) => {
-        const response = await fetch(`${local.apiUrl}${path}`, {
+        const response = await (options.fetch ?? fetch)(`${local.apiUrl}${path}`, {
           method,
           signal: requestSignal,
           ...(body === undefined

@@ -36,6 +36,10 @@ export interface RuntimeConfig {
    * `environment` dimension, so environments sharing an account and region do not mix.
    */
   environment: string;
+  /** The sweeper's patience (DESIGN.md: worklists); see lambda/core/sweep.ts. */
+  sweep: { uploadGraceMs: number; giveUpMs: number; batchSize: number };
+  /** The selfie queue's URL, where the sweeper hands uploads back (its Lambda only). */
+  selfieQueueUrl: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -135,10 +139,14 @@ export const CONFIG_DEFAULTS = {
   SELFIE_MAX_BYTES: 5 * 1024 * 1024,
   SELFIE_MIN_DIMENSION: 240,
   SELFIE_MAX_DIMENSION: 10_000,
+  SELFIE_MAX_PIXELS: 40_000_000,
   RECORD_RETENTION_DAYS: 30,
   VERIFICATION_LEASE_MS: 120_000,
   SECRET_CACHE_TTL_MS: 300_000,
   UPLOAD_URL_EXPIRES_SECONDS: 900,
+  SWEEP_UPLOAD_GRACE_SECONDS: 900,
+  SWEEP_GIVE_UP_HOURS: 24,
+  SWEEP_BATCH_SIZE: 100,
 } as const;
 
 export function parseConfig(env: Env = process.env): RuntimeConfig {
@@ -168,6 +176,7 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
       minWidth: minDimension,
       minHeight: minDimension,
       maxDimension: read.number('SELFIE_MAX_DIMENSION', d.SELFIE_MAX_DIMENSION, 256, 50_000),
+      maxPixels: read.number('SELFIE_MAX_PIXELS', d.SELFIE_MAX_PIXELS, 65_536, 250_000_000),
     },
     retentionDays: read.number('RECORD_RETENTION_DAYS', d.RECORD_RETENTION_DAYS, 1, 3650),
     leaseMs: read.number('VERIFICATION_LEASE_MS', d.VERIFICATION_LEASE_MS, 1_000, 3_600_000),
@@ -180,6 +189,14 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
     deleteSelfieAfterVerdict: read.boolean('SELFIE_DELETE_AFTER_VERDICT', true),
     eventBusName: read.optional('EVENT_BUS_NAME'),
     environment: read.string('FACEMATCH_ENV', 'local'),
+    sweep: {
+      uploadGraceMs:
+        read.number('SWEEP_UPLOAD_GRACE_SECONDS', d.SWEEP_UPLOAD_GRACE_SECONDS, 0, 7 * 86_400) *
+        1000,
+      giveUpMs: read.number('SWEEP_GIVE_UP_HOURS', d.SWEEP_GIVE_UP_HOURS, 1, 14 * 24) * 3_600_000,
+      batchSize: read.number('SWEEP_BATCH_SIZE', d.SWEEP_BATCH_SIZE, 1, 1000),
+    },
+    selfieQueueUrl: read.optional('SELFIE_QUEUE_URL'),
   };
   // The stack's own environment names; anything else is a typo that would split the metrics.
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(config.environment)) {

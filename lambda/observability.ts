@@ -22,6 +22,8 @@ export const METRIC = {
   reviewsOpened: 'ReviewsOpened',
   reviewsClosed: 'ReviewsClosed',
   oldestOpenReviewAge: 'OldestOpenReviewAgeSeconds',
+  sweepActions: 'SweepActions',
+  idmetaUnknownFields: 'IdmetaUnknownFields',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -67,6 +69,15 @@ export function recordIdmetaAttempt(event: IdmetaAttemptEvent): void {
     });
   }
   logger.debug('IDmeta attempt', { ...event });
+}
+
+/**
+ * IDmeta answered match fields it does not document: dropped, never stored. Only how many: a key's
+ * name may be a NIK or a person's name, so no name reaches the metric or the log.
+ */
+export function recordUnknownIdmetaFields(count: number): void {
+  emit(METRIC.idmetaUnknownFields, MetricUnit.Count, count, { operation: 'dukcapilfacematch' });
+  logger.warn('IDmeta answered undocumented match fields; dropped', { count });
 }
 
 /** What a log line may say of a record: ids, codes and the decision, nothing personal. */
@@ -138,5 +149,16 @@ export function recordHousekeepingFailure(operation: string, error: unknown): vo
   logger.warn('housekeeping after the verdict failed', {
     operation,
     error_name: errorName(error),
+  });
+}
+
+/** The sweeper moved stuck work on (lambda/core/sweep.ts): counted per action, and logged. */
+export function recordSweepAction(action: string, item: StoredVerdict): void {
+  emit(METRIC.sweepActions, MetricUnit.Count, 1, { action });
+  logger.info('swept', {
+    action,
+    verification_id: item.verification_id,
+    status: item.status,
+    error_code: item.error?.code,
   });
 }

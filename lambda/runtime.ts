@@ -12,22 +12,32 @@ import {
   createS3Client,
   createSecretsManagerClient,
 } from './adapters/aws-clients.ts';
+import { S3BucketObjects } from './adapters/bucket-objects.ts';
+import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
 import { PageCursors } from './adapters/page-cursor.ts';
 import { S3ReviewSelfies } from './adapters/review-selfies.ts';
 import { DynamoReviewStore } from './adapters/review-store.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
+import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
   SecretsManagerSecret,
   StaticTokenSource,
   type TokenSource,
 } from './adapters/token-source.ts';
-import { EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
+import {
+  EventBridgeReviewEvents,
+  EventBridgeSubjectEvents,
+  EventBridgeVerdictEvents,
+} from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
+import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
-import type { IdentityVault, VerdictEvents } from './core/ports.ts';
+import type { IdentityVault, ReviewEvents, VerdictEvents } from './core/ports.ts';
 import type { ReviewDeps } from './core/review-service.ts';
+import type { SubjectDeps, SubjectEvents } from './core/subjects.ts';
+import type { SweepDeps, WorkQueue } from './core/sweep.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
@@ -36,6 +46,8 @@ import {
   recordPaidVerdictNotSaved,
   recordReviewed,
   recordReviewQueueAge,
+  recordSweepAction,
+  recordUnknownIdmetaFields,
   recordVerdict,
   setMetricsEnvironment,
 } from './observability.ts';
@@ -49,12 +61,20 @@ export interface RuntimeOptions {
   aws?: { dynamodb?: AwsClientOptions; s3?: AwsClientOptions };
   /** Where verdict events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
   events?: VerdictEvents;
+  /** Where erasure events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  subjectEvents?: SubjectEvents;
+  /** Where review events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  reviewEvents?: ReviewEvents;
 }
 
 export interface Runtime {
   deps: VerifyDeps;
   /** The review routes' dependencies (the same table, bucket and events as `deps`). */
   review: ReviewDeps;
+  /** Access and erasure of a data subject's records (DESIGN.md: data subjects). */
+  subjects: SubjectDeps;
+  /** The sweeper's dependencies, handing uploads back to `queue` (SQS; in-process locally). */
+  sweepDeps(queue: WorkQueue): SweepDeps;
   config: RuntimeConfig;
   /** Fetches secrets ahead of the first request; failures are left for that request to see. */
   prefetch(): Promise<void>;
@@ -99,6 +119,10 @@ class SecretBackedVault implements IdentityVault {
     return (await this.current()).hashNik(nik);
   }
 
+  async digest(field: string, value: string | Uint8Array) {
+    return (await this.current()).digest(field, value);
+  }
+
   async seal(identity: Identity) {
     return (await this.current()).seal(identity);
   }
@@ -113,16 +137,17 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');
-  const events =
-    options.events ??
-    (config.eventBusName
-      ? new EventBridgeVerdictEvents({
-          client: createEventBridgeClient(),
-          eventBusName: config.eventBusName,
-        })
-      : undefined);
-  const dynamo = createDynamoDocumentClient(options.aws?.dynamodb);
+  const bus = config.eventBusName
+    ? { client: createEventBridgeClient(), eventBusName: config.eventBusName }
+    : undefined;
+  const events = options.events ?? (bus ? new EventBridgeVerdictEvents(bus) : undefined);
+  const subjectEvents =
+    options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
+  const reviewEvents = options.reviewEvents ?? (bus ? new EventBridgeReviewEvents(bus) : undefined);
+  const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
   const s3 = createS3Client(options.aws?.s3);
+  const vault = new SecretBackedVault(dataKey);
+  const store = new DynamoVerdictStore({ client: documentClient, tableName: config.tableName });
   const reviewSelfies = new S3ReviewSelfies({ client: s3, bucket: config.bucketName });
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
@@ -132,11 +157,12 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       maxAttempts: config.idmeta.maxAttempts,
       dobFormat: config.idmeta.dobFormat,
       onAttempt: recordIdmetaAttempt,
+      onUnknownFields: recordUnknownIdmetaFields,
     }),
-    store: new DynamoVerdictStore({ client: dynamo, tableName: config.tableName }),
+    store,
     selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
     reviewSelfies,
-    vault: new SecretBackedVault(dataKey),
+    vault,
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
     ...(events ? { events } : {}),
@@ -158,16 +184,28 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       storeReserveMs: options.storeReserveMs ?? 1_500,
     },
   };
+  const bucketObjects = new S3BucketObjects({ client: s3, bucket: config.bucketName });
+  const subjects: SubjectDeps = {
+    vault,
+    store,
+    records: new DynamoSubjectRecords({ client: documentClient, tableName: config.tableName }),
+    objects: bucketObjects,
+    receipts: new S3ErasureReceipts({ client: s3, bucket: config.bucketName }),
+    clock: deps.clock,
+    newReceiptId: randomUUID,
+    onEventFailed: (error) => recordHousekeepingFailure('publish-erasure-event', error),
+    ...(subjectEvents ? { events: subjectEvents } : {}),
+  };
   const review: ReviewDeps = {
-    store: deps.store,
+    store,
     reviews: new DynamoReviewStore({
-      client: dynamo,
+      client: documentClient,
       tableName: config.tableName,
       cursors: new PageCursors(() => dataKey.get()),
     }),
     selfies: reviewSelfies,
     clock: deps.clock,
-    ...(events ? { events } : {}),
+    ...(reviewEvents ? { events: reviewEvents } : {}),
     observer: {
       reviewed: recordReviewed,
       queueMeasured: recordReviewQueueAge,
@@ -177,6 +215,15 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   return {
     deps,
     review,
+    subjects,
+    sweepDeps: (queue) => ({
+      verify: deps,
+      worklist: new DynamoWorklist({ client: documentClient, tableName: config.tableName }),
+      uploads: bucketObjects,
+      queue,
+      settings: config.sweep,
+      onAction: recordSweepAction,
+    }),
     config,
     async prefetch() {
       await Promise.allSettled([token.get(), dataKey.get()]);

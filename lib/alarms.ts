@@ -211,7 +211,7 @@ export class FacematchAlarms extends Construct {
         alarmDescription:
           `The oldest open review has waited more than ${props.reviewSlaHours} h ` +
           '(review.slaHours). Work the queue: facematch reviews (docs/runbook.md, "Working the ' +
-          'review queue"). Measured every 5 minutes; no measure at all also alarms.',
+          'review queue"). Measured after each sweeper run (5 minutes); no measure at all also alarms.',
         metric: this.oldestOpenReviewAge,
         threshold: props.reviewSlaHours * 3600,
         comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,

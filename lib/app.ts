@@ -8,8 +8,9 @@ import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { CONFIG_DIR, type FacematchConfig, loadInfraConfig, resolveEnvName } from './config.ts';
 import { FacematchStack } from './facematch-stack.ts';
 import { addNagChecks } from './nag.ts';
+import { stackName } from './stack-name.ts';
 
-export const stackName = (envName: string) => `Facematch-${envName}`;
+export { stackName };
 
 export interface FacematchAppOptions extends AppProps {
   /** Defaults to the `env` context value (`-c env=<name>`). */

@@ -18,8 +18,7 @@ export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
 export const HANDLER_ENTRIES = {
   api: 'lambda/handlers/api.ts',
   'selfie-uploaded': 'lambda/handlers/selfie-uploaded.ts',
-  // Scheduled: the age of the oldest open review, for the review SLA alarm.
-  'review-queue': 'lambda/handlers/review-queue.ts',
+  sweeper: 'lambda/handlers/sweeper.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

@@ -170,6 +170,8 @@ export const configSchema = z
       pointInTimeRecoveryDays: int(1, 35).default(35),
       /** Lifecycle expiry of `review/`: a selfie kept for an open review lives at most this long. */
       reviewSelfieDays: int(1, 90).default(7),
+      /** How long a data subject's erasure receipt is kept (proof the request was carried out). */
+      erasureReceiptDays: int(1, 3650).default(1825),
     }),
     review: z
       .strictObject({

@@ -19,8 +19,7 @@ import {
   Table,
   TableEncryption,
 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
-import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
@@ -28,7 +27,9 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
 import {
+  PERSON_INDEX,
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
@@ -46,11 +47,14 @@ import { FacematchDashboard } from './dashboard.ts';
 import { createEncryptionKey } from './encryption-key.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
-import { REVIEW_SELFIE_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
+import { REVIEW_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
+import { Sweeper } from './sweeper.ts';
 import { VerificationApi } from './verification-api.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
 const MEMORY_SIZE_MB = 512;
+/** The sweeper holds no selfie: the smallest size with a fast enough CPU share for the SDK. */
+const SWEEPER_MEMORY_SIZE_MB = 256;
 
 /** What the token secret holds until an operator puts the real token (the runtime says so). */
 export const TOKEN_SECRET_PLACEHOLDER = '{"token":""}';
@@ -70,9 +74,8 @@ export class FacematchStack extends Stack {
   readonly dataKeySecret: Secret;
   readonly apiFunction: FacematchFunction;
   readonly queueFunction: FacematchFunction;
-  /** Measures the review queue's age every five minutes (the review SLA alarm's metric). */
-  readonly reviewQueueFunction: FacematchFunction;
   readonly api: VerificationApi;
+  readonly sweeper: Sweeper;
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
   readonly dashboard: FacematchDashboard;
@@ -134,6 +137,7 @@ export class FacematchStack extends Stack {
       removalPolicy,
       selfieDays: config.retention.selfieDays,
       reviewSelfieDays: config.retention.reviewSelfieDays,
+      erasureReceiptDays: config.retention.erasureReceiptDays,
       accessLogDays: config.retention.logDays,
       corsAllowedOrigins: config.selfies.corsAllowedOrigins,
       visibilityTimeout: Duration.seconds(queueTimeout.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
@@ -190,24 +194,7 @@ export class FacematchStack extends Stack {
       ...code,
     });
 
-    this.reviewQueueFunction = new FacematchFunction(this, 'ReviewQueueFunction', {
-      handler: 'review-queue',
-      description: `facematch ${envName}: the age of the oldest open review, every 5 minutes`,
-      timeout: Duration.seconds(30),
-      memorySizeMb: 256,
-      environment: apiEnvironment,
-      logRetention: config.retention.logDays,
-      logEncryptionKey: this.key,
-      logRemovalPolicy: removalPolicy,
-      ...code,
-    });
-    new Rule(this, 'ReviewQueueSchedule', {
-      description: `facematch ${envName}: measure the review queue (OldestOpenReviewAgeSeconds)`,
-      schedule: Schedule.rate(Duration.minutes(5)),
-      targets: [new LambdaFunction(this.reviewQueueFunction, { retryAttempts: 0 })],
-    });
     this.grantReviewQueue(this.apiFunction.executionRole);
-    this.grantReviewQueue(this.reviewQueueFunction.executionRole);
     this.grantReviewSelfies(this.apiFunction.executionRole, [
       's3:PutObject',
       's3:GetObject',
@@ -235,6 +222,23 @@ export class FacematchStack extends Stack {
       }),
     );
 
+    this.grantSubjectRights(this.apiFunction.executionRole);
+
+    this.sweeper = new Sweeper(this, 'Sweeper', {
+      envName,
+      environment: queueEnvironment,
+      table: this.table,
+      bucket: this.storage.bucket,
+      queue: this.storage.queue,
+      key: this.key,
+      tokenSecret: this.tokenSecret,
+      eventBus: this.eventBus,
+      logRetention: config.retention.logDays,
+      removalPolicy,
+      memorySizeMb: SWEEPER_MEMORY_SIZE_MB,
+      ...code,
+    });
+
     this.api = new VerificationApi(this, 'Api', {
       envName,
       handler: this.apiFunction,
@@ -252,7 +256,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       ...(config.alarms.email === undefined ? {} : { email: config.alarms.email }),
       ...(config.alarms.topicArn === undefined ? {} : { topicArn: config.alarms.topicArn }),
-      functions: [this.apiFunction, this.queueFunction, this.reviewQueueFunction],
+      functions: [this.apiFunction, this.queueFunction, this.sweeper.function],
       deadLetterQueue: this.storage.deadLetterQueue,
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
       reviewSlaHours: config.review.slaHours,
@@ -260,7 +264,7 @@ export class FacematchStack extends Stack {
 
     this.dashboard = new FacematchDashboard(this, 'Dashboard', {
       envName,
-      functions: [this.apiFunction, this.queueFunction, this.reviewQueueFunction],
+      functions: [this.apiFunction, this.queueFunction],
       api: this.api.api,
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
@@ -397,6 +401,36 @@ export class FacematchStack extends Stack {
     );
   }
 
+  /**
+   * Access and erasure of a data subject (lambda/core/subjects.ts): the by-person index, deleting
+   * records, and every object a record may have left (incoming/, review/) plus its receipt.
+   */
+  private grantSubjectRights(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SubjectRecords',
+        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
+        resources: [this.table.tableArn, `${this.table.tableArn}/index/${PERSON_INDEX}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'SubjectObjects',
+        actions: ['s3:GetObject', 's3:DeleteObject'],
+        resources: [SELFIE_PREFIX, REVIEW_PREFIX].map((prefix) =>
+          this.storage.bucket.arnForObjects(`${prefix}*`),
+        ),
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ErasureReceipts',
+        actions: ['s3:PutObject'],
+        resources: [this.storage.bucket.arnForObjects(`${ERASURE_RECEIPT_PREFIX}*`)],
+      }),
+    );
+  }
+
   /** Reads of the review queue: the `worklist` index only (lambda/adapters/review-store.ts). */
   private grantReviewQueue(role: IRole): void {
     role.addToPrincipalPolicy(
@@ -404,14 +438,6 @@ export class FacematchStack extends Stack {
         sid: 'ReviewQueue',
         actions: ['dynamodb:Query'],
         resources: [`${this.table.tableArn}/index/${WORKLIST_INDEX}`],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ReviewQueueThroughDynamoDb',
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${this.region}.amazonaws.com` } },
       }),
     );
   }
@@ -422,7 +448,7 @@ export class FacematchStack extends Stack {
       new PolicyStatement({
         sid: 'ReviewSelfieObjects',
         actions,
-        resources: [this.storage.bucket.arnForObjects(`${REVIEW_SELFIE_PREFIX}*`)],
+        resources: [this.storage.bucket.arnForObjects(`${REVIEW_PREFIX}*`)],
       }),
     );
   }
@@ -440,16 +466,14 @@ export class FacematchStack extends Stack {
   /** Each acknowledged cdk-nag finding, on the narrowest construct, with its reason. */
   private acknowledgeFindings(): void {
     const bucketId = this.getLogicalId(this.storage.bucket.node.defaultChild as CfnBucket);
-    for (const fn of [this.apiFunction, this.queueFunction, this.reviewQueueFunction]) {
+    for (const fn of [this.apiFunction, this.queueFunction, this.sweeper.function]) {
+      const role = fn.executionRole;
       acknowledge(
-        fn.executionRole,
+        role,
         'AwsSolutions-IAM5[Resource::*]',
         'X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have no resource-level ' +
           'permissions: AWS requires Resource "*" for them. Every other statement is scoped.',
       );
-    }
-    for (const fn of [this.apiFunction, this.queueFunction]) {
-      const role = fn.executionRole;
       acknowledge(
         role,
         `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${SELFIE_PREFIX}*]`,
@@ -457,11 +481,22 @@ export class FacematchStack extends Stack {
           'object keys are per verification and not known in advance, so an object ARN needs the ' +
           'trailing wildcard.',
       );
+    }
+    // The queue path keeps the selfie of a REVIEW verdict it decides (the API role's review/
+    // grant is acknowledged with the erasure's below).
+    acknowledge(
+      this.queueFunction.executionRole,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REVIEW_PREFIX}*]`,
+      `Puts are scoped to the ${REVIEW_PREFIX} prefix (the selfies kept for open reviews); the ` +
+        'keys are per verification, so an object ARN needs the wildcard.',
+    );
+    for (const prefix of [REVIEW_PREFIX, ERASURE_RECEIPT_PREFIX]) {
       acknowledge(
-        role,
-        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REVIEW_SELFIE_PREFIX}*]`,
-        `Object permissions are scoped to the ${REVIEW_SELFIE_PREFIX} prefix (the selfies kept for ` +
-          'open reviews); the keys are per verification, so an object ARN needs the wildcard.',
+        this.apiFunction.executionRole,
+        `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${prefix}*]`,
+        `A data subject's erasure deletes kept selfies (${REVIEW_PREFIX}) and writes its receipt ` +
+          `(${ERASURE_RECEIPT_PREFIX}) under keys named by verification or receipt id, not known ` +
+          'in advance; the grant is scoped to that prefix of the selfie bucket.',
       );
     }
     for (const secret of [this.tokenSecret, this.dataKeySecret]) {

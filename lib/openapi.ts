@@ -6,13 +6,15 @@
  */
 import * as z from 'zod/mini';
 import {
+  erasureResponseSchema,
   pendingResponseSchema,
   problemSchema,
   reviewPageSchema,
   reviewSelfieSchema,
+  subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
-import { verificationBodySchema } from '../lambda/core/request.ts';
+import { safeIdSchema, subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
 import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
 
 type JsonObject = Record<string, unknown>;
@@ -28,30 +30,58 @@ function jsonSchema(schema: z.ZodMiniType, io: 'input' | 'output'): JsonObject {
   return rest;
 }
 
-const problem = (description: string) => ({
+type ResponseHeaders = Record<string, JsonObject>;
+
+const problem = (description: string, headers?: ResponseHeaders) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 });
 
-const record = (description: string, schema = 'VerdictRecord') => ({
+const record = (description: string, schema = 'VerdictRecord', headers?: ResponseHeaders) => ({
   description,
+  ...(headers ? { headers } : {}),
   content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } },
 });
 
-/** Every status each operation's handler can answer; the contract test holds handlers to it. */
+/** `Retry-After` in seconds: always on a 503, on a 502 or 504 when a retry may succeed. */
+const retryAfter = (required: boolean): ResponseHeaders => ({
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    required,
+    schema: { type: 'integer', minimum: 0 },
+  },
+});
+
+/** On a 200/202 that returns the stored record of an identical earlier request (no call made). */
+const replayedHeader: ResponseHeaders = {
+  'Facematch-Replayed': {
+    description:
+      'Present (`true`) on a replay: the stored record of an identical earlier request for the same verification_id, nothing called or paid.',
+    required: false,
+    schema: { type: 'string', const: 'true' },
+  },
+};
+
+/**
+ * Every status each operation can answer (429: the NIK velocity of round 2, and API Gateway's
+ * throttling); the contract test holds the document to it.
+ */
 export const DOCUMENTED_STATUSES = {
-  'POST /verifications': [200, 202, 400, 409, 413, 415, 500, 502, 503, 504],
+  'POST /verifications': [200, 202, 400, 409, 413, 415, 429, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
   'GET /verifications': [200, 400, 500, 503],
   'POST /verifications/{verification_id}/review': [200, 400, 404, 409, 413, 415, 500, 503],
   'GET /verifications/{verification_id}/selfie': [200, 400, 404, 500, 503],
+  'POST /data-subjects/search': [200, 400, 413, 415, 500, 503],
+  'POST /data-subjects/erase': [200, 400, 413, 415, 500, 503],
 } as const;
 
 const verificationIdParameter = {
   name: 'verification_id',
   in: 'path',
   required: true,
-  schema: { type: 'string', maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.:-]*$' },
+  schema: jsonSchema(safeIdSchema, 'input'),
 };
 
 /** The review queue's query parameters, from the schema the handler validates them with. */
@@ -63,16 +93,113 @@ const reviewListParameters = () =>
     schema: jsonSchema(schema, 'input'),
   }));
 
-export function openApiDocument(options: { serverUrl?: string } = {}): JsonObject {
+/** A data subject's request: the NIK in the body (never the URL), an answer of `schema`. */
+const dataSubjectOperation = (
+  operationId: string,
+  summary: string,
+  answer: string,
+  schema: string,
+) => ({
+  post: {
+    operationId,
+    summary,
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': { schema: { $ref: '#/components/schemas/DataSubjectRequest' } },
+      },
+    },
+    responses: {
+      '200': record(answer, schema),
+      '400': problem('Malformed JSON or an invalid NIK (listed in `errors`, never quoted).'),
+      '413': problem('The body is too large.'),
+      '415': problem('The body is not JSON.'),
+      '500': problem('Unexpected failure; nothing more is said.'),
+      '503': problem(
+        'A dependency is busy or unreachable; retry (an erasure resumes).',
+        retryAfter(true),
+      ),
+    },
+  },
+});
+
+/**
+ * What the local server answers outside the documented operations (API Gateway answers those
+ * itself, before any handler): the conformance checker holds it to these two.
+ */
+export const UNROUTED_RESPONSES = {
+  method: 'MethodNotAllowed',
+  path: 'RouteNotFound',
+} as const;
+
+const DESCRIPTION = [
+  'Decisions (APPROVED, REVIEW, REJECTED) with stable reason codes. Records never hold a raw NIK ' +
+    'or name. Errors are RFC 9457 problem documents.',
+  'Every `pattern` is an ECMA-262 regular expression used with the `u` (Unicode) flag, as JSON ' +
+    'Schema 2020-12 specifies: `name` uses the property escapes `\\p{L}` and `\\p{M}`, which ' +
+    "Python's `re` module rejects (its `regex` module accepts them). The other patterns use " +
+    'lookaheads and classes every common dialect reads alike.',
+  'On the local server, any other method on a listed path answers 405 with `Allow` ' +
+    '(`#/components/responses/MethodNotAllowed`), and any other path 404 ' +
+    '(`#/components/responses/RouteNotFound`).',
+].join('\n\n');
+
+/** `GET /health` and `GET /openapi.json`: served by the local server only. */
+const LOCAL_PATHS = {
+  '/health': {
+    get: {
+      operationId: 'getHealth',
+      summary: 'Whether the local runtime is up (local server only)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'Up.',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: { status: { const: 'ok' } },
+                required: ['status'],
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+  '/openapi.json': {
+    get: {
+      operationId: 'getOpenApiDocument',
+      summary: 'This document (local server only)',
+      security: [],
+      responses: {
+        '200': {
+          description: 'The OpenAPI 3.1 document.',
+          content: {
+            'application/json': {
+              schema: { type: 'object', required: ['openapi', 'info', 'paths'] },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+
+export interface OpenApiOptions {
+  serverUrl?: string;
+  /** The local server's own document: adds `/health` and `/openapi.json`. */
+  local?: boolean;
+}
+
+export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
   return {
     openapi: '3.1.0',
     info: {
       title: 'facematch',
       version: '1.0.0',
       summary: 'Indonesian eKYC: NIK, name, date of birth and selfie checked against Dukcapil.',
-      description:
-        'Decisions (APPROVED, REVIEW, REJECTED) with stable reason codes. Records never hold a ' +
-        'raw NIK or name. Errors are RFC 9457 problem documents.',
+      description: DESCRIPTION,
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     security: [{ sigv4: [] }],
@@ -88,19 +215,35 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             },
           },
           responses: {
-            '200': record('The verdict (or the stored one, for a repeated verification_id).'),
+            '200': record(
+              'The verdict (or the stored one, for an identical repeated request).',
+              'VerdictRecord',
+              replayedHeader,
+            ),
             '202': record(
               'No selfie: a PENDING record and a presigned POST for exactly incoming/<id>.jpg (send every field unchanged; a PNG keeps the key), signed with x-amz-meta-verification-id.',
               'PendingVerification',
+              replayedHeader,
             ),
             '400': problem('Malformed JSON or invalid fields (every one listed in `errors`).'),
-            '409': problem('The verification_id belongs to another person, or is in progress.'),
+            '409': problem(
+              'VERIFICATION_ID_CONFLICT: the verification_id is bound to a different request (`errors` name the differing fields: nik, name, date_of_birth, template_id, selfie_image); or VERIFICATION_IN_PROGRESS: retry later.',
+            ),
             '413': problem('The selfie or the body is too large.'),
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
+            '429': problem(
+              'Too many verifications of this NIK in the window (NIK_VELOCITY_EXCEEDED), or API Gateway throttled the caller.',
+            ),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '502': problem('IDmeta answered with an error.'),
-            '503': problem('Too little time left to call IDmeta, or a dependency is busy; retry.'),
-            '504': problem('IDmeta did not answer in time; retry.'),
+            '502': problem(
+              'IDmeta answered with an error (with Retry-After when a retry may succeed).',
+              retryAfter(false),
+            ),
+            '503': problem(
+              'Too little time left to call IDmeta, or a dependency is busy; retry.',
+              retryAfter(true),
+            ),
+            '504': problem('IDmeta did not answer in time; retry.', retryAfter(true)),
           },
         },
         get: {
@@ -118,7 +261,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
               'review is not "open", limit is out of range, or the cursor is not one this query returned.',
             ),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '503': problem('A dependency is busy or unreachable; retry.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
         },
       },
@@ -132,7 +275,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '400': problem('Not a valid verification id.'),
             '404': problem('No verification with this id.'),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '503': problem('A dependency is busy or unreachable; retry.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
         },
       },
@@ -160,7 +303,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '413': problem('The body is too large.'),
             '415': problem('The body is not JSON.'),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '503': problem('A dependency is busy or unreachable; retry.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
         },
       },
@@ -179,10 +322,23 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
             '400': problem('Not a valid verification id.'),
             '404': problem('No such verification, or no selfie kept for it (any more).'),
             '500': problem('Unexpected failure; nothing more is said.'),
-            '503': problem('A dependency is busy or unreachable; retry.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
         },
       },
+      '/data-subjects/search': dataSubjectOperation(
+        'searchDataSubject',
+        'Every verification of one NIK (a data subject access request)',
+        'The records, oldest first, and the NIK masked.',
+        'DataSubjectSearch',
+      ),
+      '/data-subjects/erase': dataSubjectOperation(
+        'eraseDataSubject',
+        'Erase every record of one NIK, its kept selfies and webhook deliveries (idempotent)',
+        'What was erased and the receipt kept; nothing found is a 200 with zero counts.',
+        'DataSubjectErasure',
+      ),
+      ...(options.local ? LOCAL_PATHS : {}),
     },
     components: {
       securitySchemes: {
@@ -194,6 +350,19 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
           'x-amazon-apigateway-authtype': 'awsSigv4',
         },
       },
+      responses: {
+        [UNROUTED_RESPONSES.method]: problem(
+          'Local server: the path exists, the method does not (code METHOD_NOT_ALLOWED).',
+          {
+            Allow: {
+              description: 'The methods the path allows, comma-separated (RFC 9110).',
+              required: true,
+              schema: { type: 'string', pattern: '^[A-Z]+(?:, ?[A-Z]+)*$' },
+            },
+          },
+        ),
+        [UNROUTED_RESPONSES.path]: problem('Local server: no such path (code ROUTE_NOT_FOUND).'),
+      },
       schemas: {
         VerificationRequest: jsonSchema(verificationBodySchema, 'input'),
         VerdictRecord: jsonSchema(verdictRecordSchema, 'output'),
@@ -202,6 +371,9 @@ export function openApiDocument(options: { serverUrl?: string } = {}): JsonObjec
         ReviewPage: jsonSchema(reviewPageSchema, 'output'),
         ReviewSelfie: jsonSchema(reviewSelfieSchema, 'output'),
         Problem: jsonSchema(problemSchema, 'output'),
+        DataSubjectRequest: jsonSchema(subjectBodySchema, 'input'),
+        DataSubjectSearch: jsonSchema(subjectSearchResponseSchema, 'output'),
+        DataSubjectErasure: jsonSchema(erasureResponseSchema, 'output'),
       },
     },
   };

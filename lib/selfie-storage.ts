@@ -25,12 +25,13 @@ import {
 } from 'aws-cdk-lib/aws-s3';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
 import { REVIEW_SELFIE_PREFIX } from '../lambda/core/review.ts';
 
 /** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
 export const SELFIE_PREFIX = 'incoming/';
-/** The selfies kept for open reviews (lambda/adapters/review-selfies.ts). */
-export { REVIEW_SELFIE_PREFIX };
+/** Selfies kept for an open review (DESIGN.md: Review); an erasure removes them too. */
+export const REVIEW_PREFIX = REVIEW_SELFIE_PREFIX;
 
 /** What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. */
 const privateBucketProps = (removalPolicy: RemovalPolicy): BucketProps => ({
@@ -51,6 +52,8 @@ export interface SelfieStorageProps {
   reviewSelfieDays: number;
   /** Expiry of the S3 server access logs. */
   accessLogDays: number;
+  /** Expiry of erasure receipts (`receipts/erasure/`): proof kept, then gone too. */
+  erasureReceiptDays: number;
   /** Browser origins allowed to POST a presigned upload; none: no CORS rule at all. */
   corsAllowedOrigins: string[];
   /** How long a received message stays invisible: at least 6 x the consuming function's timeout. */
@@ -96,6 +99,11 @@ export class SelfieStorage extends Construct {
           id: 'expire-review-selfies',
           prefix: REVIEW_SELFIE_PREFIX,
           expiration: Duration.days(props.reviewSelfieDays),
+        },
+        {
+          id: 'expire-erasure-receipts',
+          prefix: ERASURE_RECEIPT_PREFIX,
+          expiration: Duration.days(props.erasureReceiptDays),
         },
         { id: 'abort-incomplete-uploads', abortIncompleteMultipartUploadAfter: Duration.days(1) },
       ],

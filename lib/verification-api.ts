@@ -32,7 +32,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
-import { verificationBodySchema } from '../lambda/core/request.ts';
+import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
 import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
 
 export const API_STAGE_NAME = 'v1';
@@ -54,45 +54,37 @@ export const BINARY_MEDIA_TYPES = [
  * Only shape checks live here (no patterns, no lengths), because API Gateway's own messages for
  * those quote the offending value, and values here are NIKs and names.
  */
-const VERIFICATION_REQUEST_SCHEMA = {
-  schema: JsonSchemaVersion.DRAFT4,
-  title: 'VerificationRequest',
-  type: JsonSchemaType.OBJECT,
-  // The handler's own schema says which fields there are and which are required.
-  required: (
-    z.toJSONSchema(verificationBodySchema, { io: 'input', unrepresentable: 'any' }) as {
-      required: string[];
-    }
-  ).required,
-  properties: Object.fromEntries(
-    Object.keys(verificationBodySchema.shape).map((field) => [
-      field,
-      { type: JsonSchemaType.STRING },
-    ]),
-  ),
-};
+function requestModelSchema(title: string, schema: z.ZodMiniObject) {
+  return {
+    schema: JsonSchemaVersion.DRAFT4,
+    title,
+    type: JsonSchemaType.OBJECT,
+    // The handler's own schema says which fields there are and which are required.
+    required: (
+      z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }
+    ).required,
+    properties: Object.fromEntries(
+      Object.keys(schema.shape).map((field) => [field, { type: JsonSchemaType.STRING }]),
+    ),
+  };
+}
+
+const VERIFICATION_REQUEST_SCHEMA = requestModelSchema(
+  'VerificationRequest',
+  verificationBodySchema,
+);
+const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
 
 /**
- * The review body's model, from the handler's own schema: required fields and each one's JSON
- * type (no enums, no lengths: the handler names every invalid field itself, and API Gateway's
- * messages would quote the note).
+ * The review body's model, from the handler's own schema; `reopen` is the one boolean.
  */
-const REVIEW_REQUEST_SCHEMA = {
-  schema: JsonSchemaVersion.DRAFT4,
-  title: 'ReviewRequest',
-  type: JsonSchemaType.OBJECT,
-  required: (
-    z.toJSONSchema(reviewBodySchema, { io: 'input', unrepresentable: 'any' }) as {
-      required: string[];
-    }
-  ).required,
-  properties: Object.fromEntries(
-    Object.keys(reviewBodySchema.shape).map((field) => [
-      field,
-      { type: field === 'reopen' ? JsonSchemaType.BOOLEAN : JsonSchemaType.STRING },
-    ]),
-  ),
-};
+const REVIEW_REQUEST_SCHEMA = (() => {
+  const model = requestModelSchema('ReviewRequest', reviewBodySchema);
+  return {
+    ...model,
+    properties: { ...model.properties, reopen: { type: JsonSchemaType.BOOLEAN } },
+  };
+})();
 
 /** GET /verifications's query parameters, required as the handler's schema says. */
 const REVIEW_LIST_PARAMETERS = Object.fromEntries(
@@ -103,14 +95,17 @@ const REVIEW_LIST_PARAMETERS = Object.fromEntries(
 );
 
 /**
- * API Gateway's own refusals, as problem documents: a status, a title and a detail that never
- * quotes the request. Without a status (DEFAULT_4XX) the gateway's own status code is kept.
+ * API Gateway's own refusals, as problem documents: a status, a title, a `code` (the handler's
+ * where it refuses the same thing, else the gateway's response type, as the OpenAPI document's
+ * Problem requires one) and a detail that never quotes the request. Without a status
+ * (DEFAULT_4XX) the gateway's own status code is kept.
  */
-const GATEWAY_PROBLEMS: Array<{
+export const GATEWAY_PROBLEMS: Array<{
   type: ResponseType;
   status?: number;
   title: string;
   detail?: string;
+  code?: string;
 }> = [
   {
     type: ResponseType.BAD_REQUEST_BODY,
@@ -120,28 +115,52 @@ const GATEWAY_PROBLEMS: Array<{
     detail:
       'the body must be a JSON object: POST /verifications with the string fields nik, name and ' +
       'date_of_birth; POST /verifications/{verification_id}/review with the string fields ' +
-      'decision and reason (reopen a boolean)',
+      'decision and reason (reopen a boolean); POST /data-subjects/* with the string field nik',
+    code: 'INVALID_REQUEST',
   },
-  { type: ResponseType.BAD_REQUEST_PARAMETERS, status: 400, title: 'Bad Request' },
+  {
+    type: ResponseType.BAD_REQUEST_PARAMETERS,
+    status: 400,
+    title: 'Bad Request',
+    code: 'INVALID_REQUEST',
+  },
   { type: ResponseType.MISSING_AUTHENTICATION_TOKEN, status: 403, title: 'Forbidden' },
   { type: ResponseType.ACCESS_DENIED, status: 403, title: 'Forbidden' },
   { type: ResponseType.EXPIRED_TOKEN, status: 403, title: 'Forbidden' },
   { type: ResponseType.INVALID_SIGNATURE, status: 403, title: 'Forbidden' },
-  { type: ResponseType.REQUEST_TOO_LARGE, status: 413, title: 'Content Too Large' },
-  { type: ResponseType.UNSUPPORTED_MEDIA_TYPE, status: 415, title: 'Unsupported Media Type' },
+  {
+    type: ResponseType.REQUEST_TOO_LARGE,
+    status: 413,
+    title: 'Content Too Large',
+    code: 'BODY_TOO_LARGE',
+  },
+  {
+    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    status: 415,
+    title: 'Unsupported Media Type',
+    code: 'UNSUPPORTED_CONTENT_TYPE',
+  },
   { type: ResponseType.THROTTLED, status: 429, title: 'Too Many Requests' },
   { type: ResponseType.QUOTA_EXCEEDED, status: 429, title: 'Too Many Requests' },
   { type: ResponseType.INTEGRATION_TIMEOUT, status: 504, title: 'Gateway Timeout' },
   { type: ResponseType.INTEGRATION_FAILURE, status: 502, title: 'Bad Gateway' },
   { type: ResponseType.DEFAULT_4XX, title: 'Client Error' },
-  { type: ResponseType.DEFAULT_5XX, status: 500, title: 'Internal Server Error' },
+  {
+    type: ResponseType.DEFAULT_5XX,
+    status: 500,
+    title: 'Internal Server Error',
+    code: 'INTERNAL_ERROR',
+  },
 ];
 
-function problemTemplate(title: string, status?: number, detail?: string): string {
-  // `messageString` is API Gateway's message already quoted and escaped as a JSON string.
+export function problemTemplate(problem: (typeof GATEWAY_PROBLEMS)[number]): string {
+  const { title, status, detail, code } = problem;
+  // `messageString` is API Gateway's message already quoted and escaped as a JSON string; a
+  // response type is an upper-case identifier, safe inside quotes.
   const detailJson = detail === undefined ? '$context.error.messageString' : JSON.stringify(detail);
   const statusJson = status === undefined ? '' : `"status":${status},`;
-  return `{"type":"about:blank","title":${JSON.stringify(title)},${statusJson}"detail":${detailJson}}`;
+  const codeJson = code === undefined ? '"$context.error.responseType"' : JSON.stringify(code);
+  return `{"type":"about:blank","title":${JSON.stringify(title)},${statusJson}"detail":${detailJson},"code":${codeJson}}`;
 }
 
 export interface VerificationApiProps {
@@ -275,13 +294,32 @@ export class VerificationApi extends Construct {
       }),
     ];
 
+    // A privacy officer's routes: each its own method, so IAM grants search and erase apart
+    // from verifying (e.g. execute-api:Invoke on POST/data-subjects/erase for one role only).
+    const subjectModel = new Model(this, 'DataSubjectRequestModel', {
+      restApi: this.api,
+      contentType: 'application/json',
+      modelName: 'DataSubjectRequest',
+      schema: DATA_SUBJECT_REQUEST_SCHEMA,
+    });
+    const subjects = this.api.root.addResource('data-subjects');
+    for (const action of ['search', 'erase']) {
+      this.methods.push(
+        subjects.addResource(action).addMethod('POST', integration, {
+          authorizationType: AuthorizationType.IAM,
+          requestValidator: validator,
+          requestModels: { 'application/json': subjectModel },
+        }),
+      );
+    }
+
     for (const problem of GATEWAY_PROBLEMS) {
       this.api.addGatewayResponse(`Problem${problem.type.responseType}`, {
         type: problem.type,
         ...(problem.status === undefined ? {} : { statusCode: String(problem.status) }),
         responseHeaders: { 'Content-Type': "'application/problem+json'" },
         templates: {
-          'application/json': problemTemplate(problem.title, problem.status, problem.detail),
+          'application/json': problemTemplate(problem),
         },
       });
     }

@@ -8,7 +8,9 @@ import type { CliDeps, CliIo } from './cli/context.ts';
 import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
 import { EXIT, EXIT_STATUS_TEXT } from './cli/output.ts';
+import { REDRIVE_USAGE, runRedrive } from './cli/redrive-command.ts';
 import { REVIEW_USAGE, REVIEWS_USAGE, runReview, runReviews } from './cli/review-command.ts';
+import { runSubject, SUBJECT_USAGE } from './cli/subject-command.ts';
 import { runVerify, VERIFY_USAGE } from './cli/verify-command.ts';
 
 export type { CliDeps, CliIo } from './cli/context.ts';
@@ -21,6 +23,8 @@ commands:
   get ID                show a verification: GET /verifications/{ID}
   reviews               the open review queue: GET /verifications?review=open
   review ID             decide a review: POST /verifications/{ID}/review
+  subject search|erase  a data subject's access or erasure request (NIK from a file or stdin)
+  redrive               move the dead-letter queue back to the selfie queue (deployed stack)
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -43,6 +47,8 @@ const USAGES: Record<string, string> = {
   get: GET_USAGE,
   reviews: REVIEWS_USAGE,
   review: REVIEW_USAGE,
+  subject: SUBJECT_USAGE,
+  redrive: REDRIVE_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -78,6 +84,10 @@ export async function runCli(
         return await runReviews(rest, context);
       case 'review':
         return await runReview(rest, context);
+      case 'subject':
+        return await runSubject(rest, context);
+      case 'redrive':
+        return await runRedrive(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {

@@ -106,7 +106,7 @@ export function apiGatewayEvent(request: IncomingMessage, body: Buffer): APIGate
         accountId: null,
         apiKey: null,
         apiKeyId: null,
-        // Locally every caller is the operator: a review's reviewer is `local`.
+        // The local runtime's one operator: who reviews and who erases, in records and receipts.
         caller: 'local',
         clientCert: null,
         cognitoAuthenticationProvider: null,

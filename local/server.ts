@@ -10,7 +10,9 @@ import { join, resolve } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
 import { createVerdictTable } from '../lambda/adapters/verdict-store.ts';
+import { encodeNotificationKey, objectCreatedNotification } from '../lambda/adapters/work-queue.ts';
 import { parseConfig } from '../lambda/config.ts';
+import { type SweepReport, sweep } from '../lambda/core/sweep.ts';
 import { createApiHandler } from '../lambda/handlers/api-handler.ts';
 import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../lambda/runtime.ts';
@@ -63,8 +65,13 @@ export interface LocalRuntime {
   tableName: string;
   queue: LocalQueue;
   runtime: Runtime;
+  /** One sweep now, as the schedule runs it (`FACEMATCH_SWEEP_INTERVAL_MS`, default 60 s). */
+  sweepNow(): Promise<SweepReport>;
   stop(): Promise<void>;
 }
+
+/** How often `npm start` sweeps stuck work; AWS sweeps every 5 minutes. 0 turns it off. */
+const DEFAULT_SWEEP_INTERVAL_MS = 60_000;
 
 /** The data key must outlive restarts: every stored NIK hash and sealed identity depends on it. */
 async function dataKey(dataDir: string, env: NodeJS.ProcessEnv): Promise<string> {
@@ -79,19 +86,19 @@ async function dataKey(dataDir: string, env: NodeJS.ProcessEnv): Promise<string>
   }
 }
 
-const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number) => {
+const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number, max = 65535) => {
   const value = env[name];
   if (value === undefined || value.trim() === '') return fallback;
   const number = Number(value);
-  if (!Number.isInteger(number) || number < 0 || number > 65535) {
-    throw new Error(`${name} must be a port number (got "${value}")`);
+  if (!Number.isInteger(number) || number < 0 || number > max) {
+    throw new Error(
+      max === 65535
+        ? `${name} must be a port number (got "${value}")`
+        : `${name} must be an integer from 0 to ${max} (got "${value}")`,
+    );
   }
   return number;
 };
-
-/** AWS URL-encodes keys in notifications (space as `+`); s3rver does not, so the bridge does. */
-const encodeNotificationKey = (key: string) =>
-  encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
@@ -161,7 +168,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       s3: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: s3.endpoint },
     };
     const events = new FileVerdictEvents(join(dataDir, 'events.jsonl'), log);
-    const apiRuntime = createRuntime(config, { busyWaitMs: 10_000, aws: awsOptions, events });
+    const apiRuntime = createRuntime(config, {
+      busyWaitMs: 10_000,
+      aws: awsOptions,
+      events,
+      subjectEvents: events,
+      reviewEvents: events,
+    });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
     const maxReceiveCount = options.maxReceiveCount ?? 3;
     const apiHandler = createApiHandler(apiRuntime);
@@ -196,6 +209,39 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queue.send(JSON.stringify({ Records }));
     });
 
+    const sweepDeps = queueRuntime.sweepDeps({
+      requeue: async (key) => {
+        queue.send(objectCreatedNotification(s3.bucket, key));
+      },
+    });
+    const sweepNow = () => sweep(sweepDeps, { deadline: Date.now() + QUEUE_TIMEOUT_MS - 1_000 });
+    const sweepIntervalMs = envNumber(
+      env,
+      'FACEMATCH_SWEEP_INTERVAL_MS',
+      DEFAULT_SWEEP_INTERVAL_MS,
+      2 ** 31 - 1,
+    );
+    if (sweepIntervalMs > 0) {
+      let sweeping = false;
+      const timer = setInterval(() => {
+        if (sweeping) return;
+        sweeping = true;
+        sweepNow()
+          .then((report) => {
+            const acted = Object.entries(report.actions).filter(([, count]) => count > 0);
+            if (acted.length > 0) {
+              log(`sweep: ${acted.map(([action, count]) => `${action}=${count}`).join(' ')}`);
+            }
+          })
+          .catch((error: unknown) => log(`sweep failed: ${(error as Error).name}`))
+          .finally(() => {
+            sweeping = false;
+          });
+      }, sweepIntervalMs);
+      timer.unref();
+      stops.push(async () => clearInterval(timer));
+    }
+
     const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
     let apiUrl = '';
     const server = createServer(async (request, response) => {
@@ -204,7 +250,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           writeResult(response, {
             statusCode: 200,
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl })),
+            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl, local: true })),
           });
           return;
         }
@@ -262,6 +308,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       tableName,
       queue,
       runtime: apiRuntime,
+      sweepNow,
       stop: stopAll,
     };
   } catch (error) {

@@ -9,6 +9,7 @@ import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynam
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -39,7 +40,8 @@ type ServiceEndpointVariable =
   | 'AWS_ENDPOINT_URL_S3'
   | 'AWS_ENDPOINT_URL_DYNAMODB'
   | 'AWS_ENDPOINT_URL_SECRETS_MANAGER'
-  | 'AWS_ENDPOINT_URL_EVENTBRIDGE';
+  | 'AWS_ENDPOINT_URL_EVENTBRIDGE'
+  | 'AWS_ENDPOINT_URL_SQS';
 
 interface ResolvedCommon {
   region: string;
@@ -158,6 +160,10 @@ export const createSecretsManagerClient = (options: AwsClientOptions = {}): Secr
 /** Verdict events, with the same timeouts: a stalled publish must not hold the invocation. */
 export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient =>
   new EventBridgeClient(plainConfig(options, 'AWS_ENDPOINT_URL_EVENTBRIDGE'));
+
+/** The sweeper's queue writes, with the same timeouts. */
+export const createSqsClient = (options: AwsClientOptions = {}): SQSClient =>
+  new SQSClient(plainConfig(options, 'AWS_ENDPOINT_URL_SQS'));
 
 const THROTTLING_ERROR_NAMES = new Set([
   'ThrottlingException',

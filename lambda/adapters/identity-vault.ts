@@ -20,6 +20,7 @@ const TAG_BYTES = 16;
 const HKDF_SALT = 'facematch/identity-vault';
 const NIK_HASH_INFO = 'facematch nik-hmac-sha256 v1';
 const SEAL_INFO = 'facematch identity-aes-256-gcm v1';
+const DIGEST_INFO = 'facematch request-digest-hmac-sha256 v1';
 // Binds a sealed blob to its purpose: a ciphertext made for anything else will not open here.
 const SEAL_AAD = Buffer.from('facematch:identity:v1', 'utf8');
 
@@ -43,10 +44,19 @@ export const createIdentityVault = (keyMaterial: string): IdentityVault => {
   }
   const hashKey = deriveKey(keyMaterial, NIK_HASH_INFO);
   const sealKey = deriveKey(keyMaterial, SEAL_INFO);
+  const digestKey = deriveKey(keyMaterial, DIGEST_INFO);
 
   return {
     async hashNik(nik: string): Promise<string> {
       return createHmac('sha256', hashKey).update(nik, 'utf8').digest('base64url');
+    },
+
+    async digest(field: string, value: string | Uint8Array): Promise<string> {
+      // The field name and a NUL first: `name` "a" and `nik` "a" never share a digest.
+      return createHmac('sha256', digestKey)
+        .update(`${field}\0`, 'utf8')
+        .update(value)
+        .digest('base64url');
     },
 
     async seal(identity: Identity): Promise<string> {

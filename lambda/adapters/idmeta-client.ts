@@ -29,7 +29,11 @@ import type {
 } from '../core/ports.ts';
 import type { IdmetaCheckResult } from '../core/types.ts';
 import { base64Length, writeBase64 } from './base64.ts';
-import { parseCreateVerificationResponse, parseFacematchResponse } from './idmeta-response.ts';
+import {
+  type FacematchParseOptions,
+  parseCreateVerificationResponse,
+  parseFacematchResponse,
+} from './idmeta-response.ts';
 import type { TokenSource } from './token-source.ts';
 
 export type DobFormat = CalendarDateFormat;
@@ -52,6 +56,8 @@ export interface IdmetaClientOptions {
   minAttemptMs?: number;
   /** Called once per HTTP attempt; metrics hang off it. Its exceptions are ignored. */
   onAttempt?: (event: IdmetaAttemptEvent) => void;
+  /** A facematch answer carried undocumented `result.data` keys (dropped; only counted). */
+  onUnknownFields?: (count: number) => void;
   random?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   fetch?: typeof fetch;
@@ -228,6 +234,7 @@ export class IdmetaClient implements IdmetaPort {
   readonly #maxDelayMs: number;
   readonly #minAttemptMs: number;
   readonly #onAttempt: ((event: IdmetaAttemptEvent) => void) | undefined;
+  readonly #parseOptions: FacematchParseOptions;
   readonly #random: () => number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #fetch: typeof fetch;
@@ -260,6 +267,9 @@ export class IdmetaClient implements IdmetaPort {
     this.#maxDelayMs = options.maxDelayMs ?? 5000;
     this.#minAttemptMs = options.minAttemptMs ?? 1000;
     this.#onAttempt = options.onAttempt;
+    this.#parseOptions = options.onUnknownFields
+      ? { onUnknownFields: options.onUnknownFields }
+      : {};
     this.#random = options.random ?? Math.random;
     this.#sleep = options.sleep ?? ((ms, signal) => delay(ms, undefined, { signal }));
     // Looked up per call, not captured, so a test or a polyfill replacing it later is honoured.
@@ -293,7 +303,7 @@ export class IdmetaClient implements IdmetaPort {
       verification_id: input.verificationId,
     });
     return this.#call('dukcapilfacematch', body, budget, async (response, status) =>
-      parseFacematchResponse(status, await readBody(response, status)),
+      parseFacematchResponse(status, await readBody(response, status), this.#parseOptions),
     );
   }
 

@@ -16,7 +16,7 @@ import type { FieldMatches, IdmetaCheckResult } from '../core/types.ts';
 
 type JsonObject = Record<string, unknown>;
 
-/** Fields of `result.data` that are not registry matches, whatever their value. */
+/** Fields of `result.data` the provider documents that are not registry matches. */
 const NON_MATCH_FIELDS = new Set([
   'uuid',
   'url',
@@ -29,14 +29,46 @@ const NON_MATCH_FIELDS = new Set([
   'success',
 ]);
 
+/**
+ * The match fields the provider documents (dukcapil-facematch-api-doc.txt), and only those: any
+ * other key of `result.data` is IDmeta's invention, and its name may be a NIK or a person's name
+ * (`{"3201...": true}`). Unknown keys are dropped, never stored, and only counted.
+ */
+const DOCUMENTED_MATCH_FIELDS = new Set([
+  'nik',
+  'name',
+  'date_of_birth',
+  'liveness_result',
+  'no_kk',
+  'mother_maiden_name',
+  'place_of_birth',
+  'address',
+  'gender',
+  'marital_status',
+  'job_type',
+  'province',
+  'city',
+  'district',
+  'subdistrict',
+  'rt',
+  'rw',
+]);
+
 /** Always present in `matches` (null when IDmeta left them out) because the policy reads them. */
 const CORE_MATCH_FIELDS = ['nik', 'name', 'date_of_birth'] as const;
 
 /** The id becomes a DynamoDB key and part of S3 keys: keep it to a safe alphabet. */
 const VERIFICATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
-const MATCH_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const REASON_CODE_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
-const UUID_PATTERN = /^[A-Za-z0-9-]{1,64}$/;
+/**
+ * A reason code is stored and published: a few digits (`0`, `12`), or an upper-case code that is
+ * visibly one (`E101`, `NOT_FOUND`: a single bare word could be a name, `BUDI`). No run of six
+ * digits (a DDMMYY or YYYYMMDD date, a NIK) in either.
+ */
+const REASON_CODE_PATTERN = /^(?:\d{1,5}|[A-Z]{1,4}\d{1,5}|[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$/;
+const REASON_CODE_MAX_LENGTH = 32;
+const DATE_LIKE_DIGITS = /\d{6}/;
+/** IDmeta's `uuid` is the RFC 9562 text form: anything else is not kept. */
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DECIMAL_PATTERN = /^[+-]?(\d+(\.\d*)?|\.\d+)$/;
 /**
  * The only `message` texts kept (compared trimmed and case-insensitively). IDmeta's texts are
@@ -78,7 +110,6 @@ const CODE_WORDS = new Set([
   'unknown',
   'none',
 ]);
-const MAX_MATCH_FIELDS = 64;
 
 const isObject = (value: unknown): value is JsonObject =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -140,15 +171,25 @@ function codeWord(value: unknown): string | null {
   return CODE_WORDS.has(text.toLowerCase()) ? text : genericText(text);
 }
 
-function safeCode(value: unknown, pattern: RegExp): string | null {
-  const text =
-    typeof value === 'number' && Number.isFinite(value)
-      ? String(value)
-      : typeof value === 'string'
-        ? value.trim()
-        : '';
-  // A code is stored and published: one that could be a NIK is not kept.
-  return pattern.test(text) && !containsNikLikeDigits(text) ? text : null;
+function codeText(value: unknown): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return typeof value === 'string' ? value.trim() : '';
+}
+
+/** `reason_code` when it is a short code with nothing NIK-like or date-like in it; else null. */
+function readReasonCode(value: unknown): string | null {
+  const text = codeText(value);
+  return text.length <= REASON_CODE_MAX_LENGTH &&
+    REASON_CODE_PATTERN.test(text) &&
+    !DATE_LIKE_DIGITS.test(text) &&
+    !containsNikLikeDigits(text)
+    ? text
+    : null;
+}
+
+function readUuid(value: unknown): string | null {
+  const text = codeText(value);
+  return UUID_PATTERN.test(text) ? text.toLowerCase() : null;
 }
 
 function toInteger(value: unknown): number | null {
@@ -173,18 +214,20 @@ function readResult(value: unknown): JsonObject | undefined {
   return undefined;
 }
 
-function readMatches(data: JsonObject): FieldMatches {
+function readMatches(data: JsonObject): { matches: FieldMatches; unknownFields: number } {
   const matches: FieldMatches = {};
   for (const field of CORE_MATCH_FIELDS) matches[field] = null;
-  let count = 0;
+  let unknownFields = 0;
   for (const [key, value] of Object.entries(data)) {
-    if (NON_MATCH_FIELDS.has(key) || !MATCH_KEY_PATTERN.test(key)) continue;
+    if (NON_MATCH_FIELDS.has(key)) continue;
+    if (!DOCUMENTED_MATCH_FIELDS.has(key)) {
+      unknownFields += 1;
+      continue;
+    }
     const flag = value === null ? null : toBoolean(value);
-    if (flag === undefined) continue;
-    if (!Object.hasOwn(matches, key) && ++count > MAX_MATCH_FIELDS) continue;
-    matches[key] = flag;
+    if (flag !== undefined) matches[key] = flag;
   }
-  return matches;
+  return { matches, unknownFields };
 }
 
 /** Only the two documented words decide an outcome; `true` means the call worked, not the person. */
@@ -204,7 +247,7 @@ function checkFailed(httpStatus: number, ...sources: unknown[]): IdmetaCheckFail
   let reasonCode: string | null = null;
   for (const source of sources) {
     if (!isObject(source)) continue;
-    reasonCode = safeCode(source.reason_code, REASON_CODE_PATTERN);
+    reasonCode = readReasonCode(source.reason_code);
     if (reasonCode !== null) break;
   }
   return new IdmetaCheckFailedError(
@@ -215,7 +258,19 @@ function checkFailed(httpStatus: number, ...sources: unknown[]): IdmetaCheckFail
   );
 }
 
-function parseFacematchBody(httpStatus: number, bodyText: string): IdmetaCheckResult {
+export interface FacematchParseOptions {
+  /**
+   * How many keys of `result.data` were neither a documented match nor a documented other field
+   * (dropped): for a metric. Their names are never passed on: one may be a NIK or a name.
+   */
+  onUnknownFields?: (count: number) => void;
+}
+
+function parseFacematchBody(
+  httpStatus: number,
+  bodyText: string,
+  options: FacematchParseOptions,
+): IdmetaCheckResult {
   const body = parseJson(bodyText, httpStatus, 'the facematch check');
   if (!isObject(body)) {
     throw new IdmetaProtocolError('IDmeta facematch answer is not a JSON object', httpStatus);
@@ -237,15 +292,17 @@ function parseFacematchBody(httpStatus: number, bodyText: string): IdmetaCheckRe
     );
   }
 
+  const { matches, unknownFields } = readMatches(data);
+  if (unknownFields > 0) options.onUnknownFields?.(unknownFields);
   return {
     outcome: readOutcome(body.status),
     rawStatus: readRawStatus(body.status),
     message: genericText(body.message),
-    matches: readMatches(data),
+    matches,
     faceSimilarity: parsePercentage(data.selfie_image_percentage),
     riskRating: codeWord(body.risk_rating),
-    reasonCode: safeCode(data.reason_code, REASON_CODE_PATTERN),
-    uuid: safeCode(data.uuid, UUID_PATTERN),
+    reasonCode: readReasonCode(data.reason_code),
+    uuid: readUuid(data.uuid),
     apiRequestStatus: toInteger(body.api_request_status),
   };
 }
@@ -273,8 +330,12 @@ function guarded<T>(httpStatus: number, parse: () => T): T {
  * @throws IdmetaCheckFailedError when IDmeta says the check failed (carries only `reason_code`).
  * @throws IdmetaProtocolError when the body is not JSON or not the documented shape.
  */
-export function parseFacematchResponse(httpStatus: number, bodyText: string): IdmetaCheckResult {
-  return guarded(httpStatus, () => parseFacematchBody(httpStatus, bodyText));
+export function parseFacematchResponse(
+  httpStatus: number,
+  bodyText: string,
+  options: FacematchParseOptions = {},
+): IdmetaCheckResult {
+  return guarded(httpStatus, () => parseFacematchBody(httpStatus, bodyText, options));
 }
 
 /**

@@ -224,7 +224,7 @@ function errorName(error: unknown): string | undefined {
  * mapped: it means the role lacks `s3:ListBucket` (S3's answer for a missing key then) or
  * `s3:GetObject`, which an operator must see as it is.
  */
-function isMissingObject(error: unknown): boolean {
+export function isMissingObject(error: unknown): boolean {
   const name = errorName(error);
   if (name === 'NotFound' || name === 'NoSuchKey') return true;
   const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata

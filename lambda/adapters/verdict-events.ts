@@ -10,46 +10,66 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { FacematchError } from '../core/errors.ts';
-import type { VerdictEventDetail, VerdictEvents, VerdictEventType } from '../core/ports.ts';
+import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../core/ports.ts';
+import type { SubjectEvents } from '../core/subjects.ts';
 
 export const VERDICT_EVENT_SOURCE = 'facematch';
 export const VERDICT_EVENT_DETAIL_TYPE = 'Verification Completed';
-/** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
-export const REVIEW_EVENT_DETAIL_TYPE = 'Verification Reviewed';
 
 /** PutEvents can refuse single entries (throttling, internal) while the call itself succeeds. */
 const ENTRY_ATTEMPTS = 2;
 
-export class EventBridgeVerdictEvents implements VerdictEvents {
-  readonly #client: EventBridgeClient;
-  readonly #eventBusName: string;
+export const DATA_SUBJECT_ERASED_DETAIL_TYPE = 'Data Subject Erased';
+/** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
+export const REVIEW_EVENT_DETAIL_TYPE = 'Verification Reviewed';
 
-  constructor(options: { client: EventBridgeClient; eventBusName: string }) {
-    this.#client = options.client;
-    this.#eventBusName = options.eventBusName;
+interface EventBridgeTarget {
+  client: EventBridgeClient;
+  eventBusName: string;
+}
+
+/** One event on the bus, retried as the module comment says; throws when it was not published. */
+async function putEvent(target: EventBridgeTarget, detailType: string, detail: unknown) {
+  const entry: PutEventsRequestEntry = {
+    EventBusName: target.eventBusName,
+    Source: VERDICT_EVENT_SOURCE,
+    DetailType: detailType,
+    Detail: JSON.stringify(detail),
+    Resources: [],
+  };
+  let lastCode = 'unknown';
+  for (let attempt = 1; attempt <= ENTRY_ATTEMPTS; attempt++) {
+    const output = await target.client.send(new PutEventsCommand({ Entries: [entry] }));
+    if (!output.FailedEntryCount) return;
+    lastCode = output.Entries?.[0]?.ErrorCode ?? 'unknown';
   }
+  throw new FacematchError(`EventBridge refused the ${detailType} event (${lastCode})`, {
+    code: 'VERDICT_EVENT_NOT_PUBLISHED',
+    status: 500,
+    transient: true,
+  });
+}
 
-  async publish(
-    detail: VerdictEventDetail,
-    type: VerdictEventType = VERDICT_EVENT_DETAIL_TYPE,
-  ): Promise<void> {
-    const entry: PutEventsRequestEntry = {
-      EventBusName: this.#eventBusName,
-      Source: VERDICT_EVENT_SOURCE,
-      DetailType: type,
-      Detail: JSON.stringify(detail),
-      Resources: [],
-    };
-    let lastCode = 'unknown';
-    for (let attempt = 1; attempt <= ENTRY_ATTEMPTS; attempt++) {
-      const output = await this.#client.send(new PutEventsCommand({ Entries: [entry] }));
-      if (!output.FailedEntryCount) return;
-      lastCode = output.Entries?.[0]?.ErrorCode ?? 'unknown';
-    }
-    throw new FacematchError(`EventBridge refused the verdict event (${lastCode})`, {
-      code: 'VERDICT_EVENT_NOT_PUBLISHED',
-      status: 500,
-      transient: true,
-    });
+export class EventBridgeVerdictEvents implements VerdictEvents {
+  constructor(private readonly target: EventBridgeTarget) {}
+
+  publish(detail: VerdictEventDetail): Promise<void> {
+    return putEvent(this.target, VERDICT_EVENT_DETAIL_TYPE, detail);
+  }
+}
+
+export class EventBridgeSubjectEvents implements SubjectEvents {
+  constructor(private readonly target: EventBridgeTarget) {}
+
+  erased(detail: Parameters<SubjectEvents['erased']>[0]): Promise<void> {
+    return putEvent(this.target, DATA_SUBJECT_ERASED_DETAIL_TYPE, detail);
+  }
+}
+
+export class EventBridgeReviewEvents implements ReviewEvents {
+  constructor(private readonly target: EventBridgeTarget) {}
+
+  reviewed(detail: VerdictEventDetail): Promise<void> {
+    return putEvent(this.target, REVIEW_EVENT_DETAIL_TYPE, detail);
   }
 }

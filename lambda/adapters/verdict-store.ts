@@ -20,10 +20,11 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { bindingDifferences } from '../core/binding.ts';
 import { LeaseLostError, VerificationInProgressError } from '../core/errors.ts';
 import type { ClaimInput, ClaimOutcome, SaveOptions, VerdictStore } from '../core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
-import type { StoredVerdict } from '../core/types.ts';
+import type { RequestDigests, StoredVerdict } from '../core/types.ts';
 
 import { isTransientAwsError } from './aws-clients.ts';
 import {
@@ -78,6 +79,17 @@ class SaveTimeoutError extends Error {
 
 const SAME_PERSON_CLAIMABLE =
   'nik_hash = :h AND (#status = :pending OR (#status = :processing AND lease_expires_at < :now))';
+/** As above, but not a record released (with its error) after the claimant arrived. */
+const SAME_PERSON_CLAIMABLE_SINCE =
+  'nik_hash = :h AND ((#status = :pending AND (attribute_not_exists(#error) OR updated_at <= :arrived)) ' +
+  'OR (#status = :processing AND lease_expires_at < :now))';
+
+/** Released by another worker's transient failure after `arrivedAt` (see `ClaimInput`). */
+const releasedSince = (item: StoredVerdict, arrivedAt: number | undefined): boolean =>
+  arrivedAt !== undefined &&
+  item.status === 'PENDING' &&
+  item.error !== undefined &&
+  item.updated_at > new Date(arrivedAt).toISOString();
 
 export class DynamoVerdictStore implements VerdictStore {
   readonly #client: DynamoDBDocumentClient;
@@ -153,6 +165,10 @@ export class DynamoVerdictStore implements VerdictStore {
       if (lastSeen.status === 'PROCESSING' && (lastSeen.lease_expires_at ?? 0) >= now) {
         return { kind: 'busy', item: lastSeen };
       }
+      if (releasedSince(lastSeen, input.arrivedAt)) return { kind: 'released', item: lastSeen };
+      // Claimable, but bound to another request: that is why the takeover was refused.
+      if (bindingDifferences(lastSeen, fresh).length > 0)
+        return { kind: 'conflict', item: lastSeen };
       // PENDING, or a lease that expired, yet the takeover was refused: the record changed
       // between the update and the read. Start over once.
     }
@@ -280,27 +296,38 @@ export class DynamoVerdictStore implements VerdictStore {
    */
   async #takeOver(input: ClaimInput): Promise<StoredVerdict | null> {
     const namesSomeone = input.fresh.nik_hash !== ANONYMOUS_NIK_HASH;
+    const binding = bindingCondition(input.fresh.request_digests);
+    // DynamoDB refuses redundant parentheses.
+    const claimable =
+      input.arrivedAt === undefined ? SAME_PERSON_CLAIMABLE : SAME_PERSON_CLAIMABLE_SINCE;
+    const sameRequest = binding.condition ? `(${claimable}) AND ${binding.condition}` : claimable;
     try {
       const output = await this.#client.send(
         new UpdateCommand({
           TableName: this.#tableName,
           Key: { [VERDICT_TABLE_PARTITION_KEY]: input.fresh.verification_id },
           ConditionExpression: namesSomeone
-            ? `(${SAME_PERSON_CLAIMABLE}) OR (nik_hash = :anonymous AND #status = :failed)`
-            : SAME_PERSON_CLAIMABLE,
+            ? `(${sameRequest}) OR (nik_hash = :anonymous AND #status = :failed)`
+            : sameRequest,
           // The hash and masked NIK are set for the anonymous takeover (a no-op otherwise); what
-          // an earlier failure left (its error, reasons, completion time) goes.
-          // The worklist keys follow the new status (see verdict-table.ts); the person key is
-          // the adopted hash, absent for a claimant who names nobody.
+          // an earlier failure left (its error, reasons, completion time) goes. The record names
+          // the template this request sends, and is bound to it. The worklist keys follow the new
+          // status (see verdict-table.ts); the person key is the adopted hash, absent for a
+          // claimant who names nobody.
           UpdateExpression:
             'SET #status = :processing, lease_owner = :owner, lease_expires_at = :expires, ' +
             'attempts = if_not_exists(attempts, :zero) + :one, updated_at = :updated, ' +
-            'nik_hash = :h, nik_masked = :masked, reasons = :noReasons, ' +
+            `nik_hash = :h, nik_masked = :masked, reasons = :noReasons, template_id = :template${binding.set}, ` +
             'worklist = :processing, worklist_at = :updatedMs' +
             (namesSomeone ? ', person = :h ' : ' ') +
             'REMOVE #error, completed_at',
-          ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
+          ExpressionAttributeNames: { '#status': 'status', '#error': 'error', ...binding.names },
           ExpressionAttributeValues: {
+            ...binding.values,
+            ...(input.arrivedAt === undefined
+              ? {}
+              : { ':arrived': new Date(input.arrivedAt).toISOString() }),
+            ':template': input.fresh.template_id,
             ...(namesSomeone ? { ':anonymous': ANONYMOUS_NIK_HASH, ':failed': 'FAILED' } : {}),
             ':masked': input.fresh.nik_masked,
             ':noReasons': [],
@@ -324,6 +351,42 @@ export class DynamoVerdictStore implements VerdictStore {
       throw error;
     }
   }
+}
+
+/**
+ * The takeover's part of the replay binding (core/binding.ts), for a claimant with digests: the
+ * record must have none (older than the binding) or agree on every field, and on the selfie when
+ * both have one. The claimant's digests are then set; one without a selfie keeps a bound selfie.
+ */
+function bindingCondition(digests: RequestDigests | undefined): {
+  condition: string;
+  set: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+} {
+  if (digests === undefined) return { condition: '', set: '', names: {}, values: {} };
+  const fields = ['nik', 'name', 'date_of_birth', 'template_id'] as const;
+  const names: Record<string, string> = { '#digests': 'request_digests' };
+  const values: Record<string, unknown> = { ':digests': digests };
+  const equal = fields.map((field, index) => {
+    names[`#d${index}`] = field;
+    values[`:d${index}`] = digests[field];
+    return `#digests.#d${index} = :d${index}`;
+  });
+  if (digests.selfie !== undefined) {
+    names['#dselfie'] = 'selfie';
+    values[':dselfie'] = digests.selfie;
+    equal.push('(attribute_not_exists(#digests.#dselfie) OR #digests.#dselfie = :dselfie)');
+  }
+  return {
+    condition: `(attribute_not_exists(#digests) OR (${equal.join(' AND ')}))`,
+    set:
+      digests.selfie === undefined
+        ? ', #digests = if_not_exists(#digests, :digests)'
+        : ', #digests = :digests',
+    names,
+    values,
+  };
 }
 
 /**

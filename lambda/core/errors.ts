@@ -70,11 +70,20 @@ export class UnsupportedSelfieTypeError extends FacematchError {
   }
 }
 
-/** The same verification id was used for a different person (409). */
+/**
+ * The verification id is bound to a different request (409): `issues` name the fields that
+ * differ (paths only; the values are personal and never repeated).
+ */
 export class ConflictError extends FacematchError {
-  constructor(message = 'verification_id is already used for a different request') {
+  readonly issues: FieldIssue[];
+
+  constructor(
+    message = 'verification_id is already used for a different request',
+    issues: FieldIssue[] = [],
+  ) {
     super(message, { code: 'VERIFICATION_ID_CONFLICT', status: 409 });
     this.name = 'ConflictError';
+    this.issues = issues;
   }
 }
 

@@ -4,17 +4,11 @@
  * only: a NIK that passes is not proof that Dukcapil knows it, but one that fails certainly is
  * not worth a paid IDmeta call. Messages name digit positions, never the digits themselves.
  */
-import { daysInMonth } from './dates.ts';
 import { ValidationError } from './errors.ts';
 import type { CalendarDate } from './types.ts';
 
-const NIK_PATTERN = /^\d{16}$/;
+export const NIK_PATTERN = /^\d{16}$/;
 const FEMALE_DAY_OFFSET = 40;
-/**
- * A leap year: the NIK holds only two digits of the year, so its century is unknown and 29-02
- * must be allowed for every YY (the full date of birth is checked against it separately).
- */
-const ANY_LEAP_YEAR = 2000;
 
 export interface NikBirthDate {
   /** 1-31, with the +40 for women already removed. */
@@ -27,28 +21,31 @@ export interface NikBirthDate {
 
 const twoDigits = (nik: string, start: number): number => Number(nik.slice(start, start + 2));
 
+/**
+ * The structure of a 16-digit NIK, one pattern per rule so the OpenAPI document states each
+ * (`nikSchema` checks them one by one). The day is `DD` or `DD + 40` for women. 29 February is
+ * allowed for every YY: the NIK holds only two digits of the year, so its century is unknown
+ * (the full date of birth is checked against it separately).
+ */
+export const NIK_RULES: ReadonlyArray<{ pattern: RegExp; message: string }> = [
+  { pattern: /^[1-9]/, message: 'must not start with 0 (no province code starts with 0)' },
+  {
+    pattern: /^\d{6}(?:0[1-9]|[12]\d|3[01]|4[1-9]|[56]\d|7[01])/,
+    message: 'birth day (digits 7-8) must be 01-31, or 41-71 for women',
+  },
+  { pattern: /^\d{8}(?:0[1-9]|1[0-2])/, message: 'birth month (digits 9-10) must be 01-12' },
+  {
+    // Only a day and a month each in range can be "not a real date": 30-31 February, 31 April.
+    pattern: /^\d{6}(?![37][01]02|[37]1(?:0[469]|11))/,
+    message: 'birth date (digits 7-12) is not a real date: that month has fewer days',
+  },
+  { pattern: /^\d{12}(?!0000)/, message: 'serial number (digits 13-16) must not be 0000' },
+];
+
 /** Every structural problem of `nik`, as human messages; empty when it is well formed. */
 export function nikIssues(nik: string): string[] {
   if (!NIK_PATTERN.test(nik)) return ['must be exactly 16 digits'];
-
-  const issues: string[] = [];
-  if (nik.startsWith('0')) issues.push('must not start with 0 (no province code starts with 0)');
-
-  const encodedDay = twoDigits(nik, 6);
-  const month = twoDigits(nik, 8);
-  const female = encodedDay > FEMALE_DAY_OFFSET;
-  const day = female ? encodedDay - FEMALE_DAY_OFFSET : encodedDay;
-  const dayInRange = day >= 1 && day <= 31;
-  const monthInRange = month >= 1 && month <= 12;
-  if (!dayInRange) {
-    issues.push('birth day (digits 7-8) must be 01-31, or 41-71 for women');
-  }
-  if (!monthInRange) issues.push('birth month (digits 9-10) must be 01-12');
-  if (dayInRange && monthInRange && day > daysInMonth(ANY_LEAP_YEAR, month)) {
-    issues.push('birth date (digits 7-12) is not a real date: that month has fewer days');
-  }
-  if (nik.endsWith('0000')) issues.push('serial number (digits 13-16) must not be 0000');
-  return issues;
+  return NIK_RULES.filter((rule) => !rule.pattern.test(nik)).map((rule) => rule.message);
 }
 
 /** The birth date a well-formed NIK encodes. Throws a `ValidationError` unless 16 digits. */

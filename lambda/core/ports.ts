@@ -59,8 +59,13 @@ export type ClaimOutcome =
   | { kind: 'finished'; item: StoredVerdict }
   /** Another worker holds a live lease. */
   | { kind: 'busy'; item: StoredVerdict }
-  /** The id belongs to a different person. */
-  | { kind: 'conflict' };
+  /**
+   * Another worker failed transiently and released the record (PENDING with its `error`) after
+   * the claimant arrived (`ClaimInput.arrivedAt`): that failure is the claimant's answer too.
+   */
+  | { kind: 'released'; item: StoredVerdict }
+  /** The id is bound to a different person or request; `item` (when read) says which fields. */
+  | { kind: 'conflict'; item?: StoredVerdict };
 
 export interface ClaimInput {
   /** The item to create when the id is new (status PROCESSING, lease set). */
@@ -70,6 +75,11 @@ export interface ClaimInput {
   leaseExpiresAt: number;
   /** Epoch ms: now, to judge whether an existing lease has expired. */
   now: number;
+  /**
+   * Epoch ms the claimant's request arrived. A PENDING record released with an error after it is
+   * not taken (`released`): a concurrent duplicate must not pay another round of attempts.
+   */
+  arrivedAt?: number;
 }
 
 export interface VerdictStore {
@@ -83,7 +93,9 @@ export interface VerdictStore {
   ): Promise<{ created: true } | { created: false; existing: StoredVerdict }>;
   /**
    * Takes the verification for this worker, atomically: creates it when new, or takes a PENDING
-   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches; or
+   * record or a PROCESSING record whose lease has expired, provided the NIK hash matches and the
+   * record's `request_digests` (when it has them) agree with `fresh`'s (see `core/binding.ts`;
+   * the taker then sets `fresh`'s template and digests, keeping a bound selfie digest); or
    * takes an anonymous FAILED record (see `isAnonymousFailure`) for a claimant that names someone,
    * adopting the claimant's hash and masked NIK.
    */
@@ -137,20 +149,26 @@ export interface SelfieStore {
 /** Keyed hashing and sealing of personal data, so records hold neither NIK nor name in clear. */
 export interface IdentityVault {
   hashNik(nik: string): Promise<string>;
+  /**
+   * A keyed digest of one request field (`field` names it, so equal values of two fields differ):
+   * what binds an id to its request without keeping the value. Same key, same digest.
+   */
+  digest(field: string, value: string | Uint8Array): Promise<string>;
   seal(identity: Identity): Promise<string>;
   open(sealed: string): Promise<Identity>;
 }
 
 /** Where final verdicts are announced to downstream services (EventBridge; a file locally). */
 export interface VerdictEvents {
-  /**
-   * `detail` carries no personal data (see `toEventDetail`). Throws when it was not published.
-   * `type` is the EventBridge detail-type; `Verification Completed` when left out.
-   */
-  publish(detail: VerdictEventDetail, type?: VerdictEventType): Promise<void>;
+  /** `detail` carries no personal data (see `toEventDetail`). Throws when it was not published. */
+  publish(detail: VerdictEventDetail): Promise<void>;
 }
 
-export type VerdictEventType = 'Verification Completed' | 'Verification Reviewed';
+/** Where a reviewer's decision is announced (`Verification Reviewed`; a file locally). */
+export interface ReviewEvents {
+  /** `detail` has no note and no reviewer (see `reviewEventDetail`). Throws when not published. */
+  reviewed(detail: VerdictEventDetail): Promise<void>;
+}
 
 export type VerdictEventDetail = Omit<VerdictRecord, 'nik_masked'>;
 

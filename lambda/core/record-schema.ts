@@ -85,14 +85,30 @@ export const reviewSelfieSchema = z.object({
   expires_at: z.string().check(z.describe('When the URL stops working (60 s after issue).')),
 });
 
+/** A 202 always carries its upload form: a PENDING record is answered only with one. */
 export const pendingResponseSchema = z.extend(verdictRecordSchema, {
-  upload: z.optional(
-    z.object({
-      url: z.string(),
-      fields: z.record(z.string(), z.string()),
-      expires_at: z.string(),
-    }),
-  ),
+  upload: z.object({
+    url: z.string(),
+    fields: z.record(z.string(), z.string()),
+    expires_at: z.string(),
+  }),
+});
+
+/** `POST /data-subjects/search`: a person's verifications, found by the keyed NIK hash. */
+export const subjectSearchResponseSchema = z.object({
+  nik_masked: z.string(),
+  verifications: z.array(verdictRecordSchema),
+});
+
+/** `POST /data-subjects/erase`: what went, and the receipt kept as proof. */
+export const erasureResponseSchema = z.object({
+  erased: z.object({
+    records: z.number().check(z.int()),
+    selfies: z.number().check(z.int()),
+    deliveries: z.number().check(z.int()),
+  }),
+  verification_ids: z.array(z.string()),
+  receipt_id: z.string(),
 });
 
 export const problemSchema = z.object({

@@ -3,6 +3,7 @@ import { withMachineDecision } from './review.ts';
 import type {
   DecisionOutcome,
   IdmetaCheckResult,
+  RequestDigests,
   StoredVerdict,
   VerdictRecord,
   VerificationSource,
@@ -23,6 +24,7 @@ export interface NewRecordInput {
   selfieKey?: string | undefined;
   sealedIdentity?: string | undefined;
   idmetaVerificationOwned: boolean;
+  requestDigests?: RequestDigests | undefined;
 }
 
 export function newRecord(input: NewRecordInput): StoredVerdict {
@@ -48,6 +50,7 @@ export function newRecord(input: NewRecordInput): StoredVerdict {
   };
   if (input.selfieKey !== undefined) item.selfie_key = input.selfieKey;
   if (input.sealedIdentity !== undefined) item.sealed_identity = input.sealedIdentity;
+  if (input.requestDigests !== undefined) item.request_digests = input.requestDigests;
   return item;
 }
 
@@ -155,6 +158,7 @@ export function toPublicRecord(item: StoredVerdict): VerdictRecord {
     idmeta_verification_owned: _owned,
     idmeta_at: _idmetaAt,
     review_selfie_key: _reviewSelfieKey,
+    request_digests: _requestDigests,
     ...record
   } = item;
   return record;

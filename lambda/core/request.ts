@@ -7,7 +7,7 @@
 import * as z from 'zod/mini';
 import { calendarDateOf, compareCalendarDates, parseCalendarDate } from './dates.ts';
 import { type FieldIssue, ValidationError } from './errors.ts';
-import { nikAgreesWithBirthDate, nikIssues } from './nik.ts';
+import { NIK_PATTERN, NIK_RULES, nikAgreesWithBirthDate } from './nik.ts';
 import { decodeSelfie } from './selfie.ts';
 import type { CalendarDate, Identity, SelfieInput, SelfieLimits } from './types.ts';
 
@@ -17,6 +17,15 @@ const text = (): z.ZodMiniString<string> =>
 
 const SAFE_ID_MAX_LENGTH = 128;
 
+// The id rules as regular expressions (none needs a flag), so that the OpenAPI document carries
+// them as `pattern`s instead of describing them. `[\s\S]` rather than `.`: it also spans a newline.
+const SAFE_ID_FIRST = 'A-Za-z0-9';
+const SAFE_ID_REST = 'A-Za-z0-9_.:-';
+const SAFE_ID_SHAPE = new RegExp(`^[${SAFE_ID_FIRST}][${SAFE_ID_REST}]*$`);
+const NO_DOUBLE_DOT = /^(?![\s\S]*\.\.)/;
+const NO_SIXTEEN_DIGITS_AHEAD = '(?![\\s\\S]*\\d{16})';
+const NO_SIXTEEN_DIGITS = new RegExp(`^${NO_SIXTEEN_DIGITS_AHEAD}`);
+
 /**
  * `verification_id` and `template_id` become S3 keys and DynamoDB keys: no `/`, no `..`, no
  * control characters, nothing that could climb out of `incoming/`.
@@ -24,28 +33,26 @@ const SAFE_ID_MAX_LENGTH = 128;
 export const safeIdSchema = text().check(
   z.maxLength(SAFE_ID_MAX_LENGTH, `must be at most ${SAFE_ID_MAX_LENGTH} characters`),
   z.regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/,
+    SAFE_ID_SHAPE,
     'must start with a letter or digit and contain only letters, digits and _ . : -',
   ),
-  z.refine((id: string) => !id.includes('..'), 'must not contain ".."'),
+  z.regex(NO_DOUBLE_DOT, 'must not contain ".."'),
   // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there.
   // Grouped digits stay allowed: date-and-serial ids (ord-20241126-12345678) hold 16 of them, and
   // are far more common in ids than a NIK written in groups.
-  z.refine(
-    (id: string) => !/\d{16}/.test(id),
-    'must not contain 16 or more digits in a row (it could be a NIK)',
-  ),
+  z.regex(NO_SIXTEEN_DIGITS, 'must not contain 16 or more digits in a row (it could be a NIK)'),
   z.describe(
-    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no run of 16 digits.',
+    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no "..", no run of 16 digits.',
   ),
 );
 
 export const nikSchema = text().check(
   z.trim(),
-  z.superRefine((nik: string, context) => {
-    for (const message of nikIssues(nik)) context.addIssue({ code: 'custom', message, input: nik });
-  }),
-  z.describe('16-digit NIK: PP RR DD DDMMYY SSSS (women: day + 40).'),
+  z.regex(NIK_PATTERN, { error: 'must be exactly 16 digits', abort: true }),
+  ...NIK_RULES.map((rule) => z.regex(rule.pattern, rule.message)),
+  z.describe(
+    '16-digit NIK: PP RR DD DDMMYY SSSS (province not 0, women: day + 40, serial not 0000).',
+  ),
 );
 
 const NAME_MAX_LENGTH = 100;
@@ -73,27 +80,36 @@ export const nameSchema = text().check(
   z.describe("Name as registered: letters, spaces and . ' , - (trimmed, spaces collapsed)."),
 );
 
-const EARLIEST_BIRTH_DATE: CalendarDate = { year: 1900, month: 1, day: 1 };
+const DATE_SHAPE = /^(?:\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})$/;
+const DAY = '(?:0[1-9]|[12]\\d|3[01])';
+const MONTH = '(?:0[1-9]|1[0-2])';
+/** A leap year of four digits: divisible by 4, and by 400 when by 100. */
+const LEAP_YEAR = '(?:\\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)';
+/** Day and month in range, no 30 or 31 February, no 31st of a 30-day month, 29 February in leap years. */
+const DATE_IN_CALENDAR = new RegExp(
+  `^(?:(?!3[01]-02|31-(?:0[469]|11)|29-02-(?!${LEAP_YEAR}$))${DAY}-${MONTH}-\\d{4}` +
+    `|(?!(?!${LEAP_YEAR})\\d{4}-02-29)\\d{4}-(?!02-3[01]|(?:0[469]|11)-31)${MONTH}-${DAY})$`,
+);
+const FROM_1900 = /^(?:\d{2}-\d{2}-(?:19|[2-9]\d)\d{2}|(?:19|[2-9]\d)\d{2}-\d{2}-\d{2})$/;
 
-/** `DD-MM-YYYY` or `YYYY-MM-DD`, a real date, not before 1900 (the future is `finishIdentity`'s). */
+/**
+ * `DD-MM-YYYY` or `YYYY-MM-DD`, a real date, not before 1900: all of it patterns, so the OpenAPI
+ * document says it too. The future needs the clock: `finishIdentity` checks it.
+ */
 export const dateOfBirthSchema = z.pipe(
   text().check(
     z.trim(),
-    z.regex(/^(?:\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})$/, 'must be DD-MM-YYYY or YYYY-MM-DD'),
-    z.describe('Date of birth, DD-MM-YYYY or YYYY-MM-DD, from 1900-01-01 to today.'),
+    z.regex(DATE_SHAPE, { error: 'must be DD-MM-YYYY or YYYY-MM-DD', abort: true }),
+    z.regex(DATE_IN_CALENDAR, { error: 'is not a real calendar date', abort: true }),
+    z.regex(FROM_1900, 'must not be before 1900-01-01'),
+    z.describe(
+      'Date of birth, DD-MM-YYYY or YYYY-MM-DD: a real date from 1900-01-01 to today (a date in the future is refused, which no pattern can say).',
+    ),
   ),
   z.transform((value: string, context): CalendarDate => {
     const date = parseCalendarDate(value);
     if (date === null) {
       context.issues.push({ code: 'custom', message: 'is not a real calendar date', input: value });
-      return z.NEVER;
-    }
-    if (compareCalendarDates(date, EARLIEST_BIRTH_DATE) < 0) {
-      context.issues.push({
-        code: 'custom',
-        message: 'must not be before 1900-01-01',
-        input: value,
-      });
       return z.NEVER;
     }
     return date;
@@ -145,12 +161,29 @@ export function markedVerificationId(metadata: Record<string, string>): string |
   return z.safeParse(safeIdSchema, entry[1]).success ? entry[1] : null;
 }
 
+/**
+ * `verificationIdOfSelfieKey`'s rule as one pattern, built from the id's: the id's characters and
+ * length, no `..` inside the id (a dot before the extension's may end it), no run of 16 digits.
+ */
+const SELFIE_KEY_PATTERN = new RegExp(
+  `^incoming/${NO_SIXTEEN_DIGITS_AHEAD}(?![\\s\\S]*\\.\\.[\\s\\S]*\\.)` +
+    `[${SAFE_ID_FIRST}][${SAFE_ID_REST}]{0,${SAFE_ID_MAX_LENGTH - 1}}\\.(?:[jJ][pP][eE]?[gG]|[pP][nN][gG])$`,
+);
+
 export const selfieKeySchema = text().check(
+  z.regex(SELFIE_KEY_PATTERN, {
+    error: 'must be incoming/<verification id>.jpg, .jpeg or .png',
+    abort: true,
+  }),
+  // The function stays the authority (the handler and the S3 entrance read ids with it); the
+  // pattern above says the same, as a test holds it to.
   z.refine(
     (key: string) => verificationIdOfSelfieKey(key) !== null,
     'must be incoming/<verification id>.jpg, .jpeg or .png',
   ),
-  z.describe('Key of an uploaded selfie: incoming/<verification id>.<jpg|jpeg|png>.'),
+  z.describe(
+    "Key of an uploaded selfie: incoming/<this request's verification_id>.<jpg|jpeg|png>.",
+  ),
 );
 
 /**
@@ -161,16 +194,29 @@ export const selfieImageSchema = text().check(
   z.describe('JPEG or PNG as a data:image/...;base64, URI or bare base64.'),
 );
 
+/** A request carries its selfie one way at most. */
+const SELFIE_FIELDS = ['selfie_image', 'selfie_s3_key'] as const;
+
 /** The POST /verifications body. Unknown keys are ignored. */
-export const verificationBodySchema = z.object({
-  verification_id: z.optional(safeIdSchema),
-  template_id: z.optional(safeIdSchema),
-  nik: nikSchema,
-  name: nameSchema,
-  date_of_birth: dateOfBirthSchema,
-  selfie_image: z.optional(selfieImageSchema),
-  selfie_s3_key: z.optional(selfieKeySchema),
-});
+export const verificationBodySchema = z
+  .object({
+    verification_id: z.optional(safeIdSchema),
+    template_id: z.optional(safeIdSchema),
+    nik: nikSchema,
+    name: nameSchema,
+    date_of_birth: dateOfBirthSchema,
+    selfie_image: z.optional(selfieImageSchema),
+    selfie_s3_key: z.optional(selfieKeySchema),
+  })
+  .check(
+    // For the document only: `parseVerificationBody` checks both rules itself, the first with
+    // the same list (a key names its verification, so a key needs a verification_id).
+    z.meta({
+      not: { required: [...SELFIE_FIELDS] },
+      dependentRequired: { selfie_s3_key: ['verification_id'] },
+    }),
+    z.describe('At most one of selfie_image and selfie_s3_key; neither: 202 and an upload form.'),
+  );
 
 export type VerificationBody = z.input<typeof verificationBodySchema>;
 
@@ -268,7 +314,7 @@ export function parseVerificationBody(
 
   const issues: FieldIssue[] = [];
   const fields = parseFields(verificationBodySchema.shape, body, (key) => key, issues);
-  if (body.selfie_image !== undefined && body.selfie_s3_key !== undefined) {
+  if (SELFIE_FIELDS.every((field) => body[field] !== undefined)) {
     issues.push({ path: 'selfie_s3_key', message: 'must not be sent together with selfie_image' });
   } else if (
     fields.selfie_s3_key !== undefined &&
@@ -367,4 +413,15 @@ export function parseObjectMetadata(
     ...(templateId === undefined ? {} : { templateId }),
     identity,
   };
+}
+
+/** `POST /data-subjects/search|erase`: the NIK travels in the body, never in a URL. */
+export const subjectBodySchema = z.object({ nik: nikSchema });
+
+export function parseSubjectBody(body: unknown): { nik: string } {
+  if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
+  const issues: FieldIssue[] = [];
+  const { nik } = parseFields(subjectBodySchema.shape, body, (key) => key, issues);
+  if (issues.length > 0 || nik === undefined) throw invalid(issues);
+  return { nik };
 }

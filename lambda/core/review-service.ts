@@ -4,7 +4,7 @@
  * of what a decision does to a record are `review.ts`'s; this module only orders the steps.
  */
 import { NotFoundError } from './errors.ts';
-import type { Clock, ReviewSelfies, ReviewStore, VerdictEvents, VerdictStore } from './ports.ts';
+import type { Clock, ReviewEvents, ReviewSelfies, ReviewStore, VerdictStore } from './ports.ts';
 import { toEventDetail, toPublicRecord } from './record.ts';
 import { applyReview, ReviewConflictError, type ReviewInput, reviewSelfieKey } from './review.ts';
 import type { SelfieImage, StoredVerdict, VerdictRecord } from './types.ts';
@@ -27,7 +27,7 @@ export interface ReviewDeps {
   store: Pick<VerdictStore, 'get'>;
   reviews: ReviewStore;
   selfies?: ReviewSelfies;
-  events?: VerdictEvents;
+  events?: ReviewEvents;
   clock: Clock;
   observer?: ReviewObserver;
 }
@@ -88,7 +88,7 @@ export async function reviewVerification(
   }
   if (deps.events) {
     try {
-      await deps.events.publish(reviewEventDetail(next), 'Verification Reviewed');
+      await deps.events.reviewed(reviewEventDetail(next));
     } catch (error) {
       deps.observer?.housekeepingFailed?.('publish-review-event', error);
     }

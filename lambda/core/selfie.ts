@@ -13,6 +13,7 @@ export const DEFAULT_SELFIE_LIMITS: SelfieLimits = {
   minWidth: 240,
   minHeight: 240,
   maxDimension: 10000,
+  maxPixels: 40_000_000,
 };
 
 export interface DecodeSelfieOptions {
@@ -73,7 +74,18 @@ export function decodeSelfie(
       { code: 'SELFIE_DIMENSIONS_INVALID' },
     );
   }
+  if (width * height > limits.maxPixels) {
+    const message = `width x height must be at most ${limits.maxPixels} pixels`;
+    throw new ValidationError(
+      `selfie has more than ${limits.maxPixels} pixels`,
+      [{ path, message }],
+      {
+        code: 'SELFIE_TOO_MANY_PIXELS',
+      },
+    );
+  }
   if (!isComplete(bytes, mime)) throw unreadable(path, 'selfie is truncated or malformed');
+  if (mime === 'image/png') refuseUnneededPngFormat(bytes, path);
   if (width < limits.minWidth || height < limits.minHeight) {
     const message = `selfie must be at least ${limits.minWidth}x${limits.minHeight} pixels`;
     throw new ValidationError(message, [{ path, message }], { code: 'SELFIE_TOO_SMALL' });
@@ -146,6 +158,33 @@ function readDimensions(
   } catch (error) {
     throw unreadable(path, 'selfie header is unreadable', error);
   }
+}
+
+/**
+ * IHDR's bit depth and colour type (PNG spec 11.2.2), by colour type: what a face match needs is
+ * 8 bits a channel. Sixteen bits double every decoded byte for nothing a camera selfie holds, and
+ * are the usual shape of a decompression bomb; grey below 8 bits is no photograph. Palette images
+ * keep their 1-8 bit indices (each decodes to at most 8-bit RGB).
+ */
+const PNG_BIT_DEPTHS: Record<number, readonly number[]> = {
+  0: [8], // greyscale
+  2: [8], // RGB
+  3: [1, 2, 4, 8], // palette
+  4: [8], // greyscale + alpha
+  6: [8], // RGBA
+};
+/** Offsets of IHDR's bit depth and colour type: signature (8), length (4), type (4), size (8). */
+const PNG_BIT_DEPTH_AT = 24;
+const PNG_COLOUR_TYPE_AT = 25;
+
+function refuseUnneededPngFormat(bytes: Uint8Array, path: string): void {
+  const depth = bytes[PNG_BIT_DEPTH_AT] ?? 0;
+  const colourType = bytes[PNG_COLOUR_TYPE_AT] ?? -1;
+  if (PNG_BIT_DEPTHS[colourType]?.includes(depth)) return;
+  const message = 'a PNG selfie must have 8 bits a channel (palette: 1 to 8 bits)';
+  throw new ValidationError(message, [{ path, message }], {
+    code: 'SELFIE_PNG_FORMAT_UNSUPPORTED',
+  });
 }
 
 function isComplete(bytes: Uint8Array, mime: SelfieMime): boolean {

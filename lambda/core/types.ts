@@ -26,6 +26,11 @@ export interface SelfieLimits {
   minHeight: number;
   /** Largest accepted width and height: a declared size beyond this is refused unread. */
   maxDimension: number;
+  /**
+   * Largest accepted width x height (`SELFIE_MAX_PIXELS`): a small file may declare a huge
+   * canvas (a decompression bomb) that would cost IDmeta, or its decoder, far more than a selfie.
+   */
+  maxPixels: number;
 }
 
 /** The personal part of a request: never logged, never stored in clear. */
@@ -150,6 +155,19 @@ export interface HistoryEntry {
 }
 
 /**
+ * What binds a verification id to the request that first used it: keyed digests (HMAC under the
+ * data key) of each field, never the values. `selfie` only once a request carried one: a request
+ * without a selfie (the async path) binds none, and the selfie that completes it binds it then.
+ */
+export interface RequestDigests {
+  nik: string;
+  name: string;
+  date_of_birth: string;
+  template_id: string;
+  selfie?: string;
+}
+
+/**
  * The stored item: the public record plus what only the service may see. `nik_hash` is a keyed
  * hash (never the NIK); `sealed_identity` is the encrypted identity a PENDING record keeps until
  * its selfie arrives, removed when the verification ends.
@@ -166,6 +184,8 @@ export interface StoredVerdict extends VerdictRecord {
   idmeta_at?: number;
   /** The selfie kept for an open review (`review/<id>.<jpg|png>`), until the review closes. */
   review_selfie_key?: string;
+  /** The request this id is bound to; absent on records older than the binding, and anonymous ones. */
+  request_digests?: RequestDigests;
 }
 
 export interface DecisionPolicy {

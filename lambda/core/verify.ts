@@ -4,16 +4,28 @@
  *
  * Money and privacy rules this module keeps:
  * - a paid IDmeta call starts only after this worker holds the id's lease, so concurrent
- *   requests and redelivered messages for one id pay once;
+ *   requests and redelivered messages for one id pay once, and duplicates that meet another
+ *   worker's transient failure answer it rather than pay again;
+ * - an id answers only the request it is bound to (`binding.ts`): a replay gets the stored
+ *   record, anything else a 409;
  * - every bad input is refused before the claim (API) or ends as a FAILED record with its reason
  *   (S3), never half-written;
  * - the NIK is stored masked and as a keyed hash; the identity a PENDING record must keep until
  *   its selfie arrives is sealed, and removed when the verification ends.
  */
 import {
-  ConflictError,
+  assertBound,
+  type Binding,
+  bindingConflict,
+  bindingDifferences,
+  requestDigests,
+} from './binding.ts';
+import {
+  DeadlineExceededError,
   FacematchError,
+  IdmetaTimeoutError,
   IdmetaTokenError,
+  IdmetaUnavailableError,
   isExposed,
   isFinalFailure,
   MissingIdentityError,
@@ -50,6 +62,7 @@ import { decodeSelfie } from './selfie.ts';
 import type {
   DecisionPolicy,
   Identity,
+  RequestDigests,
   SelfieImage,
   SelfieLimits,
   StoredVerdict,
@@ -128,9 +141,8 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 const incomingKey = (verificationId: string, extension: string) =>
   `incoming/${verificationId}.${extension}`;
 
-function assertSamePerson(existing: StoredVerdict, nikHash: string): void {
-  if (existing.nik_hash !== nikHash) throw new ConflictError();
-}
+/** How long a request that found its id busy pauses between two looks at the record. */
+const BUSY_POLL_MS = 200;
 
 /**
  * Refuses an object an upload form made for another verification (its signed `verification-id`
@@ -167,9 +179,13 @@ interface Work {
   /** Absent only when a FAILED record is written for an upload that names nobody. */
   identity?: Identity | undefined;
   nikHash: string;
+  /** The request's binding (see `core/binding.ts`); absent only with `identity`. */
+  digests?: RequestDigests | undefined;
   source: VerificationSource;
   selfieKey?: string | undefined;
   owned: boolean;
+  /** Epoch ms the request (or message) arrived: a failure released after it is its answer. */
+  arrivedAt?: number | undefined;
 }
 
 /**
@@ -212,32 +228,87 @@ async function claim(
         retentionDays: settings.retentionDays,
         selfieKey: work.selfieKey,
         idmetaVerificationOwned: work.owned,
+        requestDigests: work.digests,
       }),
       attempts: 1,
       lease_owner: leaseOwner,
       lease_expires_at: leaseExpiresAt,
     };
-    const outcome = await deps.store.claim({ fresh, leaseOwner, leaseExpiresAt, now });
+    const outcome = await deps.store.claim({
+      fresh,
+      leaseOwner,
+      leaseExpiresAt,
+      now,
+      ...(work.arrivedAt === undefined ? {} : { arrivedAt: work.arrivedAt }),
+    });
     switch (outcome.kind) {
       case 'claimed':
         return { kind: 'claimed', item: outcome.item, leaseOwner };
       case 'finished':
-        assertSamePerson(outcome.item, work.nikHash);
+        assertBound(outcome.item, fresh);
         return { kind: 'answer', item: outcome.item };
       case 'conflict':
-        throw new ConflictError();
+        throw bindingConflict(outcome.item ? bindingDifferences(outcome.item, fresh) : []);
+      case 'released':
+        // A duplicate that arrived while another worker paid and failed: the same answer.
+        assertBound(outcome.item, fresh);
+        throw releasedFailure(outcome.item.error ?? { code: 'UNKNOWN', message: '' });
       case 'busy': {
-        assertSamePerson(outcome.item, work.nikHash);
+        assertBound(outcome.item, fresh);
         // Another worker is paying for this verdict already: wait for it rather than pay twice.
-        if (clock.now() + 200 > waitUntil) throw new VerificationInProgressError();
-        await (deps.sleep ?? defaultSleep)(200);
-        const latest = await deps.store.get(work.verificationId);
-        if (latest && isFinished(latest)) {
-          assertSamePerson(latest, work.nikHash);
-          return { kind: 'answer', item: latest };
-        }
+        const answer = await awaitOtherWorker(deps, work.verificationId, fresh, waitUntil);
+        if (answer !== undefined) return { kind: 'answer', item: answer };
+        // Its worker died with the lease, or the record went: claim again.
       }
     }
+  }
+}
+
+/**
+ * Waits for the worker that holds the id's lease. Returns its final record, or undefined when
+ * the lease expired (that worker died) or the record went, so the caller claims again. A record
+ * back to PENDING with an `error` was released by that worker's transient failure: the waiter
+ * answers that failure, never pays attempts of its own (N waiters during an IDmeta outage would
+ * otherwise cost N times the attempts).
+ */
+async function awaitOtherWorker(
+  deps: VerifyDeps,
+  verificationId: string,
+  binding: Binding,
+  waitUntil: number,
+): Promise<StoredVerdict | undefined> {
+  const { clock } = deps;
+  for (;;) {
+    if (clock.now() + BUSY_POLL_MS > waitUntil) throw new VerificationInProgressError();
+    await (deps.sleep ?? defaultSleep)(BUSY_POLL_MS);
+    const latest = await deps.store.get(verificationId);
+    if (latest === null || isAnonymousFailure(latest)) return undefined;
+    if (isFinished(latest)) {
+      assertBound(latest, binding);
+      return latest;
+    }
+    if (latest.status === 'PENDING') {
+      if (latest.error !== undefined) throw releasedFailure(latest.error);
+      return undefined;
+    }
+    if ((latest.lease_expires_at ?? 0) < clock.now()) return undefined;
+  }
+}
+
+/** The transient failure a released record says its worker met, for a waiter to answer with. */
+function releasedFailure(error: { code: string; message: string }): FacematchError {
+  switch (error.code) {
+    case 'IDMETA_TIMEOUT':
+      return new IdmetaTimeoutError(error.message);
+    case 'IDMETA_UNAVAILABLE':
+      return new IdmetaUnavailableError(error.message);
+    case 'DEADLINE_EXCEEDED':
+      return new DeadlineExceededError(error.message);
+    default:
+      // Not IDmeta's (AWS busy, a lost lease): the record's message may be internal.
+      return new VerificationInProgressError(
+        'another request for this verification failed transiently; retry later',
+      );
   }
 }
 
@@ -421,15 +492,24 @@ export async function verify(
       { path: 'selfie_image', message: 'required' },
     ]);
   }
+  const arrivedAt = deps.clock.now();
   const templateId = request.templateId ?? deps.settings.defaultTemplateId;
-  const nikHash = await deps.vault.hashNik(request.identity.nik);
+  const { identity } = request;
+  const nikHash = await deps.vault.hashNik(identity.nik);
+  const inline = request.selfie.kind === 'inline' ? request.selfie.image : undefined;
 
-  // A replay must not even read the selfie again.
+  // A replay must not even read the selfie again: an object named by key is compared by its
+  // key (the id's own), inline bytes by their digest.
   if (request.verificationId !== undefined) {
     const existing = await deps.store.get(request.verificationId);
-    if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
-      assertSamePerson(existing, nikHash);
-      return { record: toPublicRecord(existing), replayed: true };
+    if (existing && !isAnonymousFailure(existing)) {
+      const digests = await requestDigests(deps.vault, {
+        identity,
+        templateId,
+        selfie: inline?.bytes,
+      });
+      assertBound(existing, { nik_hash: nikHash, request_digests: digests });
+      if (isFinished(existing)) return { record: toPublicRecord(existing), replayed: true };
     }
   }
 
@@ -439,6 +519,7 @@ export async function verify(
       ? request.selfie.image
       : (await readSelfieObject(deps, request.selfie.key, request.verificationId)).image;
   const selfieKey = request.selfie.kind === 's3' ? request.selfie.key : undefined;
+  const digests = await requestDigests(deps.vault, { identity, templateId, selfie: image.bytes });
 
   const { verificationId, owned } = await resolveVerificationId(
     deps,
@@ -449,8 +530,10 @@ export async function verify(
   const work = {
     verificationId,
     templateId,
-    identity: request.identity,
+    identity,
     nikHash,
+    digests,
+    arrivedAt,
     source: request.source,
     selfieKey,
     owned,
@@ -527,16 +610,23 @@ async function storePending(
     retentionDays: settings.retentionDays,
     sealedIdentity: await vault.seal(request.identity),
     idmetaVerificationOwned: owned,
+    // No selfie yet: the one that completes the verification binds it then.
+    requestDigests: await requestDigests(vault, { identity: request.identity, templateId }),
   });
   const created = await deps.store.createPending(item);
   let record = created.created ? item : created.existing;
-  if (!created.created) assertSamePerson(record, nikHash);
+  let replayed = !created.created;
+  if (!created.created && isAnonymousFailure(record)) {
+    record = await takeOverAnonymousFailure(deps, item);
+    replayed = record.status !== 'PENDING';
+  }
+  assertBound(record, item);
   if (record.status === 'PENDING' && record.sealed_identity === undefined && item.sealed_identity) {
     // A synchronous request for this id failed transiently and left no identity: its upload
     // would name nobody and wait for ever. It gets the identity this request brings.
     record =
       (await deps.store.sealPending(verificationId, nikHash, item.sealed_identity)) ?? record;
-    assertSamePerson(record, nikHash);
+    assertBound(record, item);
   }
   if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
 
@@ -550,9 +640,48 @@ async function storePending(
   });
   return {
     record: toPublicRecord(record),
-    replayed: !created.created,
+    replayed,
     upload: { url: upload.url, fields: upload.fields, expires_at: upload.expiresAt },
   };
+}
+
+/**
+ * An upload that named nobody ended FAILED (MISSING_IDENTITY); a request that names someone takes
+ * the id over, through the same claim as the synchronous path, and leaves it PENDING with its
+ * identity, for its own upload. Returns `pending` as stored, or the record someone else made of
+ * the id meanwhile.
+ */
+async function takeOverAnonymousFailure(
+  deps: VerifyDeps,
+  pending: StoredVerdict,
+): Promise<StoredVerdict> {
+  const now = deps.clock.now();
+  const leaseOwner = deps.newLeaseOwner();
+  const leaseExpiresAt = now + deps.settings.leaseMs;
+  const outcome = await deps.store.claim({
+    fresh: {
+      ...pending,
+      status: 'PROCESSING',
+      attempts: 1,
+      lease_owner: leaseOwner,
+      lease_expires_at: leaseExpiresAt,
+    },
+    leaseOwner,
+    leaseExpiresAt,
+    now,
+  });
+  if (outcome.kind === 'conflict') {
+    throw bindingConflict(outcome.item ? bindingDifferences(outcome.item, pending) : []);
+  }
+  if (outcome.kind !== 'claimed') return outcome.item;
+  // Taking over is bookkeeping, not an attempt: the claim's increment is undone.
+  const taken: StoredVerdict = {
+    ...pending,
+    created_at: outcome.item.created_at,
+    attempts: Math.max(0, outcome.item.attempts - 1),
+  };
+  await deps.store.save(taken, leaseOwner);
+  return taken;
 }
 
 /**
@@ -583,6 +712,7 @@ export async function verifyUploadedSelfie(
   budget: CallBudget,
 ): Promise<VerifyOutcome> {
   const { settings, vault } = deps;
+  const arrivedAt = deps.clock.now();
   const existing = await deps.store.get(input.verificationId);
   if (existing && isFinished(existing) && !isAnonymousFailure(existing)) {
     // The same selfie uploaded again after its verdict: nothing to decide, but the new object is
@@ -597,6 +727,7 @@ export async function verifyUploadedSelfie(
 
   const base = {
     verificationId: input.verificationId,
+    arrivedAt,
     source: 's3' as const,
     selfieKey: input.key,
     owned: existing?.idmeta_verification_owned ?? false,
@@ -646,10 +777,22 @@ export async function verifyUploadedSelfie(
     const nikHash = identity
       ? await vault.hashNik(identity.nik)
       : (existing?.nik_hash ?? ANONYMOUS_NIK_HASH);
-    return recordPermanentFailure(deps, { ...base, templateId, identity, nikHash }, error, budget);
+    const digests = identity ? await requestDigests(vault, { identity, templateId }) : undefined;
+    return recordPermanentFailure(
+      deps,
+      { ...base, templateId, identity, nikHash, digests },
+      error,
+      budget,
+    );
   }
 
-  const work = { ...base, templateId, identity, nikHash: await vault.hashNik(identity.nik) };
+  const work = {
+    ...base,
+    templateId,
+    identity,
+    nikHash: await vault.hashNik(identity.nik),
+    digests: await requestDigests(vault, { identity, templateId, selfie: object.image.bytes }),
+  };
   const claimed = await claim(deps, work, budget);
   if (claimed.kind === 'answer') return answeredUpload(deps, claimed.item, input.key, budget);
   return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, object.image, budget);
@@ -731,4 +874,21 @@ export async function markDeadLettered(
   await deps.store.save(released, leaseOwner);
   deps.observer?.recorded?.(released);
   return toPublicRecord(released);
+}
+
+/**
+ * Ends a verification its caller has claimed (the sweeper: an upload that never came) as FAILED,
+ * with everything that follows a final record: the event, the finalisation of an IDmeta
+ * verification facematch created, the selfie's deletion.
+ */
+export async function failClaimed(
+  deps: VerifyDeps,
+  claimed: StoredVerdict,
+  leaseOwner: string,
+  error: Pick<FacematchError, 'code' | 'message'>,
+  budget: CallBudget,
+): Promise<VerdictRecord> {
+  const failed = failedRecord(claimed, error, deps.clock.now());
+  await store(deps, failed, leaseOwner, budget);
+  return toPublicRecord(failed);
 }

@@ -15,6 +15,7 @@ import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 import { invocationBudget } from './invocation.ts';
 import { getReviewSelfie, listReviews, postReview, verificationIdOf } from './review-routes.ts';
+import { eraseDataSubject, searchDataSubject } from './subject-routes.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
 const RESPONSE_RESERVE_MS = 500;
@@ -46,12 +47,19 @@ async function postVerification(
     return jsonResponse(
       status,
       outcome.upload ? { ...outcome.record, upload: outcome.upload } : outcome.record,
+      replayHeaders(outcome.replayed),
     );
   }
   const outcome = await verify(request, deps, budget);
   logger.appendKeys({ verification_id: outcome.record.verification_id });
-  return jsonResponse(200, outcome.record);
+  return jsonResponse(200, outcome.record, replayHeaders(outcome.replayed));
 }
+
+/** The header that says an identical earlier request's stored answer was returned. */
+export const REPLAYED_HEADER = 'facematch-replayed';
+
+const replayHeaders = (replayed: boolean): Record<string, string> =>
+  replayed ? { [REPLAYED_HEADER]: 'true' } : {};
 
 async function getVerificationById(
   runtime: Runtime,
@@ -60,7 +68,14 @@ async function getVerificationById(
   return jsonResponse(200, await getVerification(verificationIdOf(event), runtime.deps));
 }
 
-type Route = 'post' | 'get' | 'list-reviews' | 'review' | 'review-selfie';
+type Route =
+  | 'post'
+  | 'get'
+  | 'list-reviews'
+  | 'review'
+  | 'review-selfie'
+  | 'subject-search'
+  | 'subject-erase';
 
 /** Each resource's methods, and the route each one takes. */
 const ROUTES: Record<string, Record<string, Route>> = {
@@ -68,6 +83,8 @@ const ROUTES: Record<string, Record<string, Route>> = {
   '/verifications/{verification_id}': { GET: 'get' },
   '/verifications/{verification_id}/review': { POST: 'review' },
   '/verifications/{verification_id}/selfie': { GET: 'review-selfie' },
+  '/data-subjects/search': { POST: 'subject-search' },
+  '/data-subjects/erase': { POST: 'subject-erase' },
 };
 
 function route(event: APIGatewayProxyEvent): Route | 'not-found' | 'method-not-allowed' {
@@ -92,6 +109,10 @@ export function createApiHandler(runtime: Runtime) {
         return postReview(runtime, event);
       case 'review-selfie':
         return getReviewSelfie(runtime, event);
+      case 'subject-search':
+        return searchDataSubject(runtime, event);
+      case 'subject-erase':
+        return eraseDataSubject(runtime, event);
       case 'method-not-allowed':
         throw new MethodNotAllowedError(
           event.httpMethod,

@@ -5,7 +5,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { isTransientAwsError } from '../adapters/aws-clients.ts';
-import { FacematchError, isExposed, ValidationError } from '../core/errors.ts';
+import { ConflictError, FacematchError, isExposed, ValidationError } from '../core/errors.ts';
 import { logger } from '../observability.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -48,7 +48,9 @@ export function problemResponse(
     detail: error.message,
     code: error.code,
   };
-  if (error instanceof ValidationError) problem.errors = error.issues;
+  if (error instanceof ValidationError || error instanceof ConflictError) {
+    problem.errors = error.issues;
+  }
   const headers: Record<string, string> = {
     'content-type': PROBLEM_CONTENT_TYPE,
     'cache-control': 'no-store',

@@ -43,6 +43,8 @@ export interface ApiResponse {
   statusText: string;
   contentType: string;
   text: string;
+  /** `Facematch-Replayed: true`: the stored answer of an identical earlier request. */
+  replayed?: boolean;
 }
 
 export interface ApiClient {
@@ -55,6 +57,8 @@ export interface ApiClient {
   listOpenReviews(page: { limit?: number; cursor?: string }): Promise<ApiResponse>;
   /** POST /verifications/{id}/review. */
   postReview(verificationId: string, body: unknown): Promise<ApiResponse>;
+  /** `POST /data-subjects/{search|erase}`: the NIK goes in the body, never in the URL. */
+  postDataSubject(action: 'search' | 'erase', body: { nik: string }): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -240,6 +244,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       statusText: response.statusText,
       contentType: response.headers.get('content-type') ?? '',
       text,
+      replayed: response.headers.get('facematch-replayed') === 'true',
     };
   }
 
@@ -264,5 +269,6 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       ]),
     postReview: async (verificationId, body) =>
       send('POST', `${verificationPath(verificationId)}/review`, body),
+    postDataSubject: (action, body) => send('POST', `/data-subjects/${action}`, body),
   };
 }

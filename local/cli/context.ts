@@ -26,6 +26,8 @@ export interface CliDeps {
   /** Default: the standard AWS credential chain, resolved only when a request is signed. */
   credentials?: CredentialsSource;
   now?: () => Date;
+  /** Reads all of stdin (`--identity-file -`); default: the process's. */
+  readStdin?: () => Promise<string>;
 }
 
 export interface CliContext extends CliDeps {

@@ -58,7 +58,7 @@ export function exitCodeFor(record: { status?: unknown; decision?: unknown }): n
 }
 
 /** Server text on a terminal: no escape sequences, no line breaks. */
-const clean = (value: unknown) => String(value).replace(/\p{Cc}/gu, ' ');
+export const clean = (value: unknown) => String(value).replace(/\p{Cc}/gu, ' ');
 
 /** The API only returns `nik_masked`; should anything ever send a full NIK, it is masked here. */
 export const maskNik = (value: string) =>
@@ -128,7 +128,7 @@ interface ProblemLike {
   Message?: unknown;
 }
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
@@ -190,6 +190,9 @@ export function report(response: ApiResponse, io: CliIo, options: { json: boolea
     writeAsReceived(response, io);
   } else {
     io.stdout.write(renderRecord(record));
+    if (response.replayed) {
+      io.stdout.write('replayed: the stored verdict of an identical earlier request\n');
+    }
   }
   return exitCodeFor(record);
 }

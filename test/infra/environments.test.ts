@@ -52,7 +52,7 @@ function stagedBundle(fn: FacematchFunction): string {
 const functionsOf = ({ stack }: Synthesized): Record<HandlerName, FacematchFunction> => ({
   api: stack.apiFunction,
   'selfie-uploaded': stack.queueFunction,
-  'review-queue': stack.reviewQueueFunction,
+  sweeper: stack.sweeper.function,
 });
 
 describe.each(ENVIRONMENTS)('the %s environment', (envName) => {

@@ -61,8 +61,6 @@ const ids = {
   queueFunction: '',
   apiRole: '',
   queueRole: '',
-  reviewQueueFunction: '',
-  reviewQueueRole: '',
   topic: '',
   tokenSecret: '',
   dataKeySecret: '',
@@ -84,8 +82,6 @@ beforeAll(() => {
   ids.queueFunction = logicalIdOf(stack.queueFunction);
   ids.apiRole = logicalIdOf(stack.apiFunction.executionRole);
   ids.queueRole = logicalIdOf(stack.queueFunction.executionRole);
-  ids.reviewQueueFunction = logicalIdOf(stack.reviewQueueFunction);
-  ids.reviewQueueRole = logicalIdOf(stack.reviewQueueFunction.executionRole);
   ids.topic = logicalIdOf(stack.alarms.topic);
   ids.tokenSecret = logicalIdOf(stack.tokenSecret);
   ids.dataKeySecret = logicalIdOf(stack.dataKeySecret);
@@ -298,6 +294,7 @@ describe('encryption', () => {
     for (const [id, secret] of secrets) expect(secret.Properties.KmsKeyId, id).toEqual(keyArn);
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: keyArn });
     const logGroups = Object.entries(resources('AWS::Logs::LogGroup'));
+    // Three functions, the API's access and execution logs.
     expect(logGroups).toHaveLength(5);
     for (const [id, logGroup] of logGroups) {
       expect(logGroup.Properties.KmsKeyId, id).toEqual(keyArn);
@@ -732,6 +729,8 @@ describe('the REST API', () => {
       'GET',
       'POST',
       'POST',
+      'POST',
+      'POST',
     ]);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
   });
@@ -760,7 +759,15 @@ describe('the REST API', () => {
     const paths = Object.values(resources('AWS::ApiGateway::Resource')).map(
       (resource) => resource.Properties.PathPart,
     );
-    expect(paths.sort()).toEqual(['review', 'selfie', 'verifications', '{verification_id}']);
+    expect(paths.sort()).toEqual([
+      'data-subjects',
+      'erase',
+      'review',
+      'search',
+      'selfie',
+      'verifications',
+      '{verification_id}',
+    ]);
   });
 
   it('validates the POST body against a model and the GET path parameter', () => {
@@ -930,7 +937,9 @@ describe('least privilege', () => {
   });
 
   it('lets the API function read and sign uploads under incoming/, keep and show review/ selfies', () => {
-    const statements = statementsOf('api');
+    const statements = statementsOf('api').filter(
+      (statement) => statement.Sid !== 'SubjectObjects',
+    );
 
     expect(find(statements, 's3:GetObject')).toEqual([
       expect.objectContaining({
@@ -950,6 +959,57 @@ describe('least privilege', () => {
     ]);
   });
 
+  it('lets the API function erase a data subject: the by-person index, records, kept selfies, its receipt', () => {
+    const statements = statementsOf('api');
+    const objects = (prefix: string) => ({
+      'Fn::Join': ['', [getAtt(ids.bucket), `/${prefix}*`]],
+    });
+
+    expect(find(statements, 'dynamodb:DeleteItem')).toEqual([
+      expect.objectContaining({
+        Sid: 'SubjectRecords',
+        Action: ['dynamodb:DeleteItem', 'dynamodb:Query'],
+        Resource: [
+          getAtt(ids.table),
+          { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] },
+        ],
+      }),
+    ]);
+    expect(find(statements, 's3:DeleteObject')).toContainEqual(
+      expect.objectContaining({
+        Sid: 'SubjectObjects',
+        Resource: [objects('incoming/'), objects('review/')],
+      }),
+    );
+    expect(find(statements, 's3:PutObject').map((statement) => statement.Resource)).toContainEqual(
+      objects('receipts/erasure/'),
+    );
+  });
+
+  it('gives the sweeper its own small role: the worklist, claims, uploads, the queue, no selfie reads beyond HEAD', () => {
+    const [sweeperRole] = Object.entries(resources('AWS::IAM::Role')).find(([id]) =>
+      id.startsWith('SweeperFunctionRole'),
+    ) ?? [''];
+    const statements = Object.values(resources('AWS::IAM::Policy'))
+      .filter((policy) =>
+        (policy.Properties.Roles as Array<{ Ref: string }>).some(
+          (role) => role.Ref === sweeperRole,
+        ),
+      )
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement as PolicyStatementJson[]);
+    const actions = new Set(statements.flatMap(actionsOf));
+
+    expect(actions.has('dynamodb:Query')).toBe(true);
+    expect(actions.has('sqs:SendMessage')).toBe(true);
+    expect(actions.has('dynamodb:DeleteItem')).toBe(false);
+    expect(actions.has('s3:PutObject')).toBe(false);
+    expect([...actions].filter((action) => action.startsWith('kms:'))).not.toContain('kms:Encrypt');
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      Target: Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0 } }),
+    });
+  });
+
   it('lets the queue function read and delete under incoming/, and put only under review/', () => {
     const statements = statementsOf('queue');
 
@@ -965,18 +1025,12 @@ describe('least privilege', () => {
     ]);
   });
 
-  it('lets the API and the review-queue functions query the worklist index, nothing else', () => {
+  it('lets the API function query the worklist index for the review queue; the queue function not', () => {
     const worklist = { 'Fn::Join': ['', [getAtt(ids.table), '/index/worklist']] };
-    for (const role of [ids.apiRole, ids.reviewQueueRole]) {
-      expect(find(statementsOfRole(template, role), 'dynamodb:Query')).toEqual([
-        expect.objectContaining({ Action: 'dynamodb:Query', Resource: worklist }),
-      ]);
-    }
+    expect(find(statementsOf('api'), 'dynamodb:Query')).toContainEqual(
+      expect.objectContaining({ Sid: 'ReviewQueue', Action: 'dynamodb:Query', Resource: worklist }),
+    );
     expect(find(statementsOf('queue'), 'dynamodb:Query')).toEqual([]);
-    template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
-      Targets: [Match.objectLike({ Arn: getAtt(ids.reviewQueueFunction) })],
-    });
   });
 
   it('expires the selfies kept for reviews after retention.reviewSelfieDays', () => {
@@ -1103,11 +1157,11 @@ describe('alarms', () => {
       'facematch-dev-idmeta-error-rate',
       'facematch-dev-idmeta-token-rejected',
       'facematch-dev-paid-verdict-not-saved',
-      'facematch-dev-review-queue-errors',
-      'facematch-dev-review-queue-throttles',
       'facematch-dev-review-sla',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
+      'facematch-dev-sweeper-errors',
+      'facematch-dev-sweeper-throttles',
     ]);
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',

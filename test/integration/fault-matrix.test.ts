@@ -505,6 +505,40 @@ describe('IDmeta hanging on every attempt', () => {
   });
 });
 
+describe('concurrent duplicates during an IDmeta outage (issue 11, finding 2)', () => {
+  it('cost at most IDMETA_MAX_ATTEMPTS paid calls for 10 identical requests; each caller hears the failure', async () => {
+    // Prepare: IDmeta answers 504 to every call this id could ever make
+    const id = newId('outage');
+    t.simulator.scriptFaults(
+      Array.from({ length: 10 * IDMETA_MAX_ATTEMPTS }, () => ({ status: 504 })),
+      { verificationId: id },
+    );
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 10 }, () => callApi(postBody(id))));
+
+    // Assess: one worker's attempts (fewer if a starved machine runs it into its deadline); the
+    // nine waiters answered its failure and paid nothing
+    const firstCalls = facematchCalls(id);
+    expect(firstCalls.length).toBeGreaterThanOrEqual(1);
+    expect(firstCalls.length).toBeLessThanOrEqual(IDMETA_MAX_ATTEMPTS);
+    const codes = new Set(results.map((result) => `${result.statusCode} ${bodyOf(result).code}`));
+    expect([...codes]).toHaveLength(1);
+    for (const result of results) {
+      expect(result.statusCode).toBeGreaterThanOrEqual(502);
+      expect(headerOf(result, 'retry-after')).toBe('1');
+    }
+    const record = await recordOf(id);
+    expect(['IDMETA_UNAVAILABLE', 'IDMETA_TIMEOUT']).toContain(record?.error?.code);
+    expectPendingForRetry(record, record?.error?.code ?? '');
+
+    // And the caller's retry, once IDmeta is back, completes it with one more call.
+    t.simulator.clearFaults();
+    expect((await callApi(postBody(id))).statusCode).toBe(200);
+    await expectCompletedOnRetry(id, [...firstCalls, 200]);
+  });
+});
+
 describe('IDmeta refusing the token', () => {
   const entrances = ['api', 'queue'] as const;
 

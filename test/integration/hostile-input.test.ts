@@ -41,7 +41,7 @@ import {
   recordingSelfieStore,
   withSelfies,
 } from '../support/faults.ts';
-import { makeJpeg, makePng } from '../support/images.ts';
+import { makeJpeg, makePng, makePngHeader } from '../support/images.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 /** Large enough that a 10 000-level JSON document fits the body limit and is really parsed. */
@@ -530,6 +530,19 @@ describe('the API refuses hostile bodies with a 4xx, calls nothing and writes no
         code: 'SELFIE_DIMENSIONS_INVALID',
       },
       {
+        // Within maxDimension a side, 800 MB inflated: SELFIE_MAX_PIXELS refuses it unread.
+        label: 'a 10000 x 10000 16-bit RGBA PNG (a decompression bomb)',
+        selfie: base64(makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 })),
+        status: 400,
+        code: 'SELFIE_TOO_MANY_PIXELS',
+      },
+      {
+        label: 'a 16-bit RGB PNG',
+        selfie: base64(makePngHeader(640, 480, { bitDepth: 16, colourType: 2 })),
+        status: 400,
+        code: 'SELFIE_PNG_FORMAT_UNSUPPORTED',
+      },
+      {
         label: 'a JPEG declaring 65000 x 65000 pixels',
         selfie: base64(hugeJpeg),
         status: 400,
@@ -833,6 +846,31 @@ describe('the S3 entrance refuses hostile object metadata with a FAILED record',
     expect(t.simulator.calls()).toEqual([]);
   });
 
+  it('ends a decompression-bomb PNG upload FAILED without a call', async () => {
+    // Prepare: a valid identity, a 10000 x 10000 16-bit RGBA PNG of a few hundred bytes
+    const id = `hostile-bomb-${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${id}.png`;
+    await t.localAws.s3Client.send(
+      new PutObjectCommand({
+        Bucket: t.localAws.bucket,
+        Key: key,
+        Body: makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 }),
+        Metadata: { nik: agus.nik, name: agus.name, 'date-of-birth': agus.date_of_birth },
+      }),
+    );
+
+    // Act
+    const response = await invokeQueue(handler, sqsEvent([{ body: s3NotificationBody([key]) }]));
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(await queue.deps.store.get(id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'SELFIE_TOO_MANY_PIXELS' },
+    });
+    expect(t.simulator.calls()).toEqual([]);
+  });
+
   it('ends FAILED for any invalid name beside a valid NIK, and pays once for a valid one', async () => {
     const name = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 30 }),
@@ -873,6 +911,119 @@ describe('the S3 entrance refuses hostile object metadata with a FAILED record',
       { numRuns: 30 },
     );
     expect(completed).toBeGreaterThan(0);
+  });
+});
+
+describe('a verification id answers only the request it was given (issue 11)', () => {
+  /** The production handler on the main table, where the first request's verdict is kept. */
+  let handler: ApiHandler;
+
+  beforeAll(() => {
+    handler = createApiHandler(t.runtime);
+  });
+
+  beforeEach(() => {
+    t.simulator.resetCalls();
+  });
+
+  const paidCalls = (id: string) =>
+    t.simulator
+      .calls()
+      .filter((call) => call.endpoint === 'dukcapilfacematch' && call.verificationId === id);
+
+  it('answers 409 naming the fields to the same id and NIK with another name and face, and pays nothing', async () => {
+    // Prepare: APPROVED for Agus and his selfie
+    const id = `hostile-bind-${randomUUID().slice(0, 8)}`;
+    const first = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        selfie_image: agusSelfie.dataUri,
+      }),
+    );
+    expect(JSON.parse(first.body)).toMatchObject({ decision: 'APPROVED' });
+    const forged = `data:image/jpeg;base64,${makeJpeg(320, 320, 5).toString('base64')}`;
+    sentNames.add('Siti Nurhaliza Rahma');
+
+    // Act: an attacker who knows the id and the NIK, with another name and face
+    const forgedResult = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        name: 'Siti Nurhaliza Rahma',
+        selfie_image: forged,
+      }),
+    );
+    const replay = await invokeApi(
+      handler,
+      postVerificationEvent({
+        verification_id: id,
+        ...agusIdentity,
+        selfie_image: agusSelfie.dataUri,
+      }),
+    );
+
+    // Assess
+    const problem = expectRefusal(forgedResult, [409], ['Siti Nurhaliza Rahma']);
+    expect(problem.code).toBe('VERIFICATION_ID_CONFLICT');
+    expect(pathsOf(problem)).toEqual(['name', 'selfie_image']);
+    expect(replay.statusCode).toBe(200);
+    expect(headerOf(replay, 'facematch-replayed')).toBe('true');
+    expect(paidCalls(id)).toHaveLength(1);
+  });
+
+  it('lets a POST without selfie take over an upload that named nobody, as a POST with one would (finding 6)', async () => {
+    // Prepare: an upload without identity ends FAILED / MISSING_IDENTITY
+    const id = `hostile-anon-${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${id}.jpg`;
+    await t.localAws.s3Client.send(
+      new PutObjectCommand({ Bucket: t.localAws.bucket, Key: key, Body: agusSelfie.bytes }),
+    );
+    const queueHandler = createSelfieUploadedHandler(t.runtime, { maxReceiveCount: 3 });
+    await invokeQueue(queueHandler, sqsEvent([{ body: s3NotificationBody([key]) }]));
+    expect(await t.runtime.deps.store.get(id)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'MISSING_IDENTITY' },
+    });
+
+    // Act
+    const opened = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity }),
+    );
+
+    // Assess: PENDING for Agus, with a form for his own upload
+    expect(opened.statusCode).toBe(202);
+    expect(JSON.parse(opened.body)).toMatchObject({
+      status: 'PENDING',
+      nik_masked: expect.stringMatching(/^\d{4}\*{8}\d{4}$/),
+      upload: { fields: { key } },
+    });
+    expect(await t.runtime.deps.store.get(id)).not.toHaveProperty('lease_owner');
+    expect(paidCalls(id)).toHaveLength(0);
+  });
+
+  it('answers 409 to a second POST without selfie naming another person for a PENDING id, with no form', async () => {
+    // Prepare
+    const id = `hostile-bind-${randomUUID().slice(0, 8)}`;
+    const opened = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity }),
+    );
+    expect(opened.statusCode).toBe(202);
+
+    // Act
+    const other = await invokeApi(
+      handler,
+      postVerificationEvent({ verification_id: id, ...agusIdentity, name: 'Siti Nurhaliza Rahma' }),
+    );
+
+    // Assess
+    const problem = expectRefusal(other, [409], ['Siti Nurhaliza Rahma']);
+    expect(pathsOf(problem)).toEqual(['name']);
+    expect(other.body).not.toContain('upload');
   });
 });
 

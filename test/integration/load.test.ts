@@ -13,6 +13,7 @@ import { type LoadReport, runLoad, summaryLine } from '../../bench/load-runner.t
 import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { conformingFetch } from '../support/conformance.ts';
 
 describe('the local runtime under a small mixed load', () => {
   it('gives every verification a final state and pays IDmeta at most once per id', async () => {
@@ -25,6 +26,7 @@ describe('the local runtime under a small mixed load', () => {
       queueRetryDelayMs: 50,
       maxReceiveCount: 5,
       timeoutMs: 50_000,
+      fetch: conformingFetch,
     });
     console.log(summaryLine(report));
 
@@ -85,7 +87,7 @@ describe('the local runtime under a small mixed load', () => {
         );
       await put();
       await local.queue.idle();
-      const first = await fetch(`${local.apiUrl}/verifications/${id}`);
+      const first = await conformingFetch(`${local.apiUrl}/verifications/${id}`);
       expect(((await first.json()) as { status: string }).status).toBe('COMPLETED');
 
       // Act: the app uploads the same selfie again (a retry after a lost response).

@@ -4,6 +4,7 @@ import { type AddressInfo, connect, createServer } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
@@ -14,6 +15,7 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
+import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 
 /** The bearer token `startLocalRuntime` gives its simulator (local/server.ts). */
@@ -78,8 +80,9 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     },
   });
 
-  const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-    const response = await fetch(`${local.apiUrl}${path}`, {
+  /** Every answer is held to the OpenAPI document the server serves (conformingFetch). */
+  const api = async (method: string, path: string, body?: unknown) => {
+    const response = await conformingFetch(`${local.apiUrl}${path}`, {
       method,
       ...(body === undefined
         ? {}
@@ -302,7 +305,46 @@ describe('the local runtime, end to end over loopback HTTP', () => {
 
     // Assess: refused before any server starts; the first one still answers.
     await expect(second).rejects.toThrow(/is in use by another facematch .*FACEMATCH_DATA_DIR/);
-    expect((await fetch(`${local.apiUrl}/health`)).status).toBe(200);
+    expect((await conformingFetch(`${local.apiUrl}/health`)).status).toBe(200);
+  });
+
+  it('(k) serves a valid OpenAPI 3.1 document, and answers each kind of refusal as it says', async () => {
+    // Prepare
+    const served = (await (await conformingFetch(`${local.apiUrl}/openapi.json`)).json()) as Record<
+      string,
+      unknown
+    >;
+
+    // Act: conformingFetch holds every answer to that document (status, headers, body).
+    const answers = [
+      await api('DELETE', '/verifications'),
+      await api('PUT', `/verifications/${ids.inline}`),
+      await api('GET', '/no-such-route'),
+      await api('GET', '/verifications/a..b'),
+      await api('GET', `/verifications/${newId('missing')}`),
+      await api('POST', '/verifications', { ...identityOf(agus), nik: '123' }),
+      await api('POST', '/verifications', { ...identityOf(agus), selfie_image: 'not base64!' }),
+    ];
+    const notJson = await conformingFetch(`${local.apiUrl}/verifications`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'nik=1',
+    });
+    const lint = await new Validator().validate(served);
+
+    // Assess
+    expect(lint).toMatchObject({ valid: true });
+    expect(served).toMatchObject({ openapi: '3.1.0', servers: [{ url: local.apiUrl }] });
+    expect(answers.map(({ status, body }) => [status, body.code])).toEqual([
+      [405, 'METHOD_NOT_ALLOWED'],
+      [405, 'METHOD_NOT_ALLOWED'],
+      [404, 'ROUTE_NOT_FOUND'],
+      [400, 'INVALID_REQUEST'],
+      [404, 'VERIFICATION_NOT_FOUND'],
+      [400, 'INVALID_REQUEST'],
+      [400, 'SELFIE_UNREADABLE'],
+    ]);
+    expect(notJson.status).toBe(415);
   });
 
   it('(i) announces each final verdict once in events.jsonl, without personal data', async () => {
@@ -457,7 +499,7 @@ describe('the local runtime, end to end over loopback HTTP', () => {
 
       // Assess: every failed start released the data directory and its servers.
       const again = await startOn({});
-      expect((await fetch(`${again.apiUrl}/health`)).status).toBe(200);
+      expect((await conformingFetch(`${again.apiUrl}/health`)).status).toBe(200);
       await again.stop();
     } finally {
       await new Promise((resolve) => holder.close(resolve));

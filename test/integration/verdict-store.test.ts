@@ -147,6 +147,96 @@ describe('DynamoVerdictStore against dynalite', () => {
     });
   });
 
+  describe('the replay binding (issue 11)', () => {
+    const digests = { nik: 'd-nik', name: 'd-name', date_of_birth: 'd-dob', template_id: 'd-tpl' };
+
+    it('refuses to take a PENDING record bound to another name, and says so with the record', async () => {
+      // Prepare
+      const pending = pendingItem({ request_digests: digests });
+      await store.createPending(pending);
+
+      // Act
+      const outcome = await store.claim(
+        claimInput(pending.verification_id, 'worker-x', T0 + 1_000, {
+          request_digests: { ...digests, name: 'd-other-name', selfie: 'd-face' },
+        }),
+      );
+
+      // Assess
+      expect(outcome).toEqual({ kind: 'conflict', item: pending });
+      expect(await store.get(pending.verification_id)).toEqual(pending);
+    });
+
+    it('binds the completing selfie and the template sent when it takes a PENDING record', async () => {
+      // Prepare: one PENDING record bound without a selfie, one older than the binding
+      const bound = pendingItem({ request_digests: digests });
+      const old = pendingItem({ template_id: 'old-flow' });
+      await store.createPending(bound);
+      await store.createPending(old);
+      const withFace = { ...digests, selfie: 'd-face' };
+
+      // Act
+      const taken = await store.claim(
+        claimInput(bound.verification_id, 'worker-x', T0 + 1_000, { request_digests: withFace }),
+      );
+      const takenOld = await store.claim(
+        claimInput(old.verification_id, 'worker-y', T0 + 1_000, {
+          template_id: 'new-flow',
+          request_digests: withFace,
+        }),
+      );
+
+      // Assess
+      expect(taken).toMatchObject({ kind: 'claimed', item: { request_digests: withFace } });
+      expect(takenOld).toMatchObject({
+        kind: 'claimed',
+        item: { template_id: 'new-flow', request_digests: withFace },
+      });
+    });
+
+    it('refuses another face once one is bound, and keeps a bound face for a claimant without one', async () => {
+      // Prepare: a released synchronous request bound its face
+      const withFace = { ...digests, selfie: 'd-face' };
+      const released = pendingItem({ request_digests: withFace });
+      await store.createPending(released);
+
+      // Act
+      const otherFace = await store.claim(
+        claimInput(released.verification_id, 'worker-x', T0 + 1_000, {
+          request_digests: { ...digests, selfie: 'd-other-face' },
+        }),
+      );
+      const noFace = await store.claim(
+        claimInput(released.verification_id, 'worker-y', T0 + 1_000, { request_digests: digests }),
+      );
+
+      // Assess
+      expect(otherFace.kind).toBe('conflict');
+      expect(noFace).toMatchObject({ kind: 'claimed', item: { request_digests: withFace } });
+    });
+
+    it('answers released, and takes nothing, for a record another worker released after the claimant arrived', async () => {
+      // Prepare: released at T0 + 5 s by a worker's transient failure
+      const released = pendingItem({
+        request_digests: digests,
+        updated_at: iso(T0 + 5_000),
+        error: { code: 'IDMETA_TIMEOUT', message: 'IDmeta did not answer in time' },
+      });
+      await store.createPending(released);
+      const input = claimInput(released.verification_id, 'worker-x', T0 + 6_000, {
+        request_digests: digests,
+      });
+
+      // Act: a duplicate that arrived at T0 + 1 s, then a retry that arrived after the release
+      const duplicate = await store.claim({ ...input, arrivedAt: T0 + 1_000 });
+      const retry = await store.claim({ ...input, arrivedAt: T0 + 6_000 });
+
+      // Assess
+      expect(duplicate).toEqual({ kind: 'released', item: released });
+      expect(retry.kind).toBe('claimed');
+    });
+  });
+
   it('claims a PENDING record created by createPending and counts the attempt', async () => {
     // Prepare
     const pending = pendingItem({ attempts: 0 });

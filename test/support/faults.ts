@@ -29,6 +29,7 @@ import { createRuntime, type Runtime } from '../../lambda/runtime.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
+import { expectConformingResult } from './conformance.ts';
 import { LOCAL_AWS_REGION } from './local-aws.ts';
 import type { TestRuntime } from './runtime.ts';
 
@@ -50,13 +51,22 @@ export const QUEUE_TIMEOUT_MS = 120_000;
 export type ApiHandler = ReturnType<typeof createApiHandler>;
 export type QueueHandler = ReturnType<typeof createSelfieUploadedHandler>;
 
-/** Invokes the API handler as Lambda would, with `remainingMs` of the invocation left. */
-export const invokeApi = (
+/**
+ * Invokes the API handler as Lambda would, with `remainingMs` of the invocation left. Every
+ * result is held to the OpenAPI document: one outside it fails the test.
+ */
+export async function invokeApi(
   handler: ApiHandler,
   event: APIGatewayProxyEvent,
   remainingMs = API_TIMEOUT_MS,
-): Promise<APIGatewayProxyResult> =>
-  handler(event, lambdaContext('facematch-api', remainingMs)) as Promise<APIGatewayProxyResult>;
+): Promise<APIGatewayProxyResult> {
+  const result = (await handler(
+    event,
+    lambdaContext('facematch-api', remainingMs),
+  )) as APIGatewayProxyResult;
+  expectConformingResult(event, result);
+  return result;
+}
 
 /** Invokes the queue handler as the SQS event source mapping would. */
 export const invokeQueue = (

@@ -73,3 +73,26 @@ export function makeJpeg(width: number, height: number, seed = 0): Buffer {
   }
   return jpeg.encode({ data, width, height }, 80).data;
 }
+
+/**
+ * A PNG whose IHDR declares any size and pixel format, with a token IDAT: its chunks are whole,
+ * so only the declared header can refuse it. The shape of a decompression bomb, without the
+ * gigabytes its real pixel data would inflate to.
+ */
+export function makePngHeader(
+  width: number,
+  height: number,
+  format: { bitDepth: number; colourType: number } = { bitDepth: 8, colourType: 2 },
+): Buffer {
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = format.bitDepth;
+  header[9] = format.colourType;
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    pngChunk('IHDR', header),
+    pngChunk('IDAT', deflateSync(Buffer.alloc(1024))),
+    pngChunk('IEND', new Uint8Array(0)),
+  ]);
+}

@@ -4,6 +4,7 @@
  * same scenarios against the real one.
  */
 import { randomUUID } from 'node:crypto';
+import { bindingDifferences } from '../../lambda/core/binding.ts';
 import {
   LeaseLostError,
   SelfieNotFoundError,
@@ -51,7 +52,9 @@ export class InMemoryVerdictStore implements VerdictStore {
     const takesOverAnonymous =
       isAnonymousFailure(existing) && input.fresh.nik_hash !== ANONYMOUS_NIK_HASH;
     if (!takesOverAnonymous) {
-      if (existing.nik_hash !== input.fresh.nik_hash) return { kind: 'conflict' };
+      if (existing.nik_hash !== input.fresh.nik_hash) {
+        return { kind: 'conflict', item: clone(existing) };
+      }
       if (existing.status === 'COMPLETED' || existing.status === 'FAILED') {
         return { kind: 'finished', item: clone(existing) };
       }
@@ -59,9 +62,26 @@ export class InMemoryVerdictStore implements VerdictStore {
     const leaseLive =
       existing.status === 'PROCESSING' && (existing.lease_expires_at ?? 0) >= input.now;
     if (leaseLive) return { kind: 'busy', item: clone(existing) };
+    const releasedSinceArrival =
+      input.arrivedAt !== undefined &&
+      !takesOverAnonymous &&
+      existing.status === 'PENDING' &&
+      existing.error !== undefined &&
+      existing.updated_at > new Date(input.arrivedAt).toISOString();
+    if (releasedSinceArrival) return { kind: 'released', item: clone(existing) };
+    if (!takesOverAnonymous && bindingDifferences(existing, input.fresh).length > 0) {
+      return { kind: 'conflict', item: clone(existing) };
+    }
     const { error: _error, completed_at: _completedAt, ...rest } = existing;
+    // As the DynamoDB store: the request's template, and its digests (a bound selfie stays).
+    const digests =
+      input.fresh.request_digests?.selfie !== undefined
+        ? input.fresh.request_digests
+        : (existing.request_digests ?? input.fresh.request_digests);
     const claimed: StoredVerdict = {
       ...rest,
+      template_id: input.fresh.template_id,
+      ...(digests === undefined ? {} : { request_digests: digests }),
       nik_hash: input.fresh.nik_hash,
       nik_masked: input.fresh.nik_masked,
       reasons: [],

@@ -36,7 +36,13 @@ export function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } 
     settings: {
       defaultTemplateId: 'trust-flow-default',
       policy: { approveThreshold: 75, rejectThreshold: 40 },
-      selfieLimits: { maxBytes: 1024 * 1024, minWidth: 240, minHeight: 240, maxDimension: 10_000 },
+      selfieLimits: {
+        maxBytes: 1024 * 1024,
+        minWidth: 240,
+        minHeight: 240,
+        maxDimension: 10_000,
+        maxPixels: 40_000_000,
+      },
       retentionDays: 30,
       leaseMs: 60_000,
       finalizeOwnedVerifications: true,

@@ -8,6 +8,7 @@ import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
+import { expectConformingResult } from '../support/conformance.ts';
 import {
   apiEvent,
   captureOutput,
@@ -75,8 +76,15 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
   /** The handlers' logs and metrics: kept out of the test output, and read by some cases. */
   let output: OutputCapture;
 
-  const invoke = (event: APIGatewayProxyEvent, withHandler = handler) =>
-    withHandler(event, lambdaContext('facematch-api', 28_000)) as Promise<APIGatewayProxyResult>;
+  /** Every result is held to the OpenAPI document: one outside it fails the case. */
+  const invoke = async (event: APIGatewayProxyEvent, withHandler = handler) => {
+    const result = (await withHandler(
+      event,
+      lambdaContext('facematch-api', 28_000),
+    )) as APIGatewayProxyResult;
+    expectConformingResult(event, result);
+    return result;
+  };
 
   const facematchCalls = (verificationId: string) =>
     local.simulator
@@ -154,6 +162,7 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       // Assess
       expect(result.statusCode).toBe(200);
       expect(bodyOf(result)).toEqual(bodyOf(first));
+      expect(result.headers?.['facematch-replayed']).toBe('true');
       expect(facematchCalls(inlineId)).toHaveLength(1);
     });
 
@@ -171,6 +180,12 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       // Assess
       expectProblem(result, 409, 'VERIFICATION_ID_CONFLICT');
       expect(result.body).not.toContain(siti.nik);
+      expect(result.body).not.toContain(siti.name);
+      // The differing fields, by path only.
+      const paths = (JSON.parse(result.body) as { errors: { path: string }[] }).errors.map(
+        (issue) => issue.path,
+      );
+      expect(paths).toEqual(expect.arrayContaining(['nik', 'name', 'selfie_image']));
       expect(facematchCalls(inlineId)).toHaveLength(1);
     });
 

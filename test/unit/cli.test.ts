@@ -1,4 +1,4 @@
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -251,6 +251,124 @@ describe('arguments', () => {
       expect(code).toBe(EXIT.ERROR);
       expect(out.stderr).toContain(message);
     }
+  });
+});
+
+describe('the identity from a file or stdin (issue 11, finding 9)', () => {
+  const identity = {
+    nik: '3174051403880012',
+    name: 'Agus Wibisono Hartanto',
+    date_of_birth: '14-03-1988',
+  };
+  const fileArgs = (source: string, ...extra: string[]) => [
+    'verify',
+    '--identity-file',
+    source,
+    '--selfie',
+    pngPath,
+    ...extra,
+  ];
+  const sentBody = (calls: Recorded[]) =>
+    JSON.parse(Buffer.from(calls[0]?.init.body as Uint8Array).toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+
+  it('sends NIK, name and date of birth from a JSON file, none of them in argv', async () => {
+    // Prepare
+    const path = join(dir, 'identity.json');
+    await writeFile(path, JSON.stringify({ ...identity, note: 'ignored' }));
+    const { fetch, calls } = fakeFetch();
+    const { io } = capture();
+
+    // Act
+    const code = await runCli(fileArgs(path), io, { fetch });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(sentBody(calls)).toMatchObject(identity);
+    expect(sentBody(calls)).not.toHaveProperty('note');
+  });
+
+  it('reads them from stdin with "-"', async () => {
+    // Prepare
+    const { fetch, calls } = fakeFetch();
+    const { io } = capture();
+
+    // Act
+    const code = await runCli(fileArgs('-'), io, {
+      fetch,
+      readStdin: async () => JSON.stringify(identity),
+    });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(sentBody(calls)).toMatchObject(identity);
+  });
+
+  it.each([
+    ['not JSON', `nik=${identity.nik}`, 'is not JSON'],
+    ['an array', '[]', 'must be a JSON object'],
+    [
+      'missing fields',
+      JSON.stringify({ nik: identity.nik }),
+      'needs a non-empty string for: name, date_of_birth',
+    ],
+  ])(
+    'refuses a file that is %s, before sending and without quoting it',
+    async (_label, text, message) => {
+      // Prepare
+      const path = join(dir, `identity-${randomUUID()}.json`);
+      await writeFile(path, text);
+      const { io, out } = capture();
+
+      // Act
+      const code = await runCli(fileArgs(path), io, { fetch: noNetwork });
+
+      // Assess
+      expect(code).toBe(EXIT.ERROR);
+      expect(out.stderr).toContain(message);
+      expect(out.stderr).not.toContain(identity.nik);
+    },
+  );
+
+  it('refuses --identity-file beside --nik, and a missing file', async () => {
+    const both = capture();
+    expect(await runCli(fileArgs('-', '--nik', identity.nik), both.io, { fetch: noNetwork })).toBe(
+      EXIT.ERROR,
+    );
+    expect(both.out.stderr).toContain('--identity-file and --nik exclude each other');
+    const missing = capture();
+    expect(await runCli(fileArgs(join(dir, 'nope.json')), missing.io, { fetch: noNetwork })).toBe(
+      EXIT.ERROR,
+    );
+    expect(missing.out.stderr).toContain('does not exist');
+  });
+
+  it('says so in --help', async () => {
+    const { io, out } = capture();
+    await runCli(['verify', '--help'], io);
+    expect(out.stdout).toContain('--identity-file FILE');
+    expect(out.stdout).toContain('shell history');
+  });
+
+  it('prints "replayed" for the stored answer of an identical earlier request', async () => {
+    // Prepare
+    const { fetch } = fakeFetch(
+      () =>
+        new Response(JSON.stringify(record()), {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'facematch-replayed': 'true' },
+        }),
+    );
+    const { io, out } = capture();
+
+    // Act
+    const code = await runCli(verifyArgs(), io, { fetch });
+
+    // Assess
+    expect(code).toBe(0);
+    expect(out.stdout).toContain('replayed');
   });
 });
 

@@ -39,6 +39,7 @@ describe('parseConfig', () => {
       minWidth: 240,
       minHeight: 240,
       maxDimension: 10_000,
+      maxPixels: 40_000_000,
     });
     expect(config.retentionDays).toBe(30);
     expect(config.deleteSelfieAfterVerdict).toBe(true);

@@ -47,6 +47,24 @@ describe('createIdentityVault', () => {
     expect(mine).not.toBe(theirs);
   });
 
+  it('digests request fields under its key, each field apart, and never as the NIK hash', async () => {
+    // Prepare
+    const vault = createIdentityVault(KEY);
+
+    // Act
+    const nik = await vault.digest('nik', NIK);
+    const again = await createIdentityVault(KEY).digest('nik', NIK);
+    const asName = await vault.digest('name', NIK);
+    const otherKey = await createIdentityVault(OTHER_KEY).digest('nik', NIK);
+    const bytes = await vault.digest('selfie', new Uint8Array([1, 2, 3]));
+
+    // Assess
+    expect(nik).toBe(again);
+    expect(nik).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(new Set([nik, asName, otherKey, await vault.hashNik(NIK)]).size).toBe(4);
+    expect(bytes).not.toBe(await vault.digest('selfie', new Uint8Array([1, 2, 4])));
+  });
+
   it('opens what it sealed, Unicode name included', async () => {
     // Prepare
     const vault = createIdentityVault(KEY);

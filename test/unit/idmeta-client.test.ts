@@ -642,3 +642,24 @@ describe('IdmetaClient: hygiene', () => {
     expect(() => client(overrides)).toThrow(ConfigError);
   });
 });
+
+describe('IdmetaClient.facematch: undocumented match fields', () => {
+  it('drops them and tells onUnknownFields how many, never which', async () => {
+    // Prepare
+    const answer = structuredClone(VERIFIED_ANSWER);
+    Object.assign(answer.result.data, { [NIK]: true, [NAME.replaceAll(' ', '_')]: true });
+    server.script([json(200, answer)]);
+    const counts: unknown[][] = [];
+
+    // Act
+    const result = await client({ onUnknownFields: (...args) => counts.push(args) }).facematch(
+      INPUT,
+      budget(),
+    );
+
+    // Assess
+    expect(counts).toEqual([[2]]);
+    expect(JSON.stringify(result)).not.toContain(NIK);
+    expect(JSON.stringify(result)).not.toContain('Siti');
+  });
+});

@@ -166,8 +166,80 @@ describe('parseFacematchResponse', () => {
     expect(matches.name).toBe(false);
     expect(matches.date_of_birth).toBe(false);
     expect(matches.place_of_birth).toBeNull();
-    expect(matches.custom_field).toBe(true);
+    // Undocumented: dropped, however boolean it looks.
+    expect(matches).not.toHaveProperty('custom_field');
     expect(matches).not.toHaveProperty('gender');
+  });
+
+  it('keeps only the documented match fields, and counts the keys it drops without naming them', () => {
+    // Prepare: keys named after the person, as a leaky or hostile answer might send them
+    const body = sample();
+    Object.assign(data(body), {
+      [NIK]: true,
+      Agus_Wibisono: true,
+      dob_12_06_1993: false,
+      gender: true,
+      rt: null,
+    });
+    const counts: number[] = [];
+
+    // Act
+    const result = parseFacematchResponse(200, JSON.stringify(body), {
+      onUnknownFields: (count) => counts.push(count),
+    });
+
+    // Assess
+    expect(Object.keys(result.matches).sort()).toEqual(
+      ['address', 'city', 'date_of_birth', 'district', 'gender', 'job_type', 'marital_status']
+        .concat(['name', 'nik', 'place_of_birth', 'province', 'rt', 'rw', 'subdistrict'])
+        .concat(['liveness_result', 'mother_maiden_name', 'no_kk'])
+        .sort(),
+    );
+    expect(counts).toEqual([3]);
+    expect(JSON.stringify(result)).not.toMatch(/3201120606930001|Agus|1993/);
+  });
+
+  it('reports no unknown fields for the documented sample', () => {
+    const counts: number[] = [];
+    parseFacematchResponse(200, JSON.stringify(sample()), {
+      onUnknownFields: (n) => counts.push(n),
+    });
+    expect(counts).toEqual([]);
+  });
+
+  it.each([
+    ['a date', '12-06-1993'],
+    ['a compact date', '120693'],
+    ['a name', 'BUDI'],
+    ['a lower-case word', 'budi_santoso'],
+    ['a NIK-like run', `E${NIK.slice(0, 10)}`],
+    ['a long code', `E_${'A'.repeat(40)}`],
+    ['free text', 'NOT FOUND'],
+  ])('drops a reason_code that is %s', (_label, value) => {
+    const body = sample();
+    data(body).reason_code = value;
+    expect(parse(body).reasonCode).toBeNull();
+  });
+
+  it.each(['0', '12', 'E101', 'NOT_FOUND', 'FACE_MISMATCH_2'])(
+    'keeps the reason_code %j',
+    (value) => {
+      const body = sample();
+      data(body).reason_code = value;
+      expect(parse(body).reasonCode).toBe(value);
+    },
+  );
+
+  it.each([
+    '12-06-1993',
+    'Budi-Santoso',
+    'abc',
+    'f26c9465-9e81-4f58-980f',
+    'f26c9465x9e81x4f58x980fxa94d42aa519d',
+  ])('drops a uuid that is not a UUID: %j', (value) => {
+    const body = sample();
+    data(body).uuid = value;
+    expect(parse(body).uuid).toBeNull();
   });
 
   it('leaves non-match fields out of matches even when they look boolean', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lambda/core/errors.ts';
-import type { VerdictEventDetail, VerdictEventType } from '../../lambda/core/ports.ts';
+import type { VerdictEventDetail } from '../../lambda/core/ports.ts';
 import {
   applyReview,
   NotReviewableError,
@@ -191,10 +191,10 @@ describe('the review use cases over in-memory ports', () => {
       idmeta: new ScriptedIdmeta(verifiedResult({ faceSimilarity: 72 })),
     });
     const reviewSelfies = new InMemoryReviewSelfies();
-    const published: Array<{ detail: VerdictEventDetail; type: VerdictEventType | undefined }> = [];
+    const published: Array<{ detail: VerdictEventDetail; type: string }> = [];
     const events = {
-      publish: async (detail: VerdictEventDetail, type?: VerdictEventType) => {
-        published.push({ detail, type });
+      reviewed: async (detail: VerdictEventDetail) => {
+        published.push({ detail, type: 'Verification Reviewed' });
       },
     };
     const reviewed: StoredVerdict[] = [];

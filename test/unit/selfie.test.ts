@@ -10,7 +10,7 @@ import {
   maxSelfieTextLength,
 } from '../../lambda/core/selfie.ts';
 import type { SelfieLimits } from '../../lambda/core/types.ts';
-import { makeJpeg, makePng } from '../support/images.ts';
+import { makeJpeg, makePng, makePngHeader } from '../support/images.ts';
 import { thrownBy, validationFailure } from '../support/thrown.ts';
 
 const LIMITS: SelfieLimits = DEFAULT_SELFIE_LIMITS;
@@ -392,6 +392,65 @@ describe('decodeSelfie: dimensions', () => {
 
     // Assess
     expect(error.code).toBe('SELFIE_DIMENSIONS_INVALID');
+  });
+
+  it('refuses a 10000x10000 PNG (a decompression bomb within maxDimension) over maxPixels, unread', () => {
+    // Prepare: 16-bit RGBA, 800 MB once inflated, a few hundred bytes as sent
+    const png = makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 });
+
+    // Act
+    const error = validationFailure(() => decodeSelfie(png, LIMITS));
+
+    // Assess
+    expect(error.code).toBe('SELFIE_TOO_MANY_PIXELS');
+    expect(error.status).toBe(400);
+    expect(error.issues).toEqual([
+      { path: 'selfie_image', message: expect.stringContaining(`${LIMITS.maxPixels}`) },
+    ]);
+  });
+
+  it('accepts exactly maxPixels and refuses one pixel row more', () => {
+    // Prepare
+    const limits = { ...LIMITS, maxPixels: 300 * 400 };
+
+    // Act / Assess
+    expect(decodeSelfie(makePngHeader(300, 400), limits).height).toBe(400);
+    expect(validationFailure(() => decodeSelfie(makePngHeader(300, 401), limits)).code).toBe(
+      'SELFIE_TOO_MANY_PIXELS',
+    );
+  });
+
+  it.each([
+    ['16-bit RGBA', 16, 6],
+    ['16-bit RGB', 16, 2],
+    ['16-bit grey', 16, 0],
+    ['1-bit grey', 1, 0],
+    ['an unknown colour type', 8, 5],
+  ])('refuses a %s PNG that IDmeta does not need', (_label, bitDepth, colourType) => {
+    // Prepare
+    const png = makePngHeader(640, 480, { bitDepth, colourType });
+
+    // Act
+    const error = validationFailure(() => decodeSelfie(png, LIMITS));
+
+    // Assess
+    expect(error.code).toBe('SELFIE_PNG_FORMAT_UNSUPPORTED');
+    expect(error.status).toBe(400);
+  });
+
+  it.each([
+    ['8-bit grey', 8, 0],
+    ['8-bit RGB', 8, 2],
+    ['4-bit palette', 4, 3],
+    ['8-bit palette', 8, 3],
+    ['8-bit grey + alpha', 8, 4],
+    ['8-bit RGBA', 8, 6],
+  ])('accepts a %s PNG', (_label, bitDepth, colourType) => {
+    // Act
+    const selfie = decodeSelfie(makePngHeader(640, 480, { bitDepth, colourType }), LIMITS);
+
+    // Assess
+    expect(selfie.mime).toBe('image/png');
   });
 
   it('accepts exactly maxDimension', () => {
