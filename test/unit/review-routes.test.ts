@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
+import { createSweeperHandler } from '../../lambda/handlers/sweeper-handler.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
 import {
@@ -88,6 +89,23 @@ describe('the review routes through the API handler (IAM caller)', () => {
       'review',
       'limit',
     ]);
+  });
+
+  it("measures the open queue's age after each sweeper run, for the review SLA alarm", async () => {
+    // Prepare
+    const from = output.chunks.length;
+    const sweeper = createSweeperHandler(local.runtime, { requeue: async () => {} });
+
+    // Act
+    await sweeper({}, lambdaContext('facematch-sweeper', 60_000));
+
+    // Assess
+    const ages = output
+      .jsonLines(from)
+      .filter((line) => 'OldestOpenReviewAgeSeconds' in line)
+      .map((line) => line.OldestOpenReviewAgeSeconds);
+    expect(ages).toHaveLength(1);
+    expect(ages[0]).toBeGreaterThanOrEqual(0);
   });
 
   it("records the caller's userArn as the reviewer, whatever the body says, and logs no note", async () => {
