@@ -3,6 +3,7 @@ const sections: Record<string, (input: never) => Promise<unknown>> = {
   overhead: async (input) => (await import('./overhead.ts')).overheadChild(input),
   rss: async (input) => (await import('./rss.ts')).rssChild(input),
   connections: async (input) => (await import('./connections.ts')).connectionsChild(input),
+  console: async (input) => (await import('./console.ts')).consoleChild(input),
 };
 
 const section = process.argv[2] ?? '';

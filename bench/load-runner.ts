@@ -13,7 +13,12 @@
  *   client retries a 5xx or an in-progress 409 as a well-behaved caller would.
  *
  * Every id uses a registry person and that person's own reference selfie, so the verdicts are
- * real (and checked against the decision the registry implies).
+ * real (and checked against the decision the registry implies). The registry has a handful of
+ * persons, so each NIK is verified again and again across ids, under the default profile's
+ * velocity limits (REVIEW from 3 earlier attempts in 24 h, refused from 10): an APPROVED person
+ * may fairly end REVIEW with NIK_VELOCITY, and an id may end FAILED NIK_VELOCITY_EXCEEDED (the
+ * API answers 429 for it). `velocityRefusals` counts those; they are final, not lost, and paid
+ * nothing.
  *
  * Counters (one row per distinct id, read from the verdict table once the queue is idle):
  * - `sent`: distinct verification ids at least one request was sent for (duplicates and client
@@ -106,6 +111,8 @@ export interface IdOutcome {
   status: string | null;
   /** `error.code` of a FAILED or dead-lettered record. */
   reason: string | null;
+  /** The record's reasons (NIK_VELOCITY explains an APPROVED person's REVIEW). */
+  reasons: string[];
   decision: Decision | null;
   expectedDecision: Decision;
   /** Facematch calls answered 2xx: paid. */
@@ -137,6 +144,8 @@ export interface LoadReport {
   /** Part of `failedWithReason`. */
   deadLettered: number;
   failedReasons: Record<string, number>;
+  /** Part of `failedWithReason`: ids refused for NIK velocity before any IDmeta call. */
+  velocityRefusals: number;
   lost: number;
   lostIds: string[];
   extraIdmetaCalls: number;
@@ -355,9 +364,20 @@ interface StoredRow {
   verification_id: string;
   status?: string;
   decision?: Decision | null;
+  reasons?: string[];
   error?: { code?: string };
   completed_at?: string;
   updated_at?: string;
+}
+
+/** The registry's decision, or REVIEW for an APPROVED person whose NIK hit velocity's review. */
+function isExpectedVerdict(outcome: IdOutcome): boolean {
+  if (outcome.decision === outcome.expectedDecision) return true;
+  return (
+    outcome.expectedDecision === 'APPROVED' &&
+    outcome.decision === 'REVIEW' &&
+    outcome.reasons.includes('NIK_VELOCITY')
+  );
 }
 
 function finalStateOf(row: StoredRow | undefined): FinalState | null {
@@ -607,10 +627,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       if (response === null) return;
       if (task.duplicate) apiReplayLatencies.push(Date.now() - at);
       else seen.answeredAt = Date.now();
+      // A velocity refusal (429) is the API's answer for a record stored FAILED.
+      const refused = response.status === 429 && response.body.code === 'NIK_VELOCITY_EXCEEDED';
       answers.push({
         id: subject.id,
-        status: response.body.status,
-        decision: response.body.decision,
+        status: refused ? 'FAILED' : response.body.status,
+        decision: refused ? null : response.body.decision,
       });
     };
 
@@ -738,6 +760,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         final,
         status: row?.status ?? null,
         reason: final === 'COMPLETED' || final === null ? null : (row?.error?.code ?? 'UNKNOWN'),
+        reasons: row?.reasons ?? [],
         decision: row?.decision ?? null,
         expectedDecision: subject.expectedDecision,
         paidCalls: count.paid,
@@ -792,13 +815,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       ).length,
       deadLettered: ids.filter((outcome) => outcome.final === 'DEAD_LETTERED').length,
       failedReasons,
+      velocityRefusals: failedReasons.NIK_VELOCITY_EXCEEDED ?? 0,
       lost: lostIds.length,
       lostIds,
       extraIdmetaCalls: ids.reduce((sum, outcome) => sum + Math.max(0, outcome.paidCalls - 1), 0),
       paidIdmetaCalls: ids.reduce((sum, outcome) => sum + outcome.paidCalls, 0),
       faultedIdmetaCalls: ids.reduce((sum, outcome) => sum + outcome.faultedCalls, 0),
       wrongVerdicts: ids.filter(
-        (outcome) => outcome.final === 'COMPLETED' && outcome.decision !== outcome.expectedDecision,
+        (outcome) => outcome.final === 'COMPLETED' && !isExpectedVerdict(outcome),
       ).length,
       answerMismatches,
       polls,
@@ -844,7 +868,7 @@ async function scanTable(
         TableName: tableName,
         ConsistentRead: true,
         ProjectionExpression:
-          'verification_id, #status, decision, #error, completed_at, updated_at',
+          'verification_id, #status, decision, reasons, #error, completed_at, updated_at',
         ExpressionAttributeNames: { '#status': 'status', '#error': 'error' },
         ...(start === undefined ? {} : { ExclusiveStartKey: start }),
       }),
@@ -923,6 +947,7 @@ export function summaryLine(report: LoadReport): string {
     `failed_with_reason=${report.failedWithReason} lost=${report.lost} ` +
     `extra_idmeta_calls=${report.extraIdmetaCalls} ` +
     `throughput=${report.throughputPerSecond.toFixed(1)}/s ` +
-    `p50=${ms(report.latency.all.p50)} p99=${ms(report.latency.all.p99)}`
+    `p50=${ms(report.latency.all.p50)} p99=${ms(report.latency.all.p99)} ` +
+    `velocity_refusals=${report.velocityRefusals}`
   );
 }

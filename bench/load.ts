@@ -16,7 +16,9 @@
  *   simulator answered with an injected fault are retries that fault forced, not payments;
  * - throughput: distinct ids with a final state / wall seconds (first request to queue idle);
  * - p50/p99: per distinct id, API: first POST to its verdict (client retries included);
- *   S3: upload start to the record's completion time.
+ *   S3: upload start to the record's completion time;
+ * - velocity_refusals: ids ended FAILED NIK_VELOCITY_EXCEEDED before any IDmeta call (the
+ *   registry's few persons are verified again and again; part of failed_with_reason).
  *
  * Exit code 1 when lost or extra_idmeta_calls is not 0, or when the run hit LOAD_TIMEOUT_MS
  * (default 10 minutes).

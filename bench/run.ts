@@ -4,20 +4,22 @@
  * with PASS/FAIL. Exit code 1 when a target fails. Everything runs on loopback.
  *
  *   npm run bench                          # the full run (a few minutes on 2 cores)
- *   BENCH_ONLY=cold,rss npm run bench      # some sections: cold, overhead, ratio, rss, connections, reviews
+ *   BENCH_ONLY=cold,rss npm run bench      # sections: cold, overhead, ratio, rss, connections, console, reviews
  *
  * Sample counts (defaults in brackets): BENCH_COLD_RUNS [21], BENCH_CALLS [2000],
- * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200].
+ * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
+ * BENCH_CONSOLE_LOADS [7].
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { runChild } from './child-process.ts';
 import { type ColdImportResult, measureColdImport } from './cold-import.ts';
 import { type ConnectionsPhase, measureConnections } from './connections.ts';
+import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
 import { measureReviewQueue, type ReviewQueueResult } from './review-queue.ts';
 import { measureRss, type Peak, type RssResult, rise } from './rss.ts';
-import { fixed, kib, mib, type TargetCheck, table } from './stats.ts';
+import { fixed, kib, mib, percentile, type TargetCheck, table } from './stats.ts';
 
 // Node 20 here, 22/24 in Lambda: the SDK's reminder is known (as in vitest.config.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -28,11 +30,15 @@ const TARGETS = {
   bundleBytes: 700_000,
   overheadP50Ms: 2,
   overheadP99Ms: 10,
+  /** What signals (one person-index read, weighed by the policy) may add to the p50 overhead. */
+  signalsCostP50Ms: 1,
   latencyRatio: 1.02,
   idmetaLatencyMs: 200,
   rssMultiple: 3,
   /** Connections per service over the whole run: a few, never one per verification. */
   connectionsPerService: 3,
+  /** The console's first load, gzip, everything the page fetches (issue 14). */
+  consoleFirstLoadBytes: 150_000,
 };
 
 function count(name: string, fallback: number, minimum: number): number {
@@ -52,8 +58,17 @@ const SETTINGS = {
   rssRuns: count('BENCH_RSS_RUNS', 9, 1),
   rssRunsWithoutGc: count('BENCH_RSS_RUNS_WITHOUT_GC', 3, 1),
   connectionVerifications: count('BENCH_CONNECTION_VERIFICATIONS', 200, 200),
+  consoleLoads: count('BENCH_CONSOLE_LOADS', 7, 3),
 };
-const ALL_SECTIONS = ['cold', 'overhead', 'ratio', 'rss', 'connections', 'reviews'] as const;
+const ALL_SECTIONS = [
+  'cold',
+  'overhead',
+  'ratio',
+  'rss',
+  'connections',
+  'console',
+  'reviews',
+] as const;
 type Section = (typeof ALL_SECTIONS)[number];
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
 for (const name of only ?? []) {
@@ -146,6 +161,7 @@ function reportCold(result: ColdImportResult): void {
 function overheadRows(summaries: OverheadSummary[]): string[][] {
   return summaries.map((summary) => [
     summary.stores,
+    summary.signals ? 'on' : 'off',
     String(summary.calls),
     fixed(summary.totalP50),
     fixed(summary.idmetaP50),
@@ -157,6 +173,7 @@ function overheadRows(summaries: OverheadSummary[]): string[][] {
 
 const OVERHEAD_HEADER = [
   'stores',
+  'signals',
   'calls',
   'total p50 ms',
   'IDmeta p50 ms',
@@ -177,8 +194,33 @@ function reportOverhead(summaries: OverheadSummary[]): void {
     "   as ours (DynamoDB's in AWS). in-memory: the unit tests' stores, so only our code is left:",
   );
   log('   the target is judged there; the dynalite row is shown for reference.');
-  const memory = summaries.find((summary) => summary.stores === 'in-memory');
-  const real = summaries.find((summary) => summary.stores === 'dynalite+s3rver');
+  log(
+    '   signals on: one read of a seeded person history (2 attempts in 24 h, 5 records) per call.',
+  );
+  const find = (stores: OverheadSummary['stores'], signals: boolean) =>
+    summaries.find((summary) => summary.stores === stores && summary.signals === signals);
+  const memory = find('in-memory', true);
+  const memoryOff = find('in-memory', false);
+  const real = find('dynalite+s3rver', true);
+  const realOff = find('dynalite+s3rver', false);
+  const signalsCost = (
+    target: string,
+    on: OverheadSummary | undefined,
+    off: OverheadSummary | undefined,
+    informational = false,
+  ) => {
+    if (!on || !off) return;
+    const cost = on.overheadP50 - off.overheadP50;
+    checks.push({
+      target,
+      limit: `<= ${TARGETS.signalsCostP50Ms} ms`,
+      measured: `${fixed(off.overheadP50)} -> ${fixed(on.overheadP50)} ms (${cost >= 0 ? '+' : ''}${fixed(cost)})`,
+      pass: cost <= TARGETS.signalsCostP50Ms,
+      ...(informational ? { informational } : {}),
+    });
+  };
+  signalsCost('signals cost, overhead p50 on - off (in-memory stores)', memory, memoryOff);
+  signalsCost('  with dynalite (informational: its Query emulation)', real, realOff, true);
   if (memory) {
     checks.push({
       target: 'warm overhead p50 (in-memory stores)',
@@ -411,22 +453,29 @@ if (selected('cold')) {
     );
   });
 }
-async function overheadRuns(calls: number, warmup: number, latencyMs: number) {
+async function overheadRuns(
+  calls: number,
+  warmup: number,
+  latencyMs: number,
+  signalModes: readonly boolean[] = [true],
+) {
   const summaries: OverheadSummary[] = [];
   for (const stores of ['dynalite+s3rver', 'in-memory'] as const) {
-    summaries.push(
-      await runChild<OverheadSummary>('overhead', {
-        input: { stores, calls, warmup, latencyMs },
-        timeoutMs: 600_000,
-      }),
-    );
+    for (const signals of signalModes) {
+      summaries.push(
+        await runChild<OverheadSummary>('overhead', {
+          input: { stores, signals, calls, warmup, latencyMs },
+          timeoutMs: 600_000,
+        }),
+      );
+    }
   }
   return summaries;
 }
 
 if (selected('overhead')) {
   await section('2. warm per-verification overhead', async () => {
-    reportOverhead(await overheadRuns(SETTINGS.calls, 200, 0));
+    reportOverhead(await overheadRuns(SETTINGS.calls, 200, 0, [false, true]));
   });
 }
 if (selected('ratio')) {
@@ -459,6 +508,61 @@ if (selected('connections')) {
 if (selected('reviews')) {
   await section('6. the review queue: what listing open reviews reads', async () => {
     reportReviewQueue(await measureReviewQueue());
+  });
+}
+
+/** The issue's unit: kB (1000 bytes). */
+const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
+
+function reportConsole(result: ConsoleResult): void {
+  const ms = (values: number[]) =>
+    `${fixed(percentile(values, 50), 0)} ms (min ${fixed(Math.min(...values), 0)}, max ${fixed(Math.max(...values), 0)})`;
+  const bytes = Math.max(...result.transferredBytes);
+  log(
+    table(
+      ['first load of /console (fresh profile each)', 'measured'],
+      [
+        ...result.resources.map((resource) => [
+          `  ${resource.url} (${resource.encoding})`,
+          kB(resource.bytes),
+        ]),
+        ['transferred, bodies as sent + headers (max of runs)', kB(bytes)],
+        [`time to interactive, median of ${result.interactiveMs.length}`, ms(result.interactiveMs)],
+        ['the same page: GET /verifications/{id} round trip', ms(result.getRoundTripMs)],
+        [
+          'the same page: Verify clicked -> verdict shown (IDmeta simulator)',
+          ms(result.verifyRoundTripMs),
+        ],
+        [
+          'one-time build of the page at first request (esbuild, server side)',
+          `${fixed(result.buildMs, 0)} ms`,
+        ],
+      ],
+    ),
+  );
+  checks.push({
+    target: 'console first load, transferred (gzip)',
+    limit: `≤ ${kB(TARGETS.consoleFirstLoadBytes)}`,
+    measured: kB(bytes),
+    pass: bytes <= TARGETS.consoleFirstLoadBytes,
+  });
+  checks.push({
+    target: 'console time to interactive vs GET round trip (median)',
+    limit: '-',
+    measured: `${fixed(percentile(result.interactiveMs, 50), 0)} ms vs ${fixed(percentile(result.getRoundTripMs, 50), 0)} ms`,
+    pass: true,
+    informational: true,
+  });
+}
+
+if (selected('console')) {
+  await section('7. the operator console in headless Chromium', async () => {
+    reportConsole(
+      await runChild<ConsoleResult>('console', {
+        input: { loads: SETTINGS.consoleLoads, roundTrips: 5 },
+        timeoutMs: 300_000,
+      }),
+    );
   });
 }
 

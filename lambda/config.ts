@@ -2,8 +2,10 @@
  * Runtime configuration: environment variables (DESIGN.md), parsed and validated once at start-up.
  * Every problem is reported at once, each naming its variable, never echoing a secret's value.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from './core/errors.ts';
 import { assertValidPolicy } from './core/policy.ts';
+import { describeProblem, type ProfileSet, parseProfiles } from './core/profiles.ts';
 import type { DecisionPolicy, SelfieLimits } from './core/types.ts';
 
 export type SecretRef = { kind: 'secret'; secretId: string } | { kind: 'static'; value: string };
@@ -23,7 +25,10 @@ export interface RuntimeConfig {
   /** Key material for the NIK hash and the sealed identity of PENDING records. */
   dataKey: SecretRef;
   secretCacheTtlMs: number;
+  /** The environment's thresholds: what `default` profile fields left out come from. */
   policy: DecisionPolicy;
+  /** `POLICY_PROFILES`, resolved and versioned. */
+  profiles: ProfileSet;
   selfieLimits: SelfieLimits;
   retentionDays: number;
   leaseMs: number;
@@ -149,10 +154,21 @@ export const CONFIG_DEFAULTS = {
   SWEEP_BATCH_SIZE: 100,
 } as const;
 
+/** A profile's version: the SHA-256 of its canonical JSON (core/profiles.ts keeps 12 hex). */
+export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
+
 export function parseConfig(env: Env = process.env): RuntimeConfig {
   const read = new Reader(env);
   const d = CONFIG_DEFAULTS;
   const minDimension = read.number('SELFIE_MIN_DIMENSION', d.SELFIE_MIN_DIMENSION, 1, 4096);
+  const policy = {
+    approveThreshold: read.number('APPROVE_THRESHOLD', d.APPROVE_THRESHOLD, 0, 100, false),
+    rejectThreshold: read.number('REJECT_THRESHOLD', d.REJECT_THRESHOLD, 0, 100, false),
+  };
+  const profiles = parseProfiles(read.optional('POLICY_PROFILES'), policy, sha256Hex);
+  for (const problem of profiles.problems) {
+    read.problems.push(describeProblem('POLICY_PROFILES', problem));
+  }
   const config: RuntimeConfig = {
     tableName: read.string('VERDICT_TABLE_NAME'),
     bucketName: read.string('SELFIE_BUCKET_NAME'),
@@ -167,10 +183,8 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
     },
     dataKey: read.secret('FACEMATCH_DATA_KEY_SECRET_ID', 'FACEMATCH_DATA_KEY', 32),
     secretCacheTtlMs: read.number('SECRET_CACHE_TTL_MS', d.SECRET_CACHE_TTL_MS, 0, 86_400_000),
-    policy: {
-      approveThreshold: read.number('APPROVE_THRESHOLD', d.APPROVE_THRESHOLD, 0, 100, false),
-      rejectThreshold: read.number('REJECT_THRESHOLD', d.REJECT_THRESHOLD, 0, 100, false),
-    },
+    policy,
+    profiles: profiles.profiles ?? {},
     selfieLimits: {
       maxBytes: read.number('SELFIE_MAX_BYTES', d.SELFIE_MAX_BYTES, 1024, 20 * 1024 * 1024),
       minWidth: minDimension,

@@ -17,6 +17,7 @@ import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
 import { PageCursors } from './adapters/page-cursor.ts';
+import { DynamoPersonIndex } from './adapters/person-index.ts';
 import { S3ReviewSelfies } from './adapters/review-selfies.ts';
 import { DynamoReviewStore } from './adapters/review-store.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
@@ -43,6 +44,7 @@ import type { VerifyDeps } from './core/verify.ts';
 import {
   recordHousekeepingFailure,
   recordIdmetaAttempt,
+  recordLocalRefusal,
   recordPaidVerdictNotSaved,
   recordReviewed,
   recordReviewQueueAge,
@@ -144,6 +146,8 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const subjectEvents =
     options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
   const reviewEvents = options.reviewEvents ?? (bus ? new EventBridgeReviewEvents(bus) : undefined);
+  // One document client for the store, the person index and the worklist: one socket pool for
+  // the table.
   const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
   const s3 = createS3Client(options.aws?.s3);
   const vault = new SecretBackedVault(dataKey);
@@ -160,6 +164,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       onUnknownFields: recordUnknownIdmetaFields,
     }),
     store,
+    history: new DynamoPersonIndex({ client: documentClient, tableName: config.tableName }),
     selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
     reviewSelfies,
     vault,
@@ -170,10 +175,11 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       recorded: recordVerdict,
       housekeepingFailed: recordHousekeepingFailure,
       paidVerdictNotSaved: recordPaidVerdictNotSaved,
+      refused: recordLocalRefusal,
     },
     settings: {
       defaultTemplateId: config.idmeta.defaultTemplateId,
-      policy: config.policy,
+      profiles: config.profiles,
       selfieLimits: config.selfieLimits,
       retentionDays: config.retentionDays,
       leaseMs: config.leaseMs,

@@ -230,6 +230,17 @@ export class FacematchAlarms extends Construct {
       masterKey: key,
       enforceSSL: true,
     });
+    const alarmsOfThisAccount = {
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+      StringEquals: { 'aws:SourceAccount': stack.account },
+    };
     // The topic policy replaces SNS's default one, so CloudWatch is allowed to publish by name,
     // for this account's alarms only.
     topic.addToResourcePolicy(
@@ -238,26 +249,18 @@ export class FacematchAlarms extends Construct {
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['sns:Publish'],
         resources: [topic.topicArn],
-        conditions: {
-          ArnLike: {
-            'aws:SourceArn': stack.formatArn({
-              service: 'cloudwatch',
-              resource: 'alarm',
-              resourceName: '*',
-              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-            }),
-          },
-          StringEquals: { 'aws:SourceAccount': stack.account },
-        },
+        conditions: alarmsOfThisAccount,
       }),
     );
-    // CloudWatch must encrypt what it publishes to an encrypted topic.
+    // CloudWatch must encrypt what it publishes to an encrypted topic: for this account's alarms
+    // only, as above (confused deputy), not for any alarm of any account.
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'CloudWatchAlarmsEncryptForTheAlarmTopic',
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: ['*'],
+        conditions: alarmsOfThisAccount,
       }),
     );
     if (email !== undefined) topic.addSubscription(new EmailSubscription(email));

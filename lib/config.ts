@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
 import * as zm from 'zod/mini';
-import { CONFIG_DEFAULTS } from '../lambda/config.ts';
+import { CONFIG_DEFAULTS, sha256Hex } from '../lambda/config.ts';
+import { resolveProfiles } from '../lambda/core/profiles.ts';
 import { safeIdSchema } from '../lambda/core/request.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
@@ -111,6 +112,17 @@ const origin = z.string().refine((value) => {
   }
 }, 'must be an origin such as https://app.example.co.id (no path, no wildcard; http only for localhost)');
 
+/**
+ * An IAM role or user, or an account's root (break glass), by exact ARN: the bucket policy
+ * compares `aws:PrincipalArn` with it, which for a role's session is the role's ARN.
+ */
+const writerPrincipal = z
+  .string()
+  .regex(
+    /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[\w+=,.@/-]{1,512})$/,
+    'must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>), or arn:aws:iam::<account>:root',
+  );
+
 const templateId = z
   .string()
   .refine(
@@ -151,6 +163,14 @@ export const configSchema = z
     policy: z.strictObject({
       approveThreshold: z.number().min(0).max(100),
       rejectThreshold: z.number().min(0).max(100),
+      /**
+       * Per-product rules (`POLICY_PROFILES`): `default` and any `template_id`. Each profile's
+       * fields are checked by the runtime's own parser below, so both name the same problems.
+       */
+      profiles: z
+        .record(z.string(), z.record(z.string(), z.unknown()))
+        .refine((profiles) => Object.hasOwn(profiles, 'default'), 'must have a "default" profile')
+        .optional(),
     }),
     retention: z.strictObject({
       /** The verdict record's TTL (DynamoDB `expires_at`). */
@@ -193,6 +213,14 @@ export const configSchema = z
         ),
         /** Browser origins allowed to POST to the presigned upload URL; none by default. */
         corsAllowedOrigins: z.array(origin).default([]),
+        /**
+         * IAM principals, besides the API function's role (which signs the upload forms and is
+         * always one), that may put objects under `incoming/`; every other principal is denied.
+         */
+        writerPrincipals: z
+          .array(writerPrincipal)
+          .refine((arns) => new Set(arns).size === arns.length, 'must not repeat a principal')
+          .default([]),
       })
       .prefault({}),
     queue: z.strictObject({
@@ -241,6 +269,12 @@ export const configSchema = z
       context.addIssue({ code: 'custom', path, message });
     if (config.policy.rejectThreshold > config.policy.approveThreshold) {
       issue(['policy', 'rejectThreshold'], 'must not be above policy.approveThreshold');
+    }
+    if (config.policy.profiles !== undefined) {
+      const resolved = resolveProfiles(config.policy.profiles, config.policy, sha256Hex);
+      for (const problem of resolved.problems) {
+        issue(['policy', 'profiles', ...problem.path], problem.message);
+      }
     }
     if (config.selfies.minDimension > config.selfies.maxDimension) {
       issue(['selfies', 'minDimension'], 'must not be above selfies.maxDimension');

@@ -7,7 +7,7 @@
  * delegates to IAM (the account root's `kms:*`, which keeps the key manageable).
  */
 import { ArnFormat, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 
@@ -53,6 +53,23 @@ export function createEncryptionKey(scope: Construct, id: string, props: Encrypt
             resourceName: '*',
             arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           }),
+        },
+      },
+    }),
+  );
+  // Grants are a second way to use a key, beside its policy: only AWS services may create them,
+  // for AWS resources (DynamoDB creates one for the table). Control Tower's CT.KMS.PR.3.
+  key.addToResourcePolicy(
+    new PolicyStatement({
+      sid: 'GrantsOnlyForAwsServices',
+      effect: Effect.DENY,
+      principals: [new AnyPrincipal()],
+      actions: ['kms:CreateGrant'],
+      resources: ['*'],
+      conditions: {
+        BoolIfExists: {
+          'kms:GrantIsForAWSResource': 'false',
+          'aws:PrincipalIsAWSService': 'false',
         },
       },
     }),

@@ -7,6 +7,7 @@
 import {
   CfnOutput,
   Duration,
+  Names,
   RemovalPolicy,
   SecretValue,
   Stack,
@@ -23,7 +24,6 @@ import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { type IRole, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -85,6 +85,9 @@ export class FacematchStack extends Stack {
     super(scope, id, {
       ...stackProps,
       description: `facematch ${envName}: eKYC verification against Dukcapil through IDmeta`,
+      // An environment whose table is protected from deletion is protected as a whole: a
+      // `cdk destroy` or a stray delete-stack fails until the protection is turned off.
+      terminationProtection: config.deletionProtection,
       ...(config.account === undefined && config.region === undefined
         ? {}
         : { env: { account: config.account, region: config.region } }),
@@ -212,15 +215,14 @@ export class FacematchStack extends Stack {
       's3:PutObject',
     ]);
     this.grantSelfies(this.queueFunction.executionRole, ['s3:GetObject', 's3:DeleteObject']);
+    // Starting a paid check is writing under incoming/: the API function's role (its forms) and
+    // the configured writers only.
+    this.storage.limitIncomingWriters([
+      this.apiFunction.executionRole.roleArn,
+      ...config.selfies.writerPrincipals,
+    ]);
 
-    this.queueFunction.addEventSource(
-      new SqsEventSource(this.storage.queue, {
-        batchSize: config.queue.batchSize,
-        // The brake on IDmeta's rate limit: never more queue workers calling it than this.
-        maxConcurrency: config.idmeta.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    this.consumeSelfieQueue(config);
 
     this.grantSubjectRights(this.apiFunction.executionRole);
 
@@ -296,6 +298,9 @@ export class FacematchStack extends Stack {
       FACEMATCH_DATA_KEY_SECRET_ID: this.dataKeySecret.secretArn,
       APPROVE_THRESHOLD: String(config.policy.approveThreshold),
       REJECT_THRESHOLD: String(config.policy.rejectThreshold),
+      ...(config.policy.profiles === undefined
+        ? {}
+        : { POLICY_PROFILES: JSON.stringify(config.policy.profiles) }),
       SELFIE_MAX_BYTES: String(config.selfies.maxBytes),
       SELFIE_MIN_DIMENSION: String(config.selfies.minDimension),
       SELFIE_MAX_DIMENSION: String(config.selfies.maxDimension),
@@ -347,6 +352,47 @@ export class FacematchStack extends Stack {
       : Secret.fromSecretNameV2(this, 'IdmetaToken', reference);
   }
 
+  /**
+   * The queue function consumes the selfie queue. Not through `SqsEventSource`: it grants the
+   * queue's consumer an unconditioned `kms:Decrypt` on the key. The same mapping (same construct
+   * id, so the same logical id: a replaced mapping would collide with the existing one), with the
+   * SQS actions it needs and Decrypt through SQS only.
+   */
+  private consumeSelfieQueue(config: FacematchConfig): void {
+    const queue = this.storage.queue;
+    const role = this.queueFunction.executionRole;
+    this.queueFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
+      eventSourceArn: queue.queueArn,
+      batchSize: config.queue.batchSize,
+      // The brake on IDmeta's rate limit: never more queue workers calling it than this.
+      maxConcurrency: config.idmeta.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ConsumeSelfieQueue',
+        // What Lambda's poller calls with this role (SqsEventSource's list).
+        actions: [
+          'sqs:ReceiveMessage',
+          'sqs:ChangeMessageVisibility',
+          'sqs:GetQueueUrl',
+          'sqs:DeleteMessage',
+          'sqs:GetQueueAttributes',
+        ],
+        resources: [queue.queueArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'QueueMessagesThroughSqs',
+        // Receiving from the KMS-encrypted queue makes SQS decrypt its data key for the receiver.
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${this.region}.amazonaws.com` } },
+      }),
+    );
+  }
+
   /** The table (read/write), both secrets (read), the key and the event bus, for both functions. */
   private grantCommon(role: IRole, config: FacematchConfig): void {
     role.addToPrincipalPolicy(
@@ -359,9 +405,18 @@ export class FacematchStack extends Stack {
     );
     role.addToPrincipalPolicy(
       new PolicyStatement({
+        sid: 'PersonIndex',
+        // Signals read one NIK hash's history before paying IDmeta (lambda/adapters/person-index.ts).
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${PERSON_INDEX}`],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
         sid: 'DataKeyThroughDynamoDbAndS3',
         // DynamoDB and S3 use the key on the caller's behalf: reading needs Decrypt, writing an
-        // object needs GenerateDataKey. Only through those two services, never directly.
+        // object needs GenerateDataKey. Only through those two services, never directly (the
+        // queue function's Decrypt through SQS is the one other grant on the key).
         actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [this.key.keyArn],
         conditions: {
@@ -564,7 +619,7 @@ export class FacematchStack extends Stack {
     output(
       'AccessLogBucketName',
       this.storage.accessLogBucket.bucketName,
-      "The selfie bucket's S3 access logs (empty it too before a teardown)",
+      "The selfie bucket's S3 access logs",
     );
     output('VerdictTableName', this.table.tableName, 'Verdict table');
     output('QueueUrl', this.storage.queue.queueUrl, 'Selfie-uploaded queue');

@@ -232,7 +232,17 @@ export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
             '413': problem('The selfie or the body is too large.'),
             '415': problem('The selfie is not a JPEG or PNG, or the body is not JSON.'),
             '429': problem(
-              'Too many verifications of this NIK in the window (NIK_VELOCITY_EXCEEDED), or API Gateway throttled the caller.',
+              'NIK_VELOCITY_EXCEEDED: this NIK reached IDmeta velocity.refuseAfter times in the ' +
+                "profile's window; refused before any paid call, the record ends FAILED. A new " +
+                'verification of the NIK is accepted after Retry-After. (API Gateway also answers ' +
+                '429 when it throttles the caller.)',
+              {
+                'Retry-After': {
+                  description: 'Seconds until the oldest counted attempt leaves the window.',
+                  required: false,
+                  schema: { type: 'integer', minimum: 1 },
+                },
+              },
             ),
             '500': problem('Unexpected failure; nothing more is said.'),
             '502': problem(

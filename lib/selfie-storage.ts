@@ -9,8 +9,8 @@
  * a noncurrent version behind a delete marker (and a re-upload of the same key would stack
  * versions). Nothing here needs a second copy: a lost selfie means the person uploads again.
  */
-import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { AnyPrincipal, Effect, PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import {
   BlockPublicAccess,
@@ -23,7 +23,7 @@ import {
   type IBucketNotificationDestination,
   ObjectOwnership,
 } from 'aws-cdk-lib/aws-s3';
-import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
 import { REVIEW_SELFIE_PREFIX } from '../lambda/core/review.ts';
@@ -33,7 +33,13 @@ export const SELFIE_PREFIX = 'incoming/';
 /** Selfies kept for an open review (DESIGN.md: Review); an erasure removes them too. */
 export const REVIEW_PREFIX = REVIEW_SELFIE_PREFIX;
 
-/** What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. */
+/**
+ * What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. A bucket
+ * that goes with the stack (`destroy`) is emptied first: CloudFormation cannot delete a bucket that
+ * holds objects, and the access logs keep arriving. aws-cdk-lib's custom resource denies new
+ * writes, then deletes every object, only when the stack deletes the bucket; its handler ships
+ * prebuilt in aws-cdk-lib (no bundling, no Docker).
+ */
 const privateBucketProps = (removalPolicy: RemovalPolicy): BucketProps => ({
   blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
   objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
@@ -41,6 +47,7 @@ const privateBucketProps = (removalPolicy: RemovalPolicy): BucketProps => ({
   minimumTLSVersion: 1.2,
   versioned: false,
   removalPolicy,
+  autoDeleteObjects: removalPolicy === RemovalPolicy.DESTROY,
 });
 
 export interface SelfieStorageProps {
@@ -129,6 +136,9 @@ export class SelfieStorage extends Construct {
       enforceSSL: true,
       // The longest SQS allows: time to fix the cause and redrive.
       retentionPeriod: Duration.days(14),
+      // Says "this is a dead-letter queue" (Control Tower's CT.SQS.PR.1). SQS's own default, written
+      // out: naming the one source queue (byQueue) would make the two queues refer to each other.
+      redriveAllowPolicy: { redrivePermission: RedrivePermission.ALLOW_ALL },
     });
 
     this.queue = new Queue(this, 'SelfieUploaded', {
@@ -146,6 +156,27 @@ export class SelfieStorage extends Construct {
     this.bucket.addEventNotification(EventType.OBJECT_CREATED, this.queueDestination(), {
       prefix: SELFIE_PREFIX,
     });
+  }
+
+  /**
+   * Only `writers` (IAM principal ARNs) may put objects under `incoming/`: every object there
+   * starts a paid IDmeta check, so no other principal of the account, whatever its own IAM policy
+   * allows, may start one. A presigned POST is authorized as the role that signed it, so the API
+   * function's role must be among them. The account root is not exempt: break glass by naming it
+   * in the config, or by editing the bucket policy (which this statement does not deny).
+   */
+  limitIncomingWriters(writers: string[]): void {
+    this.bucket.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyNamedWritersPutIncoming',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['s3:PutObject'],
+        resources: [this.bucket.arnForObjects(`${SELFIE_PREFIX}*`)],
+        // Absent (anonymous callers, AWS services) counts as "not equal": denied too.
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': writers } },
+      }),
+    );
   }
 
   /**
@@ -168,14 +199,17 @@ export class SelfieStorage extends Construct {
         },
       }),
     );
-    // AWS documents this statement without conditions: SQS calls KMS for S3, and the source
-    // condition keys are not promised on that call. The queue policy above is the gate.
+    // SQS calls KMS on S3's behalf with the same source: only S3 acting for a bucket of this
+    // account may use the key (confused deputy), never for another account's bucket. The bucket
+    // itself cannot be named here: it is encrypted with this key, and each would wait for the
+    // other (a circular dependency). Which bucket may send is the queue policy's gate, above.
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'S3EncryptsNotificationsForTheSelfieQueue',
         principals: [s3],
         actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: ['*'],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
       }),
     );
   }

@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { listen } from './listen.ts';
+import { enforcePostPolicies } from './s3rver-post-policy.ts';
 import { installS3rverPutFix } from './s3rver-put-fix.ts';
 
 /**
  * s3rver accepts only its built-in account's access key (signatures are not verified, the key id
- * is). dynalite accepts anything, so one pair serves both. Hand each client a copy: the SDK
+ * is; a presigned POST's signature is, by s3rver-post-policy.ts). dynalite accepts anything, so one pair serves both. Hand each client a copy: the SDK
  * writes a `$source` marker onto the credentials object it is given.
  */
 export const LOCAL_AWS_CREDENTIALS: {
@@ -91,7 +92,12 @@ export interface StartS3rverOptions {
   directory: string;
   /** Created at start unless it exists. */
   bucket: string;
+  /** The bucket's region: a presigned POST scoped to another one is refused. */
+  region?: string;
 }
+
+/** The region of every local client (test/support/local-aws.ts, local/server.ts). */
+export const LOCAL_AWS_REGION = 'ap-southeast-3';
 
 /** What s3rver 3.7's `run()` does, as two steps (its own `listen` returns the server). */
 interface S3rverInternals {
@@ -109,6 +115,10 @@ export const startS3rver = async (options: StartS3rverOptions): Promise<RunningS
     directory: options.directory,
     silent: true,
     configureBuckets: [{ name: options.bucket }],
+  });
+  enforcePostPolicies(s3rver, {
+    region: options.region ?? LOCAL_AWS_REGION,
+    credentials: LOCAL_AWS_CREDENTIALS,
   });
   // `run()` without its own listen: it leaves the server without an error listener, so a busy
   // port would be an uncaught exception instead of a rejection the caller can explain.

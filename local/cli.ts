@@ -4,6 +4,7 @@
  * and return the exit status, so tests run them whole.
  */
 import { parseCommandArgs } from './cli/args.ts';
+import { CONSOLE_USAGE, runConsole } from './cli/console-command.ts';
 import type { CliDeps, CliIo } from './cli/context.ts';
 import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
@@ -25,6 +26,7 @@ commands:
   review ID             decide a review: POST /verifications/{ID}/review
   subject search|erase  a data subject's access or erasure request (NIK from a file or stdin)
   redrive               move the dead-letter queue back to the selfie queue (deployed stack)
+  console               the operator console for a deployed API (SigV4 proxy on 127.0.0.1)
   help [COMMAND]        this text, or a command's (also: facematch COMMAND --help)
 
 verify and get call --endpoint URL, else $FACEMATCH_ENDPOINT, else http://127.0.0.1:3000.
@@ -49,6 +51,7 @@ const USAGES: Record<string, string> = {
   review: REVIEW_USAGE,
   subject: SUBJECT_USAGE,
   redrive: REDRIVE_USAGE,
+  console: CONSOLE_USAGE,
 };
 
 const defaultIo = (): CliIo => ({ stdout: process.stdout, stderr: process.stderr });
@@ -88,6 +91,8 @@ export async function runCli(
         return await runSubject(rest, context);
       case 'redrive':
         return await runRedrive(rest, context);
+      case 'console':
+        return await runConsole(rest, context);
       case 'help': {
         const [topic] = rest;
         if (topic === undefined) {

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
+import { ValidationError } from '../lambda/core/errors.ts';
 
 export function lambdaContext(functionName: string, timeoutMs: number): Context {
   const deadline = Date.now() + timeoutMs;
@@ -45,17 +46,56 @@ const ROUTES: Array<{ resource: string; pattern: RegExp; params: string[] }> = [
   },
 ];
 
-/** Reads at most `maxBytes`; answers `null` when the body is larger (the caller sends a 413). */
-export async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/**
+ * How much of a body over the limit is read and thrown away so its client can read the 413:
+ * closing a socket the client is still writing to resets it before the answer is read. Past
+ * this, the connection is dropped after the answer (a client sending this much is not waiting).
+ */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads at most `maxBytes`; answers `null` when the body is larger (the caller sends a 413 and
+ * closes the connection). The rest of such a body is read and discarded, not left in the socket.
+ */
+export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else if (size > maxBytes + DRAIN_LIMIT_BYTES) {
+        request.pause();
+        resolve(null);
+      } else chunks.length = 0;
+    });
+    request.once('end', () => resolve(size > maxBytes ? null : Buffer.concat(chunks)));
+    request.once('error', reject);
+    // A client gone mid-body: no 'end' will come; settle rather than hold the handler for ever.
+    request.once('close', () => {
+      if (!request.complete)
+        reject(Object.assign(new Error('request aborted'), { name: 'AbortError' }));
+    });
+  });
 }
+
+/** The request path's percent-encoding is broken (`%E0%A4%A`): a 400, as for any bad id. */
+export class MalformedPathError extends ValidationError {
+  constructor() {
+    super('the request path is not valid percent-encoding', [
+      { path: 'verification_id', message: 'not valid percent-encoding' },
+    ]);
+    this.name = 'MalformedPathError';
+  }
+}
+
+const decodePathSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new MalformedPathError();
+  }
+};
 
 export function apiGatewayEvent(request: IncomingMessage, body: Buffer): APIGatewayProxyEvent {
   const url = new URL(request.url ?? '/', 'http://localhost');
@@ -66,7 +106,7 @@ export function apiGatewayEvent(request: IncomingMessage, body: Buffer): APIGate
     if (!match) continue;
     resource = route.resource;
     route.params.forEach((name, index) => {
-      pathParameters[name] = decodeURIComponent(match[index + 1] ?? '');
+      pathParameters[name] = decodePathSegment(match[index + 1] ?? '');
     });
     break;
   }

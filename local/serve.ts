@@ -16,6 +16,7 @@ export async function serve(): Promise<void> {
     '',
     'facematch is running (everything on 127.0.0.1)',
     `  API            ${local.apiUrl}   (POST /verifications, GET /verifications/{id}, GET /health, GET /openapi.json)`,
+    `  Console        ${local.consoleUrl}   (open it in a browser: verify, look up, review)`,
     `  S3             ${local.s3Endpoint}   bucket ${local.bucket}`,
     `  DynamoDB       ${local.dynamoEndpoint}   table ${local.tableName}`,
     `  IDmeta         ${local.idmetaUrl}${local.simulator ? '   (simulator)' : ''}`,

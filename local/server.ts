@@ -12,8 +12,10 @@ import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
 import { createVerdictTable } from '../lambda/adapters/verdict-store.ts';
 import { encodeNotificationKey, objectCreatedNotification } from '../lambda/adapters/work-queue.ts';
 import { parseConfig } from '../lambda/config.ts';
+import { FacematchError } from '../lambda/core/errors.ts';
 import { type SweepReport, sweep } from '../lambda/core/sweep.ts';
 import { createApiHandler } from '../lambda/handlers/api-handler.ts';
+import { problemResponse } from '../lambda/handlers/http.ts';
 import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../lambda/runtime.ts';
 import { openApiDocument } from '../lib/openapi.ts';
@@ -24,9 +26,16 @@ import {
   startDynalite,
   startS3rver,
 } from './aws-servers.ts';
+import { createConsoleSite } from './console/site.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from './idmeta-simulator/server.ts';
-import { apiGatewayEvent, lambdaContext, readBody, writeResult } from './lambda-shim.ts';
+import {
+  apiGatewayEvent,
+  lambdaContext,
+  MalformedPathError,
+  readBody,
+  writeResult,
+} from './lambda-shim.ts';
 import { listen, onPort } from './listen.ts';
 import { LocalQueue } from './queue.ts';
 import { FileVerdictEvents } from './verdict-events-file.ts';
@@ -57,6 +66,8 @@ export interface LocalRuntimeOptions {
 
 export interface LocalRuntime {
   apiUrl: string;
+  /** The operator console, `${apiUrl}/console`. */
+  consoleUrl: string;
   s3Endpoint: string;
   dynamoEndpoint: string;
   idmetaUrl: string;
@@ -112,6 +123,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     for (const stop of stops.reverse()) await stop().catch(() => {});
   };
   try {
+    const maxReceiveCount = options.maxReceiveCount ?? 3;
+    const visibilityTimeoutMs = options.queueRetryDelayMs ?? 2_000;
+    // Durable like SQS: a crash (kill -9, out of memory) loses no upload's notification.
+    const queue = new LocalQueue({
+      directory: join(dataDir, 'queue'),
+      maxReceiveCount,
+      visibilityTimeoutMs,
+      // One message per invocation, so that its receive is its claim (see receiveTimeoutMs).
+      batchSize: 1,
+      onDeadLetter: (record) =>
+        log(`dead-lettered message ${record.messageId} after ${maxReceiveCount} receives`),
+    });
     const dynamo: RunningDynalite = await onPort(
       'DYNAMODB_PORT',
       options.dynamoPort ?? envNumber(env, 'DYNAMODB_PORT', 8000),
@@ -130,6 +153,27 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
         }),
     );
     stops.push(() => s3.close());
+    s3.s3rver.on('event', (notification) => {
+      // The stack subscribes the queue to object-created events under incoming/ only; so does
+      // the bridge (review/ holds the selfies kept for reviewers).
+      const created = notification.Records.filter(
+        (record) =>
+          record.eventName.startsWith('ObjectCreated:') &&
+          record.s3.object.key.startsWith('incoming/'),
+      );
+      if (created.length === 0) return;
+      const Records = created.map((record) => ({
+        ...record,
+        awsRegion: 'ap-southeast-3',
+        s3: {
+          ...record.s3,
+          object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
+        },
+      }));
+      // Synchronous: s3rver answers the upload only after this returns, so an acknowledged
+      // upload always has its message in the queue's folder (a failure here answers a 500).
+      queue.send(JSON.stringify({ Records }));
+    });
 
     let simulator: IdmetaSimulator | undefined;
     let idmetaUrl = env.IDMETA_BASE_URL;
@@ -176,38 +220,20 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       reviewEvents: events,
     });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
-    const maxReceiveCount = options.maxReceiveCount ?? 3;
     const apiHandler = createApiHandler(apiRuntime);
     const queueHandler = createSelfieUploadedHandler(queueRuntime, { maxReceiveCount });
 
-    const queue = new LocalQueue({
+    // Messages sent before this point (uploads during start-up) wait on disk with the others.
+    const restored = await queue.start({
       handler: (event, context) => queueHandler(event, context),
       context: () => lambdaContext('facematch-selfie-uploaded', QUEUE_TIMEOUT_MS),
-      maxReceiveCount,
-      visibilityTimeoutMs: options.queueRetryDelayMs ?? 2_000,
-      onDeadLetter: (record) =>
-        log(`dead-lettered message ${record.messageId} after ${maxReceiveCount} receives`),
+      // The lease plus one handback delay: the redelivery of a message whose worker died finds
+      // the claim expired. The local queue delivers one message at a time (below), so a
+      // message is received just before its claim.
+      receiveTimeoutMs: config.leaseMs + visibilityTimeoutMs,
     });
     stops.push(() => queue.stop());
-    s3.s3rver.on('event', (notification) => {
-      // The stack subscribes the queue to object-created events under incoming/ only; so does
-      // the bridge (review/ holds the selfies kept for reviewers).
-      const created = notification.Records.filter(
-        (record) =>
-          record.eventName.startsWith('ObjectCreated:') &&
-          record.s3.object.key.startsWith('incoming/'),
-      );
-      if (created.length === 0) return;
-      const Records = created.map((record) => ({
-        ...record,
-        awsRegion: 'ap-southeast-3',
-        s3: {
-          ...record.s3,
-          object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
-        },
-      }));
-      queue.send(JSON.stringify({ Records }));
-    });
+    if (restored > 0) log(`taking up ${restored} queued message(s) left by the last run`);
 
     const sweepDeps = queueRuntime.sweepDeps({
       requeue: async (key) => {
@@ -243,9 +269,18 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     }
 
     const maxRequestBytes = config.selfieLimits.maxBytes * 2 + 64 * 1024;
+    // The operator console (GET /console): the public API's client, kept selfies from local S3.
+    const consoleSite = createConsoleSite({
+      imageOrigins: [new URL(s3.endpoint).origin],
+      thresholds: {
+        approve: config.policy.approveThreshold,
+        reject: config.policy.rejectThreshold,
+      },
+    });
     let apiUrl = '';
     const server = createServer(async (request, response) => {
       try {
+        if (await consoleSite.handle(request, response)) return;
         if (request.url === '/openapi.json' && request.method === 'GET') {
           writeResult(response, {
             statusCode: 200,
@@ -263,24 +298,31 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           return;
         }
         const body = await readBody(request, maxRequestBytes);
-        const result: APIGatewayProxyResult =
-          body === null
-            ? {
-                statusCode: 413,
-                headers: { 'content-type': 'application/problem+json' },
-                body: JSON.stringify({
-                  type: 'urn:facematch:problem:body-too-large',
-                  title: 'Content Too Large',
-                  status: 413,
-                  detail: `the request body is larger than ${maxRequestBytes} bytes`,
-                }),
-              }
-            : await apiHandler(
-                apiGatewayEvent(request, body),
-                lambdaContext('facematch-api', API_TIMEOUT_MS),
-              );
+        if (body === null) {
+          // The rest of the body was not read: this connection cannot carry another request.
+          writeResult(
+            response,
+            problemResponse(
+              new FacematchError(`the request body is larger than ${maxRequestBytes} bytes`, {
+                code: 'BODY_TOO_LARGE',
+                status: 413,
+              }),
+              { connection: 'close' },
+            ),
+          );
+          if (!request.complete) response.once('finish', () => request.socket.destroy());
+          return;
+        }
+        const result: APIGatewayProxyResult = await apiHandler(
+          apiGatewayEvent(request, body),
+          lambdaContext('facematch-api', API_TIMEOUT_MS),
+        );
         writeResult(response, result);
       } catch (error) {
+        if (error instanceof MalformedPathError) {
+          writeResult(response, problemResponse(error));
+          return;
+        }
         log(`local API failed: ${(error as Error).name}`);
         if (!response.headersSent) response.writeHead(500);
         response.end();
@@ -300,6 +342,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
 
     return {
       apiUrl,
+      consoleUrl: `${apiUrl}/console`,
       s3Endpoint: s3.endpoint,
       dynamoEndpoint: dynamo.endpoint,
       idmetaUrl,

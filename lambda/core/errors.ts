@@ -121,6 +121,23 @@ export class MissingIdentityError extends FacematchError {
   }
 }
 
+/**
+ * This NIK reached IDmeta `refuseAfter` times or more in the trailing window (429): refused
+ * before any paid call. Final for this verification; a new one is accepted after `retryAfterSeconds`.
+ */
+export class VelocityExceededError extends FacematchError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super('too many verifications of this NIK in the trailing window; try again later', {
+      code: 'NIK_VELOCITY_EXCEEDED',
+      status: 429,
+    });
+    this.name = 'VelocityExceededError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /** Base of everything that went wrong talking to IDmeta. */
 export class IdmetaError extends FacematchError {
   /** HTTP status IDmeta answered with, when it answered at all. */

@@ -1,4 +1,10 @@
-import type { DecisionOutcome, DecisionPolicy, IdmetaCheckResult } from './types.ts';
+import type {
+  DecisionOutcome,
+  DecisionPolicy,
+  IdmetaCheckResult,
+  PolicyRules,
+  SignalSummary,
+} from './types.ts';
 
 /**
  * Stable reason codes. Operators build rules and dashboards on them: add codes, never rename.
@@ -21,13 +27,22 @@ export const REASON = {
   HIGH_RISK: 'HIGH_RISK',
   /** `api_request_status` was returned and is not 1 (0 pending, 2 failed): never approved. */
   IDMETA_REQUEST_INCOMPLETE: 'IDMETA_REQUEST_INCOMPLETE',
+  /** A match field the profile's `requiredMatches` names is false. */
+  REQUIRED_MATCH_FAILED: 'REQUIRED_MATCH_FAILED',
+  /** A match field the profile's `requiredMatches` names was not checked (null or absent). */
+  REQUIRED_MATCH_UNVERIFIED: 'REQUIRED_MATCH_UNVERIFIED',
+  /** This NIK reached IDmeta `velocity.reviewAfter` times or more in the window: at best REVIEW. */
+  NIK_VELOCITY: 'NIK_VELOCITY',
+  /** Another verification of this NIK was APPROVED within `duplicateDays`. */
+  NIK_PREVIOUSLY_VERIFIED: 'NIK_PREVIOUSLY_VERIFIED',
 } as const;
 
 export type ReasonCode = (typeof REASON)[keyof typeof REASON];
 
 /** `unchecked`: IDmeta returned null. It weighs like `review`, but once something rejects it is
- * only noise (a NIK that is not found leaves every other field null), so it is dropped then. */
-type Severity = 'reject' | 'review' | 'unchecked';
+ * only noise (a NIK that is not found leaves every other field null), so it is dropped then.
+ * `notice`: reported, decides nothing (a previous approval where the profile ignores it). */
+type Severity = 'reject' | 'review' | 'unchecked' | 'notice';
 
 interface Finding {
   reason: ReasonCode;
@@ -73,7 +88,11 @@ function faceFinding(similarity: number | null, policy: DecisionPolicy): Finding
  * the NIK is unknown or the face clearly differs; REVIEW for everything in between, including
  * anything IDmeta left null: an unchecked field is not a passed one.
  */
-export function decide(result: IdmetaCheckResult, policy: DecisionPolicy): DecisionOutcome {
+export function decide(
+  result: IdmetaCheckResult,
+  policy: DecisionPolicy & Partial<PolicyRules>,
+  signals?: Pick<SignalSummary, 'attempts' | 'previouslyApproved'>,
+): DecisionOutcome {
   const findings: Finding[] = [];
   const add = (finding: Finding | null) => {
     if (finding) findings.push(finding);
@@ -110,16 +129,42 @@ export function decide(result: IdmetaCheckResult, policy: DecisionPolicy): Decis
     ),
   );
   add(faceFinding(result.faceSimilarity, policy));
+  for (const field of policy.requiredMatches ?? []) {
+    // nik, name and date_of_birth are required anyway, with their own reasons.
+    if (field === 'nik' || field === 'name' || field === 'date_of_birth') continue;
+    add(
+      matchFinding(
+        result.matches[field],
+        { reason: REASON.REQUIRED_MATCH_FAILED, severity: 'review' },
+        REASON.REQUIRED_MATCH_UNVERIFIED,
+      ),
+    );
+  }
   if (result.riskRating?.trim().toUpperCase() === 'HIGH') {
-    add({ reason: REASON.HIGH_RISK, severity: 'review' });
+    add({ reason: REASON.HIGH_RISK, severity: policy.highRisk === 'reject' ? 'reject' : 'review' });
+  }
+  if (signals && policy.velocity && signals.attempts >= policy.velocity.reviewAfter) {
+    add({ reason: REASON.NIK_VELOCITY, severity: 'review' });
+  }
+  if (signals?.previouslyApproved) {
+    add({
+      reason: REASON.NIK_PREVIOUSLY_VERIFIED,
+      severity: policy.duplicate === 'review' ? 'review' : 'notice',
+    });
   }
 
-  if (findings.length === 0) {
-    return { decision: 'APPROVED', reasons: [REASON.ALL_CHECKS_PASSED] };
+  // One reason per code: two required fields that failed say REQUIRED_MATCH_FAILED once.
+  const reasonsOf = (list: Finding[]) => [...new Set(list.map((finding) => finding.reason))];
+  const deciding = findings.filter((finding) => finding.severity !== 'notice');
+  if (deciding.length === 0) {
+    return {
+      decision: 'APPROVED',
+      reasons: [REASON.ALL_CHECKS_PASSED, ...reasonsOf(findings)],
+    };
   }
   if (findings.some((finding) => finding.severity === 'reject')) {
     const relevant = findings.filter((finding) => finding.severity !== 'unchecked');
-    return { decision: 'REJECTED', reasons: relevant.map((finding) => finding.reason) };
+    return { decision: 'REJECTED', reasons: reasonsOf(relevant) };
   }
-  return { decision: 'REVIEW', reasons: findings.map((finding) => finding.reason) };
+  return { decision: 'REVIEW', reasons: reasonsOf(findings) };
 }

@@ -4,11 +4,13 @@
  */
 import type {
   CalendarDate,
+  Decision,
   Identity,
   IdmetaCheckResult,
   SelfieImage,
   StoredVerdict,
   VerdictRecord,
+  VerificationStatus,
 } from './types.ts';
 
 /** Per-call limits every outbound call honours. */
@@ -174,6 +176,26 @@ export type VerdictEventDetail = Omit<VerdictRecord, 'nik_masked'>;
 
 export interface Clock {
   now(): number;
+}
+
+/** One of a person's verifications as the person index holds it: no personal data, no verdict. */
+export interface PersonVerification {
+  verificationId: string;
+  createdAt: string;
+  status: VerificationStatus;
+  decision: Decision | null;
+  completedAt?: string | undefined;
+  /** Epoch ms the verification's check was sent to IDmeta; absent when it never was. */
+  idmetaAt?: number | undefined;
+}
+
+/**
+ * A person's verifications, by keyed NIK hash (never the NIK): what signals are computed from.
+ * One read per verification (the `by-person` index in DynamoDB, eventually consistent there).
+ */
+export interface PersonHistory {
+  /** Verifications of `nikHash` created at or after `since` (epoch ms), newest first. */
+  recent(nikHash: string, since: number): Promise<PersonVerification[]>;
 }
 
 /**

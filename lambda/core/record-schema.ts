@@ -37,6 +37,27 @@ export const verdictRecordSchema = z.object({
   updated_at: z.string(),
   completed_at: z.optional(z.string()),
   expires_at: z.number().check(z.int(), z.describe('Epoch seconds; the table TTL.')),
+  policy: z.optional(
+    z
+      .object({ profile: z.string(), version: z.string() })
+      .check(
+        z.describe(
+          'The POLICY_PROFILES key that decided (default or the template_id) and the first 12 hex of the SHA-256 of its resolved rules.',
+        ),
+      ),
+  ),
+  signals: z.optional(
+    z
+      .object({
+        nik_attempts_24h: z.number().check(z.int(), z.gte(0)),
+        nik_previously_approved: z.boolean(),
+      })
+      .check(
+        z.describe(
+          "Other verifications of this NIK that reached IDmeta in the profile's velocity window (default 24 h), and whether one was APPROVED within duplicateDays.",
+        ),
+      ),
+  ),
   // Round 2: the review (DESIGN.md "Review").
   machine_decision: z.optional(
     z

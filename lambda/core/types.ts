@@ -195,6 +195,43 @@ export interface DecisionPolicy {
   rejectThreshold: number;
 }
 
+/** A profile's rules with every field resolved (see core/profiles.ts). */
+export interface PolicyRules extends DecisionPolicy {
+  /** Match fields beyond nik, name and date_of_birth that must be `true` to approve. */
+  requiredMatches: string[];
+  /** What a HIGH risk rating does: at best REVIEW, or REJECTED. */
+  highRisk: 'review' | 'reject';
+  velocity: {
+    /** Earlier verifications of the NIK in the window from which the best decision is REVIEW. */
+    reviewAfter: number;
+    /** Earlier verifications in the window from which a request is refused before IDmeta. */
+    refuseAfter: number;
+    windowHours: number;
+  };
+  /** Whether another APPROVED verification of the NIK forces REVIEW, or is only reported. */
+  duplicate: 'ignore' | 'review';
+  duplicateDays: number;
+}
+
+/** The rules one verdict is decided by: its key in `POLICY_PROFILES`, and their version. */
+export interface ResolvedProfile {
+  /** `default` or a `template_id`. */
+  name: string;
+  /** First 12 hex of the SHA-256 of the rules' canonical JSON. */
+  version: string;
+  rules: PolicyRules;
+}
+
+/** What a person's history says about this verification (keyed NIK hash only). */
+export interface SignalSummary {
+  /** Earlier verifications of this NIK that reached IDmeta inside the velocity window. */
+  attempts: number;
+  /** Another verification of this NIK was APPROVED within `duplicateDays`. */
+  previouslyApproved: boolean;
+  /** Epoch ms each counted attempt reached IDmeta, oldest first (for `Retry-After`). */
+  attemptTimes: number[];
+}
+
 export interface DecisionOutcome {
   decision: Decision;
   reasons: string[];

@@ -1,6 +1,7 @@
 /**
- * The one path both entrances share: validate -> claim the id -> selfie -> IDmeta -> decide ->
- * store. It knows nothing of Lambda events or AWS; everything outside comes through the ports.
+ * The one path both entrances share: validate -> claim the id -> selfie -> signals -> IDmeta ->
+ * decide -> store. It knows nothing of Lambda events or AWS; everything outside comes through
+ * the ports.
  *
  * Money and privacy rules this module keeps:
  * - a paid IDmeta call starts only after this worker holds the id's lease, so concurrent
@@ -40,11 +41,13 @@ import type {
   Clock,
   IdentityVault,
   IdmetaPort,
+  PersonHistory,
   ReviewSelfies,
   SelfieStore,
   VerdictEvents,
   VerdictStore,
 } from './ports.ts';
+import { type ProfileSet, profileFor } from './profiles.ts';
 import {
   ANONYMOUS_NIK_HASH,
   completedRecord,
@@ -59,8 +62,8 @@ import {
 import { markedVerificationId, parseObjectMetadata, UPLOAD_MARKER_METADATA } from './request.ts';
 import { keepReviewSelfie, withReviewSelfieKey } from './review-service.ts';
 import { decodeSelfie } from './selfie.ts';
+import { readSignals, recordSignals, velocityRefusal } from './signals.ts';
 import type {
-  DecisionPolicy,
   Identity,
   RequestDigests,
   SelfieImage,
@@ -73,7 +76,8 @@ import type {
 
 export interface VerifySettings {
   defaultTemplateId: string;
-  policy: DecisionPolicy;
+  /** The decision rules per template (`POLICY_PROFILES`), resolved and versioned at start-up. */
+  profiles: ProfileSet;
   selfieLimits: SelfieLimits;
   retentionDays: number;
   /** How long a claim protects a verification from other workers; >= one invocation. */
@@ -107,6 +111,8 @@ export interface VerifyObserver {
    * retry after the lease calls IDmeta again. The operator must know.
    */
   paidVerdictNotSaved?(item: StoredVerdict, error: unknown): void;
+  /** A verification refused before any paid call (velocity); its FAILED record is stored. */
+  refused?(error: FacematchError, source: VerificationSource): void;
 }
 
 export interface VerifyDeps {
@@ -123,6 +129,8 @@ export interface VerifyDeps {
   events?: VerdictEvents;
   /** Where a verdict that opens a review keeps its selfie for the reviewer. */
   reviewSelfies?: ReviewSelfies;
+  /** The person index signals are read from; absent, no signals are computed (a baseline). */
+  history?: PersonHistory;
 }
 
 export interface VerifyOutcome {
@@ -437,7 +445,30 @@ async function decideClaimed(
   budget: CallBudget,
 ): Promise<VerifyOutcome> {
   const { settings, clock } = deps;
-  const item = adoptEntrance(claimed, work);
+  const profile = profileFor(settings.profiles, work.templateId);
+  let item: StoredVerdict = {
+    ...adoptEntrance(claimed, work),
+    policy: { profile: profile.name, version: profile.version },
+  };
+  let signals: Awaited<ReturnType<typeof readSignals>> | undefined;
+  if (deps.history) {
+    const current = { verificationId: work.verificationId, now: clock.now() };
+    try {
+      signals = await readSignals(deps.history, work.nikHash, profile.rules, current);
+    } catch (error) {
+      return settleFailure(deps, item, leaseOwner, error, budget);
+    }
+    item = { ...item, signals: recordSignals(signals) };
+    const refusal = velocityRefusal(signals, profile.rules, clock.now());
+    if (refusal) {
+      // Final and announced, like any verdict; nothing was paid, so a plain store.
+      await store(deps, failedRecord(item, refusal, clock.now()), leaseOwner, budget);
+      deps.observer?.refused?.(refusal, work.source);
+      throw refusal;
+    }
+  }
+  // Every state saved from here on records that the check went to IDmeta (velocity counts it).
+  item = { ...item, idmeta_at: clock.now() };
   const idmetaBudget: CallBudget = {
     ...budget,
     deadline: budget.deadline - settings.storeReserveMs,
@@ -458,8 +489,9 @@ async function decideClaimed(
   } catch (error) {
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
+  const outcome = decide(result, profile.rules, signals);
   const final = withReviewSelfieKey(
-    completedRecord(item, result, decide(result, settings.policy), clock.now()),
+    completedRecord(item, result, outcome, clock.now()),
     image,
     deps.reviewSelfies,
   );

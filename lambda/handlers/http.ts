@@ -5,7 +5,13 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { isTransientAwsError } from '../adapters/aws-clients.ts';
-import { ConflictError, FacematchError, isExposed, ValidationError } from '../core/errors.ts';
+import {
+  ConflictError,
+  FacematchError,
+  isExposed,
+  ValidationError,
+  VelocityExceededError,
+} from '../core/errors.ts';
 import { logger } from '../observability.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -18,6 +24,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
   503: 'Service Unavailable',
@@ -57,6 +64,10 @@ export function problemResponse(
     ...extraHeaders,
   };
   if (error.transient && status >= 500) headers['retry-after'] = '1';
+  // When this NIK's oldest counted attempt leaves the window (RFC 9110: delay in seconds).
+  if (error instanceof VelocityExceededError) {
+    headers['retry-after'] = String(error.retryAfterSeconds);
+  }
   return { statusCode: status, headers, body: JSON.stringify(problem) };
 }
 

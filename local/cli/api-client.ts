@@ -45,6 +45,16 @@ export interface ApiResponse {
   text: string;
   /** `Facematch-Replayed: true`: the stored answer of an identical earlier request. */
   replayed?: boolean;
+  headers?: Headers;
+}
+
+/** A request passed through as it came (the console proxy): raw JSON bytes and its own query. */
+export interface ForwardedRequest {
+  method: 'GET' | 'POST';
+  /** The API path after the stage, e.g. `/verifications/abc/review`. */
+  path: string;
+  query?: URLSearchParams;
+  body?: Uint8Array;
 }
 
 export interface ApiClient {
@@ -59,6 +69,7 @@ export interface ApiClient {
   postReview(verificationId: string, body: unknown): Promise<ApiResponse>;
   /** `POST /data-subjects/{search|erase}`: the NIK goes in the body, never in the URL. */
   postDataSubject(action: 'search' | 'erase', body: { nik: string }): Promise<ApiResponse>;
+  forward(request: ForwardedRequest): Promise<ApiResponse>;
 }
 
 /** API Gateway gives up after 29 s; a little more covers the network. */
@@ -173,29 +184,26 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
 
   // The stage (`/prod`) and any query of the endpoint stay on every request.
   const basePath = endpoint.pathname.replace(/\/+$/, '');
-  const baseQuery: Record<string, string | string[]> = {};
-  for (const [name, value] of endpoint.searchParams) {
-    const seen = baseQuery[name];
-    baseQuery[name] =
-      seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
-  }
   async function send(
     method: string,
     pathSuffix: string,
     body?: unknown,
-    params: Array<[string, string]> = [],
+    raw?: { bytes?: Uint8Array; query?: URLSearchParams },
   ): Promise<ApiResponse> {
-    const query: Record<string, string | string[]> = { ...baseQuery };
+    const params = [...endpoint.searchParams, ...(raw?.query ?? [])];
+    const query: Record<string, string | string[]> = {};
     for (const [name, value] of params) {
       const seen = query[name];
       query[name] = seen === undefined ? value : [...(Array.isArray(seen) ? seen : [seen]), value];
     }
-    const queryString = [...endpoint.searchParams, ...params]
+    const queryString = params
       .map(([name, value]) => `${escapeUri(name)}=${escapeUri(value)}`)
       .join('&');
     const path = `${basePath}${pathSuffix}`;
     const url = `${endpoint.protocol}//${endpoint.host}${path}${queryString ? `?${queryString}` : ''}`;
-    const bytes = body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body));
+    const bytes =
+      raw?.bytes ??
+      (body === undefined ? undefined : new TextEncoder().encode(JSON.stringify(body)));
     let headers: Record<string, string> = { accept: ACCEPT };
     if (bytes) headers['content-type'] = 'application/json';
 
@@ -245,6 +253,7 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
       contentType: response.headers.get('content-type') ?? '',
       text,
       replayed: response.headers.get('facematch-replayed') === 'true',
+      headers: response.headers,
     };
   }
 
@@ -261,14 +270,16 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     signingRegion,
     postVerification: (body) => send('POST', '/verifications', body),
     getVerification: async (verificationId) => send('GET', verificationPath(verificationId)),
-    listOpenReviews: async (page) =>
-      send('GET', '/verifications', undefined, [
-        ['review', 'open'],
-        ...(page.limit === undefined ? [] : [['limit', String(page.limit)] as [string, string]]),
-        ...(page.cursor === undefined ? [] : [['cursor', page.cursor] as [string, string]]),
-      ]),
+    listOpenReviews: async (page) => {
+      const query = new URLSearchParams({ review: 'open' });
+      if (page.limit !== undefined) query.set('limit', String(page.limit));
+      if (page.cursor !== undefined) query.set('cursor', page.cursor);
+      return send('GET', '/verifications', undefined, { query });
+    },
     postReview: async (verificationId, body) =>
       send('POST', `${verificationPath(verificationId)}/review`, body),
     postDataSubject: (action, body) => send('POST', `/data-subjects/${action}`, body),
+    forward: (request) =>
+      send(request.method, request.path, undefined, { bytes: request.body, query: request.query }),
   };
 }

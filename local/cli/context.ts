@@ -28,6 +28,10 @@ export interface CliDeps {
   now?: () => Date;
   /** Reads all of stdin (`--identity-file -`); default: the process's. */
   readStdin?: () => Promise<string>;
+  /** `facematch console`: how it opens the page (default: the platform's opener). */
+  openBrowser?: (url: string) => void;
+  /** `facematch console`: stops it (default: SIGINT or SIGTERM). */
+  stop?: AbortSignal;
 }
 
 export interface CliContext extends CliDeps {

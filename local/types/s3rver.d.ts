@@ -55,3 +55,31 @@ declare module 's3rver/lib/stores/filesystem.js' {
     getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
   }
 }
+
+// The object controller and S3's error, for local/s3rver-post-policy.ts.
+declare module 's3rver/lib/controllers/object.js' {
+  import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+  /** The Koa context s3rver's controllers get: only what the POST policy patch uses. */
+  export interface S3rverContext {
+    app: object;
+    req: IncomingMessage;
+    headers: IncomingHttpHeaders;
+    params: { bucket: string; key?: string };
+    is(type: string): string | false | null;
+  }
+
+  const objectController: {
+    postObject(ctx: S3rverContext): Promise<void>;
+  };
+  export default objectController;
+}
+
+declare module 's3rver/lib/models/error.js' {
+  /** Rendered by s3rver as S3's XML error with the status S3 gives `code`. */
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string | number>);
+    code: string;
+    status: number;
+  }
+}

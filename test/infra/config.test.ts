@@ -119,6 +119,23 @@ describe('config validation', () => {
     );
   });
 
+  it('refuses policy profiles without default, or with a field the runtime would refuse, naming it', () => {
+    const withoutDefault = devWith({ 'policy.profiles': { mortgage: {} } });
+    const badFields = devWith({
+      'policy.profiles': {
+        default: { velocity: { refuseAfter: 0 } },
+        mortgage: { requiredMatches: ['shoe_size'], approveThreshold: 30 },
+      },
+    });
+
+    expect(problemsOf(withoutDefault)).toContain('policy.profiles: must have a "default" profile');
+    const message = problemsOf(badFields);
+    expect(message).toContain('policy.profiles.default.velocity.refuseAfter: must be at least 1');
+    expect(message).toMatch(
+      /policy\.profiles\.mortgage\.requiredMatches\.0: must be a match field/,
+    );
+  });
+
   it('refuses an IDmeta budget the API function cannot wait for', () => {
     const config = devWith({ 'idmeta.timeoutMs': 10_000, 'idmeta.maxAttempts': 3 });
 

@@ -1,14 +1,15 @@
 /**
  * Every shipped environment synthesized as `cdk synth -c env=<name>` does it: real esbuild
- * bundling of both handlers, cdk-nag and CloudFormation's built-in rules (a finding throws).
+ * bundling of both handlers, cdk-nag, the AWS Control Tower proactive controls (cfn-guard) and
+ * CloudFormation's built-in rules (a finding throws); then cfn-lint on every template at once.
  * One process, so the bundles and the rule engine are built once.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AssetStaging } from 'aws-cdk-lib';
+import { type AssetStaging, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,11 @@ import {
 } from '../../lib/bundling.ts';
 import { availableEnvironments, loadInfraConfig } from '../../lib/config.ts';
 import type { FacematchFunction } from '../../lib/facematch-function.ts';
+import {
+  CFN_LINT_REGIONS,
+  cfnLintAcknowledgements,
+  GUARD_PLUGIN_NAME,
+} from '../../lib/iac-checks.ts';
 import { logicalIdOf, nagFindings, type Synthesized, synthesize } from './support.ts';
 
 const ENVIRONMENTS = availableEnvironments();
@@ -31,9 +37,17 @@ beforeAll(() => {
   // One cloud assembly directory for all: the handlers are bundled once, not once per stack.
   cdkOut = mkdtempSync(join(tmpdir(), 'facematch-cdk-out-'));
   for (const envName of ENVIRONMENTS) {
-    synthesized.set(envName, synthesize(envName, { bundle: true, outdir: cdkOut }));
+    synthesized.set(
+      envName,
+      synthesize(envName, { bundle: true, outdir: cdkOut, controlTower: true }),
+    );
+    // Each synth writes the validation report anew: keep this environment's.
+    copyFileSync(join(cdkOut, 'validation-report.json'), reportPath(envName));
   }
-}, 120_000);
+}, 240_000);
+
+const reportPath = (envName: string) => join(cdkOut, `validation-report.${envName}.json`);
+const templatePath = (envName: string) => join(cdkOut, `Facematch-${envName}.template.json`);
 
 afterAll(() => rmSync(cdkOut, { recursive: true, force: true }));
 
@@ -47,6 +61,38 @@ const get = (envName: string): Synthesized => {
 function stagedBundle(fn: FacematchFunction): string {
   const staging = fn.node.findChild('Code').node.findChild('Stage') as AssetStaging;
   return join(staging.absoluteStagedPath, BUNDLE.outfile);
+}
+
+interface ValidationReport {
+  pluginReports: Array<{
+    pluginName: string;
+    conclusion: string;
+    violations: unknown[];
+    suppressedViolations?: Array<{
+      acknowledgedId: string;
+      acknowledgedAt: string;
+      reason?: string;
+    }>;
+  }>;
+}
+
+/** The Control Tower plugin's part of an environment's validation report (it ran, or fails). */
+function controlTowerReport(envName: string) {
+  const report = JSON.parse(readFileSync(reportPath(envName), 'utf8')) as ValidationReport;
+  const guard = report.pluginReports.find((plugin) => plugin.pluginName === GUARD_PLUGIN_NAME);
+  if (guard === undefined) throw new Error(`the ${GUARD_PLUGIN_NAME} plugin did not report`);
+  return guard;
+}
+
+/** Every acknowledgement recorded on the app's constructs, as `<id> at <path>`. */
+function acknowledgementsOf({ app }: Synthesized, prefix: string): string[] {
+  return app.node.findAll().flatMap((construct) =>
+    construct.node.metadata
+      .filter((entry) => entry.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY)
+      .flatMap((entry) => Object.keys(entry.data as Record<string, string>))
+      .filter((id) => id.startsWith(prefix))
+      .map((id) => `${id} at ${construct.node.path}`),
+  );
 }
 
 const functionsOf = ({ stack }: Synthesized): Record<HandlerName, FacematchFunction> => ({
@@ -75,6 +121,55 @@ describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
     }
   });
 
+  it('passes the AWS Control Tower proactive controls, each accepted finding with its reason', () => {
+    const guard = controlTowerReport(envName);
+
+    expect(guard.conclusion).toBe('success');
+    expect(guard.violations).toEqual([]);
+    for (const accepted of guard.suppressedViolations ?? []) {
+      const where = `${accepted.acknowledgedId} at ${accepted.acknowledgedAt}`;
+      expect(accepted.reason?.length ?? 0, where).toBeGreaterThan(60);
+    }
+  });
+
+  it('acknowledges only Control Tower findings that occur, where they occur', () => {
+    const acknowledged = acknowledgementsOf(get(envName), `${GUARD_PLUGIN_NAME}::`);
+    const occurred = (controlTowerReport(envName).suppressedViolations ?? []).map(
+      (accepted) => `${accepted.acknowledgedId} at ${accepted.acknowledgedAt}`,
+    );
+
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const acknowledgement of new Set(acknowledged)) {
+      expect(occurred, acknowledgement).toContain(acknowledgement);
+    }
+  });
+
+  it('is protected from termination exactly when its config protects the table from deletion', () => {
+    const { app, stack } = get(envName);
+
+    const artifact = app.synth().getStackByName(stack.stackName);
+
+    expect(artifact.terminationProtection ?? false).toBe(
+      loadInfraConfig(envName).deletionProtection,
+    );
+  });
+
+  it('stages only prebuilt or esbuild-bundled code: no Docker image, no build command', () => {
+    const manifest = JSON.parse(
+      readFileSync(join(cdkOut, `Facematch-${envName}.assets.json`), 'utf8'),
+    ) as {
+      files: Record<string, { displayName?: string; source: Record<string, unknown> }>;
+      dockerImages: Record<string, unknown>;
+    };
+    const files = Object.values(manifest.files);
+
+    expect(manifest.dockerImages).toEqual({});
+    for (const file of files) expect(file.source.executable, file.displayName).toBeUndefined();
+    // A destroyable environment empties its buckets with aws-cdk-lib's prebuilt handler.
+    const emptying = files.filter((file) => file.displayName?.includes('S3AutoDeleteObjects'));
+    expect(emptying).toHaveLength(loadInfraConfig(envName).removalPolicy === 'destroy' ? 1 : 0);
+  });
+
   it('tags its resources, sizes them from its own config and names its bus and dashboard after it', () => {
     const env = get(envName);
     const config = loadInfraConfig(envName);
@@ -91,6 +186,86 @@ describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
       DashboardName: `Facematch-${envName}`,
     });
   });
+});
+
+interface CfnLintFinding {
+  Filename: string;
+  Level: string;
+  Message: string;
+  Location: { Path: Array<string | number> };
+  Rule: { Id: string };
+}
+
+let lintFindings: CfnLintFinding[] | undefined;
+
+/**
+ * cfn-lint on every environment's template in one run (it takes seconds to start). It is a Python
+ * tool, not an npm dependency: a machine without it fails here, saying how to install it.
+ */
+function cfnLint(): CfnLintFinding[] {
+  if (lintFindings !== undefined) return lintFindings;
+  const templates = ENVIRONMENTS.map(templatePath);
+  const result = spawnSync(
+    'cfn-lint',
+    ['--regions', ...CFN_LINT_REGIONS, '--format', 'json', '--', ...templates],
+    { encoding: 'utf8', timeout: 180_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  if ((result.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+    throw new Error(
+      'cfn-lint is not installed (or not on PATH): the infra tests lint every synthesized ' +
+        'template with it. Install it with `pip install cfn-lint` and run the tests again.',
+    );
+  }
+  // cfn-lint's exit status is a bit mask: 2 errors, 4 warnings, 8 informational; 1 a crash.
+  if (result.status === null || (result.status & 1) === 1 || result.stdout.trim() === '') {
+    throw new Error(`cfn-lint failed to run (status ${result.status}): ${result.stderr}`);
+  }
+  lintFindings = JSON.parse(result.stdout) as CfnLintFinding[];
+  return lintFindings;
+}
+
+/** `<template> <rule> <logical id>`, as findings and acknowledgements are compared. */
+const lintKey = (template: string, rule: string, logicalId: unknown) =>
+  `${template} ${rule} ${String(logicalId)}`;
+
+const findingKey = (finding: CfnLintFinding) =>
+  lintKey(
+    finding.Filename.split('/').pop() ?? finding.Filename,
+    finding.Rule.Id,
+    finding.Location.Path[0] === 'Resources' ? finding.Location.Path[1] : '(template)',
+  );
+
+const lintAcknowledgements = () =>
+  ENVIRONMENTS.flatMap((envName) =>
+    cfnLintAcknowledgements(get(envName).stack).map((acknowledgement) => ({
+      key: lintKey(
+        `Facematch-${envName}.template.json`,
+        acknowledgement.rule,
+        logicalIdOf(acknowledgement.resource),
+      ),
+      reason: acknowledgement.reason,
+    })),
+  );
+
+describe(`cfn-lint (--regions ${CFN_LINT_REGIONS.join(' ')})`, () => {
+  it('finds nothing in any template but the findings accepted with a reason', () => {
+    const accepted = lintAcknowledgements();
+    const acceptedKeys = new Set(accepted.map((acknowledgement) => acknowledgement.key));
+
+    const remaining = cfnLint().filter((finding) => !acceptedKeys.has(findingKey(finding)));
+
+    expect(remaining.map((finding) => `${findingKey(finding)}: ${finding.Message}`)).toEqual([]);
+    for (const { key, reason } of accepted) expect(reason.length, key).toBeGreaterThan(60);
+  }, 200_000);
+
+  it('accepts only findings that occur, where they occur', () => {
+    const occurred = new Set(cfnLint().map(findingKey));
+
+    const accepted = lintAcknowledgements();
+
+    expect(accepted.length).toBeGreaterThan(0);
+    for (const { key } of accepted) expect(occurred.has(key), key).toBe(true);
+  }, 200_000);
 });
 
 describe('prod', () => {

@@ -53,13 +53,20 @@ export interface Synthesized {
  */
 export function synthesize(
   envName: string,
-  options: { config?: FacematchConfig; bundle?: boolean; outdir?: string } = {},
+  options: {
+    config?: FacematchConfig;
+    bundle?: boolean;
+    outdir?: string;
+    /** Run the Control Tower controls too (cfn-guard, seconds per synth). */
+    controlTower?: boolean;
+  } = {},
 ): Synthesized {
   const bundle = options.bundle ?? false;
   const { app, stack } = createFacematchApp({
     envName,
     context: { ...cdkJsonContext(), env: envName },
     builtinCloudFormationValidation: bundle,
+    controlTowerChecks: options.controlTower ?? false,
     ...(options.outdir === undefined ? {} : { outdir: options.outdir }),
     ...(options.config === undefined ? {} : { config: options.config }),
     ...(bundle ? {} : { functionCode: Code.fromInline('export const handler = async () => {};') }),
@@ -73,6 +80,7 @@ export function buildApp(envName: string, config?: FacematchConfig) {
     envName,
     context: { ...cdkJsonContext(), env: envName },
     builtinCloudFormationValidation: false,
+    controlTowerChecks: false,
     ...(config === undefined ? {} : { config }),
     functionCode: Code.fromInline('export const handler = async () => {};'),
   });

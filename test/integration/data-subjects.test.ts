@@ -19,6 +19,7 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
+import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 
 const people = loadRegistry().people;
@@ -38,8 +39,9 @@ describe('data-subject access and erasure, end to end through the local runtime'
   let s3: S3Client;
   let dataDir: string;
 
+  // Every answer is held to the OpenAPI document the server serves.
   const api = async (method: string, path: string, body?: unknown, contentType?: string) => {
-    const response = await fetch(`${local.apiUrl}${path}`, {
+    const response = await conformingFetch(`${local.apiUrl}${path}`, {
       method,
       ...(body === undefined
         ? {}

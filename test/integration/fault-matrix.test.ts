@@ -189,6 +189,8 @@ beforeAll(async () => {
       IDMETA_TIMEOUT_MS: String(IDMETA_TIMEOUT_MS),
       IDMETA_MAX_ATTEMPTS: String(IDMETA_MAX_ATTEMPTS),
     },
+    // Exact reasons per fault: no signals (test/support/runtime.ts says why).
+    signals: false,
   });
   // Every line the handlers can write, so the final scan sees them all.
   logger.setLogLevel('DEBUG');

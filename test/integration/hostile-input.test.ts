@@ -11,7 +11,7 @@
  * the same rules met by inputs nobody thought of, end to end.
  */
 import { randomUUID } from 'node:crypto';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import fc from 'fast-check';
@@ -1024,6 +1024,221 @@ describe('a verification id answers only the request it was given (issue 11)', (
     const problem = expectRefusal(other, [409], ['Siti Nurhaliza Rahma']);
     expect(pathsOf(problem)).toEqual(['name']);
     expect(other.body).not.toContain('upload');
+  });
+});
+
+describe('the local S3 judges a presigned POST form as S3 does, before writing a byte', () => {
+  interface Form {
+    url: string;
+    fields: Record<string, string>;
+  }
+  let api: ApiHandler;
+
+  /** The API's own form for a fresh id (POST without a selfie), as a client receives it. */
+  async function formFor(label: string): Promise<{ id: string; form: Form }> {
+    const id = `hostile-form-${label}-${randomUUID().slice(0, 8)}`;
+    const result = await invokeApi(
+      api,
+      postVerificationEvent({ verification_id: id, ...agusIdentity }),
+    );
+    expect(result.statusCode).toBe(202);
+    return { id, form: (JSON.parse(result.body) as { upload: Form }).upload };
+  }
+
+  /** Posts `fields` (in this order) and then the file, as a browser would. */
+  async function post(url: string, fields: Array<[string, string]>, file: Uint8Array) {
+    const body = new FormData();
+    for (const [name, value] of fields) body.append(name, value);
+    body.append('file', new Blob([file], { type: 'image/jpeg' }), 'selfie.jpg');
+    const response = await fetch(url, { method: 'POST', body });
+    return { status: response.status, text: await response.text() };
+  }
+
+  const exists = async (key: string) =>
+    t.localAws.s3Client.send(new HeadObjectCommand({ Bucket: t.localAws.bucket, Key: key })).then(
+      () => true,
+      () => false,
+    );
+  const s3Code = (text: string) => /<Code>([^<]+)<\/Code>/.exec(text)?.[1];
+  const policyOf = (form: Form) =>
+    JSON.parse(Buffer.from(form.fields.Policy ?? '', 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: unknown[];
+    };
+
+  beforeAll(() => {
+    api = createApiHandler(t.runtime);
+  });
+
+  it('stores the upload of an untouched form under its key (the control case)', async () => {
+    // Prepare
+    const { id, form } = await formFor('ok');
+
+    // Act
+    const response = await post(form.url, Object.entries(form.fields), agusSelfie.bytes);
+
+    // Assess
+    expect(response.status).toBe(204);
+    expect(await exists(`incoming/${id}.jpg`)).toBe(true);
+  });
+
+  it("refuses a form for one verification (atk) writing another's key (victim): 403, nothing written", async () => {
+    // Prepare: the victim has a PENDING verification waiting for its own upload.
+    const { form } = await formFor('atk');
+    const { id: victim } = await formFor('victim');
+    const victimKey = `incoming/${victim}.jpg`;
+
+    // Act
+    const response = await post(
+      form.url,
+      Object.entries({ ...form.fields, key: victimKey }),
+      agusSelfie.bytes,
+    );
+
+    // Assess
+    expect(response.status).toBe(403);
+    expect(s3Code(response.text)).toBe('AccessDenied');
+    expect(response.text).toContain('Policy Condition failed');
+    expect(await exists(victimKey)).toBe(false);
+    expect((await t.runtime.deps.store.get(victim))?.status).toBe('PENDING');
+  });
+
+  it.each([
+    [
+      'an expired policy',
+      async () =>
+        t.runtime.deps.selfies.createUpload({
+          key: `incoming/hostile-expired-${randomUUID().slice(0, 8)}.jpg`,
+          maxBytes: SELFIE_MAX_BYTES,
+          expiresInSeconds: -1,
+          metadata: { 'verification-id': 'x' },
+        }),
+      (fields: Record<string, string>) => Object.entries(fields),
+      403,
+      'AccessDenied',
+    ],
+    [
+      'a tampered policy (a larger size range, signature unchanged)',
+      async () => (await formFor('tampered')).form,
+      (fields: Record<string, string>) => {
+        const policy = JSON.parse(Buffer.from(fields.Policy ?? '', 'base64').toString('utf8'));
+        policy.conditions = policy.conditions.map((condition: unknown) =>
+          Array.isArray(condition) && condition[0] === 'content-length-range'
+            ? ['content-length-range', 1, 1024 * 1024 * 1024]
+            : condition,
+        );
+        const Policy = Buffer.from(JSON.stringify(policy)).toString('base64');
+        return Object.entries({ ...fields, Policy });
+      },
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'a policy signed with another secret',
+      async () => (await formFor('forged')).form,
+      (fields: Record<string, string>) =>
+        Object.entries({ ...fields, 'X-Amz-Signature': 'ab'.repeat(32) }),
+      403,
+      'SignatureDoesNotMatch',
+    ],
+    [
+      'the signed metadata left out',
+      async () => (await formFor('nometa')).form,
+      (fields: Record<string, string>) =>
+        Object.entries(fields).filter(([name]) => !name.startsWith('x-amz-meta-')),
+      403,
+      'AccessDenied',
+    ],
+    [
+      'unsigned metadata added (a NIK naming someone else)',
+      async () => (await formFor('extra')).form,
+      (fields: Record<string, string>) => [
+        ...Object.entries(fields),
+        ['x-amz-meta-nik', agus.nik] as [string, string],
+      ],
+      403,
+      'AccessDenied',
+    ],
+    [
+      'a second key field after the signed one',
+      async () => (await formFor('twokeys')).form,
+      (fields: Record<string, string>) => [
+        ...Object.entries(fields),
+        ['key', 'incoming/hostile-other.jpg'] as [string, string],
+      ],
+      400,
+      'InvalidArgument',
+    ],
+    [
+      'a Content-Type that is not an image',
+      async () => (await formFor('type')).form,
+      (fields: Record<string, string>) =>
+        Object.entries({ ...fields, 'Content-Type': 'text/html' }),
+      403,
+      'AccessDenied',
+    ],
+  ])("refuses %s with S3's error, and writes nothing", async (_case, make, alter, status, code) => {
+    // Prepare
+    const form = await make();
+
+    // Act
+    const response = await post(form.url, alter(form.fields), agusSelfie.bytes);
+
+    // Assess
+    expect(response.status).toBe(status);
+    expect(s3Code(response.text)).toBe(code);
+    expect(response.text).not.toContain(agus.nik);
+    expect(await exists(form.fields.key ?? '')).toBe(false);
+    expect(await exists('incoming/hostile-other.jpg')).toBe(false);
+  });
+
+  it('refuses a file over the signed size range with EntityTooLarge, and an empty one with EntityTooSmall', async () => {
+    // Prepare
+    const { id, form } = await formFor('size');
+    expect(policyOf(form).conditions).toContainEqual(['content-length-range', 1, SELFIE_MAX_BYTES]);
+
+    // Act
+    const large = await post(
+      form.url,
+      Object.entries(form.fields),
+      new Uint8Array(SELFIE_MAX_BYTES + 1),
+    );
+    const empty = await post(form.url, Object.entries(form.fields), new Uint8Array(0));
+
+    // Assess
+    expect([large.status, s3Code(large.text)]).toEqual([400, 'EntityTooLarge']);
+    expect([empty.status, s3Code(empty.text)]).toEqual([400, 'EntityTooSmall']);
+    expect(await exists(`incoming/${id}.jpg`)).toBe(false);
+  });
+
+  it('refuses any change to any signed field, and stores nothing', async () => {
+    // Prepare: one real form; every run changes one field's value (Content-Type to a non-image).
+    const { form } = await formFor('fuzz');
+    const names = Object.keys(form.fields);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...names),
+        fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }),
+        async (name, value) => {
+          const changed = name === 'Content-Type' ? `text/${value}` : value;
+          fc.pre(changed !== form.fields[name]);
+
+          // Act
+          const response = await post(
+            form.url,
+            Object.entries({ ...form.fields, [name]: changed }),
+            agusSelfie.bytes,
+          );
+
+          // Assess
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.status).toBeLessThan(500);
+          expect(s3Code(response.text)).toMatch(/^[A-Za-z]+$/);
+        },
+      ),
+      { numRuns: 60 },
+    );
+    expect(await exists(form.fields.key ?? '')).toBe(false);
   });
 });
 

@@ -42,6 +42,12 @@ describe('the local runtime under a small mixed load', () => {
     // Valid people with their own selfies: every verdict is the one the registry implies.
     expect(report.wrongVerdicts).toBe(0);
     expect(report.answerMismatches).toBe(0);
+    // Six registry persons over 100 ids: each NIK passes the default refuseAfter (10), and a
+    // refused id paid nothing.
+    expect(report.velocityRefusals).toBeGreaterThan(0);
+    expect(
+      report.ids.filter((id) => id.reason === 'NIK_VELOCITY_EXCEEDED' && id.paidCalls > 0),
+    ).toEqual([]);
   }, 60_000);
 
   // Found by the load run's `selfiesLeft`: a selfie uploaded again after its verdict was never

@@ -368,6 +368,58 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     expect(lines.join('\n')).not.toContain(agus.nik);
   });
 
+  it('(k) answers a body over the limit with a complete 413 problem and a closed connection, then serves the next requests', async () => {
+    // Prepare: over the limit (twice SELFIE_MAX_BYTES plus 64 KiB), on fetch's keep-alive agent.
+    const oversized = JSON.stringify({
+      verification_id: newId('huge'),
+      pad: 'x'.repeat(11_000_000),
+    });
+    const postHuge = () =>
+      fetch(`${local.apiUrl}/verifications`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: oversized,
+      });
+
+    // Act: two in a row, then an ordinary request (each used to fail with ECONNRESET).
+    const first = await postHuge();
+    const firstBody = await first.json();
+    const second = await postHuge();
+    const secondBody = await second.json();
+    const health = await fetch(`${local.apiUrl}/health`);
+
+    // Assess
+    for (const [response, body] of [
+      [first, firstBody],
+      [second, secondBody],
+    ] as const) {
+      expect(response.status).toBe(413);
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.headers.get('connection')).toBe('close');
+      expect(body).toMatchObject({
+        status: 413,
+        code: 'BODY_TOO_LARGE',
+        title: 'Content Too Large',
+      });
+    }
+    expect(health.status).toBe(200);
+  });
+
+  it('(l) answers broken percent-encoding in the path with a 400 problem, not an empty 500', async () => {
+    // Act
+    const response = await fetch(`${local.apiUrl}/verifications/%E0%A4%A`);
+    const body = await response.json();
+
+    // Assess
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toBe('application/problem+json');
+    expect(body).toMatchObject({
+      status: 400,
+      code: 'INVALID_REQUEST',
+      errors: [{ path: 'verification_id', message: expect.any(String) }],
+    });
+  });
+
   it('(h) listens on 127.0.0.1 only', async () => {
     // Prepare
     const { hostname, port } = new URL(local.apiUrl);

@@ -256,10 +256,8 @@ describe('S3SelfieStore against s3rver', () => {
     expect(head.ContentType).toBe('image/png');
   });
 
-  // s3rver 3.7.1 does not evaluate POST policies at all (lib/controllers/object.js postObject
-  // skips `Policy`; the signature is not checked either), so neither `content-length-range` nor
-  // the key is enforced locally. S3 enforces both; the signed policy is asserted above.
-  it.skip('rejects a presigned POST upload over the size cap (not enforced by s3rver)', async () => {
+  it('refuses a presigned POST upload over the size cap with EntityTooLarge, writing nothing', async () => {
+    // Prepare
     const upload = await store.createUpload({
       key: 'incoming/ver-toolarge.jpg',
       maxBytes: MAX_BYTES,
@@ -269,8 +267,33 @@ describe('S3SelfieStore against s3rver', () => {
     for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
     form.append('file', new Blob([randomBytes(MAX_BYTES + 1)]), 'selfie.jpg');
 
+    // Act
     const response = await fetch(upload.url, { method: 'POST', body: form });
 
+    // Assess
     expect(response.status).toBe(400);
+    expect(await response.text()).toContain('<Code>EntityTooLarge</Code>');
+    await expect(store.read('incoming/ver-toolarge.jpg', MAX_BYTES)).rejects.toThrow(
+      SelfieNotFoundError,
+    );
+  });
+
+  it('accepts a presigned POST upload of exactly the size cap', async () => {
+    // Prepare
+    const upload = await store.createUpload({
+      key: 'incoming/ver-atcap.jpg',
+      maxBytes: MAX_BYTES,
+      expiresInSeconds: 900,
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', new Blob([randomBytes(MAX_BYTES)]), 'selfie.jpg');
+
+    // Act
+    const response = await fetch(upload.url, { method: 'POST', body: form });
+
+    // Assess
+    expect(response.status).toBe(204);
+    expect((await store.read('incoming/ver-atcap.jpg', MAX_BYTES)).bytes).toHaveLength(MAX_BYTES);
   });
 });

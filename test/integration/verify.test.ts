@@ -169,7 +169,11 @@ async function objectExists(key: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  t = await startTestRuntime({ env: { SELFIE_MAX_BYTES: String(SELFIE_MAX_BYTES) } });
+  // Exact reasons per registry answer: no signals (test/support/runtime.ts says why).
+  t = await startTestRuntime({
+    env: { SELFIE_MAX_BYTES: String(SELFIE_MAX_BYTES) },
+    signals: false,
+  });
   queue = t.createRuntime({ busyWaitMs: 0 });
 });
 

@@ -16,6 +16,8 @@ import type {
   ClaimOutcome,
   FacematchCheckInput,
   IdmetaPort,
+  PersonHistory,
+  PersonVerification,
   ReviewSelfies,
   ReviewStore,
   SaveOptions,
@@ -284,5 +286,32 @@ export class InMemoryReviewSelfies implements ReviewSelfies {
       url: `https://bucket.example/${key}?X-Amz-Expires=${expiresInSeconds}`,
       expiresAt: new Date(Date.now() + expiresInSeconds * 1000).toISOString(),
     };
+  }
+}
+
+/**
+ * The `by-person` index over an in-memory store: what the DynamoDB index projects, newest first.
+ * Immediate, like dynalite (DynamoDB's index lags by a moment). `queries` counts the reads.
+ */
+export class InMemoryPersonHistory implements PersonHistory {
+  queries = 0;
+
+  constructor(private readonly store: InMemoryVerdictStore) {}
+
+  async recent(nikHash: string, since: number): Promise<PersonVerification[]> {
+    this.queries += 1;
+    if (nikHash === ANONYMOUS_NIK_HASH) return [];
+    const sinceIso = new Date(since).toISOString();
+    return [...this.store.items.values()]
+      .filter((item) => item.nik_hash === nikHash && item.created_at >= sinceIso)
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : -1))
+      .map((item) => ({
+        verificationId: item.verification_id,
+        createdAt: item.created_at,
+        status: item.status,
+        decision: item.decision,
+        completedAt: item.completed_at,
+        idmetaAt: item.idmeta_at,
+      }));
   }
 }

@@ -32,12 +32,23 @@ export const API_BUSY_WAIT_MS = 10_000;
 
 export type Env = Record<string, string>;
 
+/** `POLICY_PROFILES` whose velocity limits no suite reaches by accident. */
+export const UNLIMITED_VELOCITY = JSON.stringify({
+  default: { velocity: { reviewAfter: 1000, refuseAfter: 1000 } },
+});
+
 export interface RuntimeOverrides {
   /** Merged over the base environment (e.g. `IDMETA_TIMEOUT_MS`, `VERDICT_TABLE_NAME`). */
   env?: Env;
   /** Default: the API Lambda's 10 s. The queue Lambda uses 0. */
   busyWaitMs?: number;
   storeReserveMs?: number;
+  /**
+   * Default true. False leaves the person index out (no signals), for suites that judge exact
+   * reasons while verifying the registry's few persons in any order: a previous approval of the
+   * same person would add NIK_PREVIOUSLY_VERIFIED to whichever case runs later.
+   */
+  signals?: boolean;
 }
 
 export interface TestRuntimeOptions extends RuntimeOverrides {
@@ -85,6 +96,9 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     IDMETA_TOKEN: options.simulator?.tokens?.[0] ?? DEFAULT_SIM_TOKEN,
     IDMETA_TEMPLATE_ID: TEST_TEMPLATE_ID,
     FACEMATCH_DATA_KEY: TEST_DATA_KEY,
+    // The suites verify the registry's few persons again and again, and judge the decision
+    // their answers imply: velocity is out of their way unless a test asks for it.
+    POLICY_PROFILES: UNLIMITED_VELOCITY,
     ...options.env,
   };
   const aws: RuntimeOptions['aws'] = {
@@ -99,14 +113,17 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
       credentials: { ...LOCAL_AWS_CREDENTIALS },
     },
   };
-  const build = (overrides: RuntimeOverrides, base: Env): Runtime =>
-    createRuntime(parseConfig({ ...base, ...overrides.env }), {
+  const build = (overrides: RuntimeOverrides, base: Env): Runtime => {
+    const runtime = createRuntime(parseConfig({ ...base, ...overrides.env }), {
       busyWaitMs: overrides.busyWaitMs ?? API_BUSY_WAIT_MS,
       ...(overrides.storeReserveMs === undefined
         ? {}
         : { storeReserveMs: overrides.storeReserveMs }),
       aws,
     });
+    if (overrides.signals === false) delete runtime.deps.history;
+    return runtime;
+  };
 
   let stopped: Promise<void> | undefined;
   return {
@@ -114,7 +131,11 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
     simulator,
     localAws,
     env,
-    createRuntime: (overrides = {}) => build(overrides, env),
+    createRuntime: (overrides = {}) =>
+      build(
+        { ...(options.signals === undefined ? {} : { signals: options.signals }), ...overrides },
+        env,
+      ),
     async createTable() {
       const name = `facematch-verdicts-test-${randomBytes(6).toString('hex')}`;
       await createVerdictTable(localAws.dynamoClient, name);

@@ -3,10 +3,13 @@
  * selfie, a manual clock, and a budget far away.
  */
 import { createIdentityVault } from '../../lambda/adapters/identity-vault.ts';
+import { sha256Hex } from '../../lambda/config.ts';
+import { type ProfileSet, parseProfiles } from '../../lambda/core/profiles.ts';
 import type { SelfieImage, VerificationRequest } from '../../lambda/core/types.ts';
 import type { VerifyDeps } from '../../lambda/core/verify.ts';
 import { makeJpeg } from './images.ts';
 import {
+  InMemoryPersonHistory,
   InMemorySelfieStore,
   InMemoryVerdictStore,
   ManualClock,
@@ -18,8 +21,19 @@ export const NAME = 'Budi Santoso Wijaya';
 export const DOB = { year: 1993, month: 6, day: 12 };
 export const OTHER_NIK = '3201015206930002';
 
-export function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } = {}) {
+/** `POLICY_PROFILES` as the runtime resolves it, over thresholds 75/40; throws on a problem. */
+export function profiles(json?: unknown): ProfileSet {
+  const text = json === undefined ? undefined : JSON.stringify(json);
+  const parsed = parseProfiles(text, { approveThreshold: 75, rejectThreshold: 40 }, sha256Hex);
+  if (parsed.profiles === null) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.profiles;
+}
+
+export function setup(
+  options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number; profiles?: unknown } = {},
+) {
   const store = new InMemoryVerdictStore();
+  const history = new InMemoryPersonHistory(store);
   const selfies = new InMemorySelfieStore();
   const idmeta = options.idmeta ?? new ScriptedIdmeta();
   const clock = new ManualClock();
@@ -27,6 +41,7 @@ export function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } 
   const deps: VerifyDeps = {
     idmeta,
     store,
+    history,
     selfies,
     vault: createIdentityVault('unit-test-key-material-0123456789abcdef'),
     clock,
@@ -35,7 +50,7 @@ export function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } 
     sleep: () => new Promise((resolve) => setTimeout(resolve, 5)),
     settings: {
       defaultTemplateId: 'trust-flow-default',
-      policy: { approveThreshold: 75, rejectThreshold: 40 },
+      profiles: profiles(options.profiles),
       selfieLimits: {
         maxBytes: 1024 * 1024,
         minWidth: 240,
@@ -53,7 +68,7 @@ export function setup(options: { idmeta?: ScriptedIdmeta; busyWaitMs?: number } 
     },
   };
   const budget = () => ({ deadline: clock.now() + 25_000 });
-  return { deps, store, selfies, idmeta, clock, budget };
+  return { deps, store, history, selfies, idmeta, clock, budget };
 }
 
 // Encoding a JPEG costs ~100 ms: one for the whole file.
