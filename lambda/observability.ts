@@ -20,6 +20,9 @@ export const METRIC = {
   localRefusals: 'LocalRefusals',
   housekeepingFailures: 'HousekeepingFailures',
   paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
+  reviewsOpened: 'ReviewsOpened',
+  reviewsClosed: 'ReviewsClosed',
+  oldestOpenReviewAge: 'OldestOpenReviewAgeSeconds',
   sweepActions: 'SweepActions',
   idmetaUnknownFields: 'IdmetaUnknownFields',
   webhookDeliveriesSucceeded: 'DeliveriesSucceeded',
@@ -102,6 +105,28 @@ export function recordVerdict(item: StoredVerdict): void {
     outcome: item.decision ?? item.status,
   });
   logger.info('verification recorded', { ...verdictFields(item), nik_masked: item.nik_masked });
+  if (item.status === 'COMPLETED' && item.review?.state === 'OPEN') {
+    emit(METRIC.reviewsOpened, MetricUnit.Count, 1, {});
+  }
+}
+
+/** A review decided. The note is never read here: it is not logged nor measured. */
+export function recordReviewed(item: StoredVerdict): void {
+  const decision = item.review?.decision ?? 'UNKNOWN';
+  emit(METRIC.reviewsClosed, MetricUnit.Count, 1, { decision });
+  logger.info('review decided', {
+    verification_id: item.verification_id,
+    decision,
+    reason: item.review?.reason,
+    machine_decision: item.machine_decision,
+  });
+}
+
+/** The age of the oldest open review (0 when none is open), which the SLA alarm watches. */
+export function recordReviewQueueAge(oldestOpenSince: number | null, now: number): void {
+  const ageSeconds =
+    oldestOpenSince === null ? 0 : Math.max(0, Math.floor((now - oldestOpenSince) / 1000));
+  emit(METRIC.oldestOpenReviewAge, MetricUnit.Seconds, ageSeconds, {});
 }
 
 /** A request refused before any paid call: the metric counts the IDmeta calls saved. */

@@ -16,7 +16,10 @@ import { S3BucketObjects } from './adapters/bucket-objects.ts';
 import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { PageCursors } from './adapters/page-cursor.ts';
 import { DynamoPersonIndex } from './adapters/person-index.ts';
+import { S3ReviewSelfies } from './adapters/review-selfies.ts';
+import { DynamoReviewStore } from './adapters/review-store.ts';
 import { S3SelfieStore } from './adapters/selfie-store.ts';
 import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
@@ -24,12 +27,17 @@ import {
   StaticTokenSource,
   type TokenSource,
 } from './adapters/token-source.ts';
-import { EventBridgeSubjectEvents, EventBridgeVerdictEvents } from './adapters/verdict-events.ts';
+import {
+  EventBridgeReviewEvents,
+  EventBridgeSubjectEvents,
+  EventBridgeVerdictEvents,
+} from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
 import { DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
-import type { IdentityVault, VerdictEvents } from './core/ports.ts';
+import type { IdentityVault, ReviewEvents, VerdictEvents } from './core/ports.ts';
+import type { ReviewDeps } from './core/review-service.ts';
 import type { SubjectDeps, SubjectEvents } from './core/subjects.ts';
 import type { SweepDeps, WorkQueue } from './core/sweep.ts';
 import type { Identity } from './core/types.ts';
@@ -39,6 +47,8 @@ import {
   recordIdmetaAttempt,
   recordLocalRefusal,
   recordPaidVerdictNotSaved,
+  recordReviewed,
+  recordReviewQueueAge,
   recordSweepAction,
   recordUnknownIdmetaFields,
   recordVerdict,
@@ -56,10 +66,14 @@ export interface RuntimeOptions {
   events?: VerdictEvents;
   /** Where erasure events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
   subjectEvents?: SubjectEvents;
+  /** Where review events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  reviewEvents?: ReviewEvents;
 }
 
 export interface Runtime {
   deps: VerifyDeps;
+  /** The review routes' dependencies (the same table, bucket and events as `deps`). */
+  review: ReviewDeps;
   /** Access and erasure of a data subject's records (DESIGN.md: data subjects). */
   subjects: SubjectDeps;
   /** The sweeper's dependencies, handing uploads back to `queue` (SQS; in-process locally). */
@@ -132,12 +146,14 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const events = options.events ?? (bus ? new EventBridgeVerdictEvents(bus) : undefined);
   const subjectEvents =
     options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
+  const reviewEvents = options.reviewEvents ?? (bus ? new EventBridgeReviewEvents(bus) : undefined);
   // One document client for the store, the person index and the worklist: one socket pool for
   // the table.
   const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
   const s3 = createS3Client(options.aws?.s3);
   const vault = new SecretBackedVault(dataKey);
   const store = new DynamoVerdictStore({ client: documentClient, tableName: config.tableName });
+  const reviewSelfies = new S3ReviewSelfies({ client: s3, bucket: config.bucketName });
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -151,6 +167,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     store,
     history: new DynamoPersonIndex({ client: documentClient, tableName: config.tableName }),
     selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
+    reviewSelfies,
     vault,
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
@@ -194,8 +211,25 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
           }),
         }),
   };
+  const review: ReviewDeps = {
+    store,
+    reviews: new DynamoReviewStore({
+      client: documentClient,
+      tableName: config.tableName,
+      cursors: new PageCursors(() => dataKey.get()),
+    }),
+    selfies: reviewSelfies,
+    clock: deps.clock,
+    ...(reviewEvents ? { events: reviewEvents } : {}),
+    observer: {
+      reviewed: recordReviewed,
+      queueMeasured: recordReviewQueueAge,
+      housekeepingFailed: recordHousekeepingFailure,
+    },
+  };
   return {
     deps,
+    review,
     subjects,
     sweepDeps: (queue) => ({
       verify: deps,

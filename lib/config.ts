@@ -213,9 +213,21 @@ export const configSchema = z
         ),
       /** How far back point-in-time recovery reaches; deleted records live this long in backups. */
       pointInTimeRecoveryDays: int(1, 35).default(35),
+      /** Lifecycle expiry of `review/`: a selfie kept for an open review lives at most this long. */
+      reviewSelfieDays: int(1, 90).default(7),
       /** How long a data subject's erasure receipt is kept (proof the request was carried out). */
       erasureReceiptDays: int(1, 3650).default(1825),
     }),
+    review: z
+      .strictObject({
+        /** The oldest open review may wait this long before the SLA alarm fires. */
+        slaHours: z
+          .number()
+          .positive()
+          .max(24 * 30)
+          .default(24),
+      })
+      .prefault({}),
     selfies: z
       .strictObject({
         maxBytes: int(1024, MAX_INLINE_SELFIE_BYTES).default(4 * 1024 * 1024),

@@ -34,6 +34,7 @@ import {
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
+  WORKLIST_INDEX,
 } from '../lambda/adapters/verdict-table.ts';
 import { parseConfig as parseRuntimeConfig } from '../lambda/config.ts';
 import { FacematchAlarms } from './alarms.ts';
@@ -142,6 +143,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       removalPolicy,
       selfieDays: config.retention.selfieDays,
+      reviewSelfieDays: config.retention.reviewSelfieDays,
       erasureReceiptDays: config.retention.erasureReceiptDays,
       accessLogDays: config.retention.logDays,
       corsAllowedOrigins: config.selfies.corsAllowedOrigins,
@@ -199,6 +201,15 @@ export class FacematchStack extends Stack {
       ...code,
     });
 
+    this.grantReviewQueue(this.apiFunction.executionRole);
+    this.grantReviewSelfies(this.apiFunction.executionRole, [
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+    ]);
+    // The queue path keeps the selfie of a REVIEW verdict it decides.
+    this.grantReviewSelfies(this.queueFunction.executionRole, ['s3:PutObject']);
+
     this.grantCommon(this.apiFunction.executionRole, config);
     this.grantCommon(this.queueFunction.executionRole, config);
     this.grantSelfies(this.apiFunction.executionRole, [
@@ -254,6 +265,7 @@ export class FacematchStack extends Stack {
       functions: [this.apiFunction, this.queueFunction, this.sweeper.function],
       deadLetterQueue: this.storage.deadLetterQueue,
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
+      reviewSlaHours: config.review.slaHours,
     });
 
     this.webhooks =
@@ -294,6 +306,7 @@ export class FacematchStack extends Stack {
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
       alarms: this.alarms,
+      reviewSlaHours: config.review.slaHours,
     });
 
     this.webhooks?.addToDashboard(this.dashboard.dashboard);
@@ -511,6 +524,28 @@ export class FacematchStack extends Stack {
     );
   }
 
+  /** Reads of the review queue: the `worklist` index only (lambda/adapters/review-store.ts). */
+  private grantReviewQueue(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewQueue',
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${WORKLIST_INDEX}`],
+      }),
+    );
+  }
+
+  /** The selfies kept for reviewers, under `review/` only (lambda/adapters/review-selfies.ts). */
+  private grantReviewSelfies(role: IRole, actions: string[]): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewSelfieObjects',
+        actions,
+        resources: [this.storage.bucket.arnForObjects(`${REVIEW_PREFIX}*`)],
+      }),
+    );
+  }
+
   private grantSelfies(role: IRole, actions: string[]): void {
     role.addToPrincipalPolicy(
       new PolicyStatement({
@@ -540,6 +575,14 @@ export class FacematchStack extends Stack {
           'trailing wildcard.',
       );
     }
+    // The queue path keeps the selfie of a REVIEW verdict it decides (the API role's review/
+    // grant is acknowledged with the erasure's below).
+    acknowledge(
+      this.queueFunction.executionRole,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REVIEW_PREFIX}*]`,
+      `Puts are scoped to the ${REVIEW_PREFIX} prefix (the selfies kept for open reviews); the ` +
+        'keys are per verification, so an object ARN needs the wildcard.',
+    );
     for (const prefix of [REVIEW_PREFIX, ERASURE_RECEIPT_PREFIX]) {
       acknowledge(
         this.apiFunction.executionRole,

@@ -10,6 +10,7 @@ import { CliError, UsageError } from './cli/errors.ts';
 import { GET_USAGE, runGet } from './cli/get-command.ts';
 import { EXIT, EXIT_STATUS_TEXT } from './cli/output.ts';
 import { REDRIVE_USAGE, runRedrive } from './cli/redrive-command.ts';
+import { REVIEW_USAGE, REVIEWS_USAGE, runReview, runReviews } from './cli/review-command.ts';
 import { runSubject, SUBJECT_USAGE } from './cli/subject-command.ts';
 import { runVerify, VERIFY_USAGE } from './cli/verify-command.ts';
 import { runWebhooks, WEBHOOKS_USAGE } from './cli/webhooks-command.ts';
@@ -22,6 +23,8 @@ commands:
   serve                 run everything locally (API, S3, DynamoDB, IDmeta simulator)
   verify                verify a NIK, name, date of birth and selfie: POST /verifications
   get ID                show a verification: GET /verifications/{ID}
+  reviews               the open review queue: GET /verifications?review=open
+  review ID             decide a review: POST /verifications/{ID}/review
   subject search|erase  a data subject's access or erasure request (NIK from a file or stdin)
   redrive               move the dead-letter queue back to the selfie queue (deployed stack)
   console               the operator console for a deployed API (SigV4 proxy on 127.0.0.1)
@@ -48,6 +51,8 @@ const USAGES: Record<string, string> = {
   serve: SERVE_USAGE,
   verify: VERIFY_USAGE,
   get: GET_USAGE,
+  reviews: REVIEWS_USAGE,
+  review: REVIEW_USAGE,
   subject: SUBJECT_USAGE,
   redrive: REDRIVE_USAGE,
   console: CONSOLE_USAGE,
@@ -83,6 +88,10 @@ export async function runCli(
         return await runVerify(rest, context);
       case 'get':
         return await runGet(rest, context);
+      case 'reviews':
+        return await runReviews(rest, context);
+      case 'review':
+        return await runReview(rest, context);
       case 'subject':
         return await runSubject(rest, context);
       case 'redrive':

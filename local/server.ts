@@ -168,9 +168,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     );
     stops.push(() => s3.close());
     s3.s3rver.on('event', (notification) => {
-      // The stack subscribes the queue to object-created events only; so does the bridge.
-      const created = notification.Records.filter((record) =>
-        record.eventName.startsWith('ObjectCreated:'),
+      // The stack subscribes the queue to object-created events under incoming/ only; so does
+      // the bridge (review/ holds the selfies kept for reviewers).
+      const created = notification.Records.filter(
+        (record) =>
+          record.eventName.startsWith('ObjectCreated:') &&
+          record.s3.object.key.startsWith('incoming/'),
       );
       if (created.length === 0) return;
       const Records = created.map((record) => ({
@@ -253,6 +256,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       aws: awsOptions,
       events,
       subjectEvents: events,
+      reviewEvents: events,
     });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
     const apiHandler = createApiHandler(apiRuntime);

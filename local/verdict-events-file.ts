@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import {
   DATA_SUBJECT_ERASED_DETAIL_TYPE,
+  REVIEW_EVENT_DETAIL_TYPE,
   VERDICT_EVENT_DETAIL_TYPE,
   VERDICT_EVENT_SOURCE,
 } from '../lambda/adapters/verdict-events.ts';
-import type { VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
+import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
 import type { SubjectEvents } from '../lambda/core/subjects.ts';
 
 type ErasureDetail = Parameters<SubjectEvents['erased']>[0];
@@ -24,7 +25,7 @@ export interface LocalVerdictEvent {
   detail: VerdictEventDetail | ErasureDetail;
 }
 
-export class FileVerdictEvents implements VerdictEvents, SubjectEvents {
+export class FileVerdictEvents implements VerdictEvents, SubjectEvents, ReviewEvents {
   constructor(
     private readonly file: string,
     private readonly print: (line: string) => void,
@@ -43,6 +44,13 @@ export class FileVerdictEvents implements VerdictEvents, SubjectEvents {
     await this.append(VERDICT_EVENT_DETAIL_TYPE, detail);
     this.print(
       `event ${VERDICT_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
+    );
+  }
+
+  async reviewed(detail: VerdictEventDetail): Promise<void> {
+    await this.append(REVIEW_EVENT_DETAIL_TYPE, detail);
+    this.print(
+      `event ${REVIEW_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.decision ?? ''}`,
     );
   }
 
