@@ -39,6 +39,7 @@
  * Everything listens on and is sent to 127.0.0.1 only. The run is bounded: `timeoutMs` after
  * the start nothing more is sent, what is known is reported and `timedOut` is set.
  */
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -58,6 +59,7 @@ import {
 } from '../local/idmeta-simulator/registry.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from '../local/idmeta-simulator/server.ts';
 import type { LocalRuntime } from '../local/server.ts';
+import { startWebhookReceiver } from '../test/support/webhook-receiver.ts';
 
 export interface LoadOptions {
   /** Distinct verification ids. */
@@ -168,6 +170,12 @@ export interface LoadReport {
    * best effort by design, so these are reported, not failed on.
    */
   verdictEvents: { announced: number; missing: number; duplicated: number };
+  /**
+   * The local webhook sender's work, seen by a loopback receiver that verifies every signature
+   * with the Standard Webhooks library: events of events.jsonl delivered (2xx), delivered more than
+   * once (same webhook-id), never delivered, and requests whose signature the library refused.
+   */
+  webhooks: { delivered: number; duplicates: number; lost: number; badSignatures: number };
   /**
    * Objects still under `incoming/` at the end. The verdict deletes its selfie
    * (SELFIE_DELETE_AFTER_VERDICT, default true); a duplicate upload that arrives after the
@@ -485,6 +493,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       faultRate: { probability: faultRate, status: faultStatus },
     });
     cleanups.push(() => simulator.close());
+    // Every verdict event also goes out as a signed webhook, as WEBHOOK_URL makes npm start do.
+    const webhookSecret = `whsec_${randomBytes(32).toString('base64')}`;
+    const receiver = await startWebhookReceiver(webhookSecret, () => 204);
+    cleanups.push(() => receiver.close());
     // Loaded only now: Powertools reads its log level when lambda/observability.ts loads.
     const { startLocalRuntime } = await import('../local/server.ts');
     const local: LocalRuntime = await startLocalRuntime({
@@ -504,10 +516,15 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
         IDMETA_MAX_ATTEMPTS: String(idmetaMaxAttempts),
         APPROVE_THRESHOLD: String(APPROVE_THRESHOLD),
         REJECT_THRESHOLD: String(REJECT_THRESHOLD),
+        WEBHOOK_URL: receiver.url,
+        WEBHOOK_SECRET: webhookSecret,
       },
       log: (line) => {
-        // One line per verdict event: counted from events.jsonl instead.
-        if (!line.startsWith('event ')) runtimeLog.push(line);
+        // One line per verdict event and per delivered webhook: counted from events.jsonl and
+        // the receiver instead.
+        if (!line.startsWith('event ') && !/^webhook .*: delivered/.test(line)) {
+          runtimeLog.push(line);
+        }
       },
     });
     cleanups.push(() => local.stop());
@@ -778,6 +795,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
 
     const verdictEvents = await countVerdictEvents(join(dataDir, 'events.jsonl'), ids);
+    await within(local.webhooks?.idle() ?? Promise.resolve(), 30_000, undefined);
+    const webhooks = await countWebhooks(join(dataDir, 'events.jsonl'), receiver);
     const selfiesLeft = await within(countObjects(s3, local.bucket, 'incoming/'), 30_000, -1);
     const failedReasons: Record<string, number> = {};
     for (const outcome of ids) {
@@ -828,6 +847,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       queueDeadLetters: local.queue.deadLetters.length,
       runtimeLog,
       verdictEvents,
+      webhooks,
       selfiesLeft,
       latency: {
         api: latencyStats(latencies('api')),
@@ -916,6 +936,31 @@ async function countVerdictEvents(
   };
 }
 
+/** Each event of the events file against what the receiver accepted, by webhook-id. */
+async function countWebhooks(
+  file: string,
+  receiver: Awaited<ReturnType<typeof startWebhookReceiver>>,
+): Promise<LoadReport['webhooks']> {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  const eventIds = new Set<string>();
+  for (const line of text.split('\n')) {
+    try {
+      const id = (JSON.parse(line) as { id?: unknown }).id;
+      if (typeof id === 'string') eventIds.add(id);
+    } catch {
+      // A blank or torn line: no event.
+    }
+  }
+  const deliveries = new Map<string, number>();
+  for (const id of receiver.delivered) deliveries.set(id, (deliveries.get(id) ?? 0) + 1);
+  return {
+    delivered: [...eventIds].filter((id) => deliveries.has(id)).length,
+    duplicates: [...deliveries.values()].filter((count) => count > 1).length,
+    lost: [...eventIds].filter((id) => !deliveries.has(id)).length,
+    badSignatures: receiver.rejected().length,
+  };
+}
+
 const ms = (value: number | null) => (value === null ? '-' : String(Math.round(value)));
 
 /** The bench's table: API vs S3 (and the replays), count and latency percentiles. */
@@ -935,6 +980,12 @@ export function latencyTable(report: LoadReport): string {
     );
   }
   return lines.join('\n');
+}
+
+/** The webhook line of a run. */
+export function webhookLine(report: LoadReport): string {
+  const { delivered, duplicates, lost, badSignatures } = report.webhooks;
+  return `webhooks: delivered=${delivered} duplicates=${duplicates} lost=${lost}${badSignatures > 0 ? ` bad_signatures=${badSignatures}` : ''}`;
 }
 
 /** The one line a run ends with. */

@@ -20,10 +20,14 @@
  * - velocity_refusals: ids ended FAILED NIK_VELOCITY_EXCEEDED before any IDmeta call (the
  *   registry's few persons are verified again and again; part of failed_with_reason).
  *
- * Exit code 1 when lost or extra_idmeta_calls is not 0, or when the run hit LOAD_TIMEOUT_MS
- * (default 10 minutes).
+ * - webhooks (the line before): every verdict event is also POSTed, signed, to a loopback
+ *   receiver that verifies it with the Standard Webhooks library: events delivered, delivered
+ *   more than once, never delivered.
+ *
+ * Exit code 1 when lost or extra_idmeta_calls is not 0, when a webhook was lost, duplicated or
+ * badly signed, or when the run hit LOAD_TIMEOUT_MS (default 10 minutes).
  */
-import { latencyTable, runLoad, summaryLine } from './load-runner.ts';
+import { latencyTable, runLoad, summaryLine, webhookLine } from './load-runner.ts';
 
 /** `KEY=value` arguments override the environment of the same name. */
 function setting(name: string, fallback: number): number {
@@ -102,6 +106,10 @@ if (paidTwice.length > 0) {
   }
 }
 for (const line of report.runtimeLog.slice(0, 20)) console.log(`runtime: ${line}`);
+console.log(webhookLine(report));
 console.log(summaryLine(report));
 
-process.exitCode = report.lost > 0 || report.extraIdmetaCalls > 0 || report.timedOut ? 1 : 0;
+const webhooksFailed =
+  report.webhooks.lost > 0 || report.webhooks.duplicates > 0 || report.webhooks.badSignatures > 0;
+process.exitCode =
+  report.lost > 0 || report.extraIdmetaCalls > 0 || report.timedOut || webhooksFailed ? 1 : 0;

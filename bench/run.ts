@@ -4,7 +4,7 @@
  * with PASS/FAIL. Exit code 1 when a target fails. Everything runs on loopback.
  *
  *   npm run bench                          # the full run (a few minutes on 2 cores)
- *   BENCH_ONLY=cold,rss npm run bench      # some sections: cold, overhead, ratio, rss, connections, console, budgets
+ *   BENCH_ONLY=cold,rss npm run bench      # sections: cold, overhead, ratio, rss, connections, console, reviews, budgets
  *
  * Sample counts (defaults in brackets): BENCH_COLD_RUNS [15], BENCH_CALLS [2000],
  * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
@@ -19,6 +19,7 @@ import { type ColdImportResult, measureColdImport } from './cold-import.ts';
 import { type ConnectionsPhase, measureConnections } from './connections.ts';
 import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
+import { measureReviewQueue, type ReviewQueueResult } from './review-queue.ts';
 import { measureRss, type Peak, type RssResult, rise } from './rss.ts';
 import { fixed, mib, percentile, type TargetCheck, table } from './stats.ts';
 
@@ -83,6 +84,7 @@ const ALL_SECTIONS = [
   'rss',
   'connections',
   'console',
+  'reviews',
   'budgets',
 ] as const;
 type Section = (typeof ALL_SECTIONS)[number];
@@ -458,6 +460,43 @@ function reportConnections(phases: ConnectionsPhase[]): void {
   }
 }
 
+function reportReviewQueue(result: ReviewQueueResult): void {
+  const { firstPage, walk } = result;
+  log(
+    table(
+      ['read', 'pages', 'returned', 'items read', 'RCU'],
+      [
+        [
+          `first page (limit ${result.pageSize})`,
+          '1',
+          String(firstPage.returned),
+          String(firstPage.itemsRead),
+          firstPage.capacityUnits === undefined ? '-' : fixed(firstPage.capacityUnits, 1),
+        ],
+        ['whole queue', String(walk.pages), String(walk.returned), String(walk.itemsRead), '-'],
+      ],
+    ),
+  );
+  log(
+    `   ${result.records} records, ${result.openReviews} open reviews; a scan would read all ` +
+      `${result.records} for every page.`,
+  );
+  checks.push({
+    target: `open reviews: a page of ${result.pageSize} out of ${result.records} records`,
+    limit: `items read <= returned + one page (${firstPage.returned + result.pageSize})`,
+    measured: `${firstPage.itemsRead} read, ${firstPage.returned} returned`,
+    pass:
+      firstPage.returned === result.pageSize &&
+      firstPage.itemsRead <= firstPage.returned + result.pageSize,
+  });
+  checks.push({
+    target: `open reviews: the whole queue of ${result.openReviews}, page by page`,
+    limit: `items read <= returned + one page (${walk.returned + result.pageSize})`,
+    measured: `${walk.itemsRead} read, ${walk.returned} returned`,
+    pass: walk.returned === result.openReviews && walk.itemsRead <= walk.returned + result.pageSize,
+  });
+}
+
 log(`facematch bench on ${machine()}`);
 log(`settings: ${JSON.stringify(SETTINGS)}${only ? ` only=${only.join(',')}` : ''}`);
 log();
@@ -521,6 +560,12 @@ if (selected('connections')) {
   });
 }
 
+if (selected('reviews')) {
+  await section('6. the review queue: what listing open reviews reads', async () => {
+    reportReviewQueue(await measureReviewQueue());
+  });
+}
+
 /** The issue's unit: kB (1000 bytes). */
 const kB = (bytes: number) => `${(bytes / 1000).toFixed(1)} kB`;
 
@@ -566,7 +611,7 @@ function reportConsole(result: ConsoleResult): void {
 }
 
 if (selected('console')) {
-  await section('6. the operator console in headless Chromium', async () => {
+  await section('7. the operator console in headless Chromium', async () => {
     reportConsole(
       await runChild<ConsoleResult>('console', {
         input: { loads: SETTINGS.consoleLoads, roundTrips: 5 },
@@ -629,7 +674,7 @@ function reportBudgets(trips: RoundTripsResult, sweepReads: SweepReadsResult): v
 }
 
 if (selected('budgets')) {
-  await section('7. counted budgets: DynamoDB round trips, sweep reads', async () => {
+  await section('8. counted budgets: DynamoDB round trips, sweep reads', async () => {
     const trips = await runChild<RoundTripsResult>('roundTrips', {
       input: { verifications: SETTINGS.tripVerifications },
       timeoutMs: 300_000,

@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   sweep: { uploadGraceMs: number; giveUpMs: number; batchSize: number };
   /** The selfie queue's URL, where the sweeper hands uploads back (its Lambda only). */
   selfieQueueUrl: string | undefined;
+  /** The webhook delivery log, whose entries a data subject's erasure deletes (when webhooks exist). */
+  webhookDeliveriesTableName: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -211,6 +213,7 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
       batchSize: read.number('SWEEP_BATCH_SIZE', d.SWEEP_BATCH_SIZE, 1, 1000),
     },
     selfieQueueUrl: read.optional('SELFIE_QUEUE_URL'),
+    webhookDeliveriesTableName: read.optional('WEBHOOK_DELIVERIES_TABLE_NAME'),
   };
   // The stack's own environment names; anything else is a typo that would split the metrics.
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(config.environment)) {

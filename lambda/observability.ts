@@ -7,6 +7,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { FacematchError } from './core/errors.ts';
 import type { IdmetaAttemptEvent } from './core/ports.ts';
 import type { StoredVerdict } from './core/types.ts';
+import type { DeliveryAttemptEvent } from './core/webhooks.ts';
 
 export const SERVICE_NAME = 'facematch';
 export const METRICS_NAMESPACE = 'Facematch';
@@ -19,8 +20,14 @@ export const METRIC = {
   localRefusals: 'LocalRefusals',
   housekeepingFailures: 'HousekeepingFailures',
   paidVerdictsNotSaved: 'PaidVerdictsNotSaved',
+  reviewsOpened: 'ReviewsOpened',
+  reviewsClosed: 'ReviewsClosed',
+  oldestOpenReviewAge: 'OldestOpenReviewAgeSeconds',
   sweepActions: 'SweepActions',
   idmetaUnknownFields: 'IdmetaUnknownFields',
+  webhookDeliveriesSucceeded: 'DeliveriesSucceeded',
+  webhookDeliveriesFailed: 'DeliveriesFailed',
+  webhookDeliveryRetries: 'DeliveryRetries',
 } as const;
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
@@ -98,6 +105,28 @@ export function recordVerdict(item: StoredVerdict): void {
     outcome: item.decision ?? item.status,
   });
   logger.info('verification recorded', { ...verdictFields(item), nik_masked: item.nik_masked });
+  if (item.status === 'COMPLETED' && item.review?.state === 'OPEN') {
+    emit(METRIC.reviewsOpened, MetricUnit.Count, 1, {});
+  }
+}
+
+/** A review decided. The note is never read here: it is not logged nor measured. */
+export function recordReviewed(item: StoredVerdict): void {
+  const decision = item.review?.decision ?? 'UNKNOWN';
+  emit(METRIC.reviewsClosed, MetricUnit.Count, 1, { decision });
+  logger.info('review decided', {
+    verification_id: item.verification_id,
+    decision,
+    reason: item.review?.reason,
+    machine_decision: item.machine_decision,
+  });
+}
+
+/** The age of the oldest open review (0 when none is open), which the SLA alarm watches. */
+export function recordReviewQueueAge(oldestOpenSince: number | null, now: number): void {
+  const ageSeconds =
+    oldestOpenSince === null ? 0 : Math.max(0, Math.floor((now - oldestOpenSince) / 1000));
+  emit(METRIC.oldestOpenReviewAge, MetricUnit.Seconds, ageSeconds, {});
 }
 
 /** A request refused before any paid call: the metric counts the IDmeta calls saved. */
@@ -136,4 +165,32 @@ export function recordSweepAction(action: string, item: StoredVerdict): void {
     status: item.status,
     error_code: item.error?.code,
   });
+}
+
+/**
+ * One webhook attempt, per endpoint: delivered, handed back for a retry, or given up (FAILED).
+ * Ids, status codes and error classes only: the receiver's answer is never read into a log.
+ */
+export function recordWebhookAttempt(event: DeliveryAttemptEvent): void {
+  const dimensions = { endpoint: event.endpoint };
+  const fields = {
+    endpoint: event.endpoint,
+    delivery_id: event.deliveryId,
+    event_type: event.eventType,
+    attempt: event.attempt,
+    http_status: event.status,
+    error_class: event.errorClass,
+    state: event.state,
+    duration_ms: event.durationMs,
+  };
+  if (event.state === 'DELIVERED') {
+    emit(METRIC.webhookDeliveriesSucceeded, MetricUnit.Count, 1, dimensions);
+    logger.info('webhook delivered', fields);
+  } else if (event.state === 'FAILED') {
+    emit(METRIC.webhookDeliveriesFailed, MetricUnit.Count, 1, dimensions);
+    logger.warn('webhook delivery failed for good', fields);
+  } else {
+    emit(METRIC.webhookDeliveryRetries, MetricUnit.Count, 1, dimensions);
+    logger.info('webhook attempt failed; retry scheduled', fields);
+  }
 }

@@ -13,7 +13,9 @@ import {
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
 import { lazyPort, loadOnce } from './adapters/lazy-port.ts';
+import { PageCursors } from './adapters/page-cursor.ts';
 import { DynamoPersonIndex } from './adapters/person-index.ts';
+import { DynamoReviewStore } from './adapters/review-store.ts';
 import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
   SecretsManagerSecret,
@@ -21,9 +23,17 @@ import {
   type TokenSource,
 } from './adapters/token-source.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
+import { DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
-import type { IdentityVault, SelfieStore, VerdictEvents } from './core/ports.ts';
+import type {
+  IdentityVault,
+  ReviewEvents,
+  ReviewSelfies,
+  SelfieStore,
+  VerdictEvents,
+} from './core/ports.ts';
+import type { ReviewDeps } from './core/review-service.ts';
 import type {
   ErasureReceipts,
   SubjectDeps,
@@ -38,6 +48,8 @@ import {
   recordIdmetaAttempt,
   recordLocalRefusal,
   recordPaidVerdictNotSaved,
+  recordReviewed,
+  recordReviewQueueAge,
   recordSweepAction,
   recordUnknownIdmetaFields,
   recordVerdict,
@@ -55,10 +67,14 @@ export interface RuntimeOptions {
   events?: VerdictEvents;
   /** Where erasure events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
   subjectEvents?: SubjectEvents;
+  /** Where review events go instead of `EVENT_BUS_NAME`'s bus (the local runtime's file). */
+  reviewEvents?: ReviewEvents;
 }
 
 export interface Runtime {
   deps: VerifyDeps;
+  /** The review routes' dependencies (the same table, bucket and events as `deps`). */
+  review: ReviewDeps;
   /** Access and erasure of a data subject's records (DESIGN.md: data subjects). */
   subjects: SubjectDeps;
   /** The sweeper's dependencies, handing uploads back to `queue` (SQS; in-process locally). */
@@ -139,6 +155,9 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const subjectEvents =
     options.subjectEvents ??
     (bus ? lazyPort<SubjectEvents>(async () => (await bus()).subjects) : undefined);
+  const reviewEvents =
+    options.reviewEvents ??
+    (bus ? lazyPort<ReviewEvents>(async () => (await bus()).reviews) : undefined);
   // One document client for the store, the person index and the worklist: one socket pool for
   // the table.
   const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
@@ -151,6 +170,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const bucketObjects = lazyPort<SubjectObjects & Uploads>(async () => (await s3()).objects);
   const vault = new SecretBackedVault(dataKey);
   const store = new DynamoVerdictStore({ client: documentClient, tableName: config.tableName });
+  const reviewSelfies = lazyPort<ReviewSelfies>(async () => (await s3()).reviewSelfies);
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -164,6 +184,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     store,
     history: new DynamoPersonIndex({ client: documentClient, tableName: config.tableName }),
     selfies: lazyPort<SelfieStore>(async () => (await s3()).selfies),
+    reviewSelfies,
     vault,
     clock: { now: () => Date.now() },
     newLeaseOwner: randomUUID,
@@ -197,9 +218,34 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     newReceiptId: randomUUID,
     onEventFailed: (error) => recordHousekeepingFailure('publish-erasure-event', error),
     ...(subjectEvents ? { events: subjectEvents } : {}),
+    ...(config.webhookDeliveriesTableName === undefined
+      ? {}
+      : {
+          deliveries: new DynamoWebhookDeliveries({
+            client: documentClient,
+            tableName: config.webhookDeliveriesTableName,
+          }),
+        }),
+  };
+  const review: ReviewDeps = {
+    store,
+    reviews: new DynamoReviewStore({
+      client: documentClient,
+      tableName: config.tableName,
+      cursors: new PageCursors(() => dataKey.get()),
+    }),
+    selfies: reviewSelfies,
+    clock: deps.clock,
+    ...(reviewEvents ? { events: reviewEvents } : {}),
+    observer: {
+      reviewed: recordReviewed,
+      queueMeasured: recordReviewQueueAge,
+      housekeepingFailed: recordHousekeepingFailure,
+    },
   };
   return {
     deps,
+    review,
     subjects,
     sweepDeps: (queue) => ({
       verify: deps,

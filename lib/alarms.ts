@@ -47,6 +47,8 @@ export interface FacematchAlarmsProps {
   functions: FacematchFunction[];
   deadLetterQueue: IQueue;
   idmetaErrorRatePercent: number;
+  /** The oldest open review may wait this long (hours) before the SLA alarm fires. */
+  reviewSlaHours: number;
 }
 
 export class FacematchAlarms extends Construct {
@@ -61,6 +63,8 @@ export class FacematchAlarms extends Construct {
   readonly tokenRejections: Metric;
   /** Paid IDmeta answers whose verdict could not be stored (each one is paid again). */
   readonly paidVerdictsNotSaved: Metric;
+  /** The age (seconds) of the oldest open review, measured every 5 minutes and on each read. */
+  readonly oldestOpenReviewAge: Metric;
 
   constructor(scope: Construct, id: string, props: FacematchAlarmsProps) {
     super(scope, id);
@@ -191,6 +195,30 @@ export class FacematchAlarms extends Construct {
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+
+    // A gauge, not a count: zero (an empty queue) is a value too, and the largest one counts.
+    this.oldestOpenReviewAge = this.countFromLogs(
+      namespace,
+      logGroups,
+      METRIC.oldestOpenReviewAge,
+      FilterPattern.numberValue(`$.${METRIC.oldestOpenReviewAge}`, '>=', 0),
+    ).with({ statistic: 'Maximum' });
+    add(
+      new Alarm(this, 'ReviewSla', {
+        alarmName: name('review-sla'),
+        alarmDescription:
+          `The oldest open review has waited more than ${props.reviewSlaHours} h ` +
+          '(review.slaHours). Work the queue: facematch reviews (docs/runbook.md, "Working the ' +
+          'review queue"). Measured after each sweeper run (5 minutes); no measure at all also alarms.',
+        metric: this.oldestOpenReviewAge,
+        threshold: props.reviewSlaHours * 3600,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        // The schedule emits every period, empty queue or not: silence means the measure broke,
+        // and then nobody knows how old the queue is.
+        treatMissingData: TreatMissingData.BREACHING,
       }),
     );
   }

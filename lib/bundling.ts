@@ -19,6 +19,7 @@ export const HANDLER_ENTRIES = {
   api: 'lambda/handlers/api.ts',
   'selfie-uploaded': 'lambda/handlers/selfie-uploaded.ts',
   sweeper: 'lambda/handlers/sweeper.ts',
+  'webhook-sender': 'lambda/handlers/webhook-sender.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;

@@ -13,6 +13,7 @@ import * as zm from 'zod/mini';
 import { CONFIG_DEFAULTS, sha256Hex } from '../lambda/config.ts';
 import { resolveProfiles } from '../lambda/core/profiles.ts';
 import { safeIdSchema } from '../lambda/core/request.ts';
+import { ENDPOINT_NAME, WEBHOOK_EVENT_TYPES } from '../lambda/core/webhooks.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
 export class InfraConfigError extends Error {
@@ -54,6 +55,10 @@ const int = (min: number, max: number) => {
   return z.int(message).min(min, message).max(max, message);
 };
 
+/** A secret's complete ARN: with the 6-character suffix Secrets Manager appends. */
+const COMPLETE_SECRET_ARN =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
+
 /**
  * `create`, a secret's name, or its complete ARN (with the 6-character suffix Secrets Manager
  * appends). A partial ARN would be a guess: IAM could not scope a grant to it without a wildcard.
@@ -61,11 +66,7 @@ const int = (min: number, max: number) => {
 const secretReference = z.string().superRefine((value, context) => {
   if (value === 'create') return;
   if (value.startsWith('arn:')) {
-    if (
-      !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/.test(
-        value,
-      )
-    ) {
+    if (!COMPLETE_SECRET_ARN.test(value)) {
       context.addIssue({
         code: 'custom',
         message: 'must be the complete secret ARN, ending in the 6-character suffix',
@@ -122,6 +123,30 @@ const writerPrincipal = z
     /^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)\/[\w+=,.@/-]{1,512})$/,
     'must be an IAM role or user ARN (arn:aws:iam::<account>:role/<name>), or arn:aws:iam::<account>:root',
   );
+
+/**
+ * One webhook receiver (DESIGN.md "Webhooks"): https only, a signing secret the stack creates
+ * (`create`) or an existing one's complete ARN, and the event types it wants (all by default).
+ */
+const webhookEndpoint = z.strictObject({
+  name: z
+    .string()
+    .regex(ENDPOINT_NAME, 'must be lower-case letters, digits and -, at most 40 characters'),
+  url: z.url({ protocol: /^https$/, error: 'must be an https URL' }).refine((value) => {
+    const url = new URL(value);
+    return url.username === '' && url.password === '';
+  }, 'must not carry credentials'),
+  secret: z
+    .string()
+    .refine(
+      (value) => value === 'create' || COMPLETE_SECRET_ARN.test(value),
+      'must be "create" or the complete ARN of a secret holding a whsec_ value',
+    ),
+  events: z
+    .array(z.enum(Object.values(WEBHOOK_EVENT_TYPES)))
+    .min(1, 'must name at least one event type (leave it out for all)')
+    .optional(),
+});
 
 const templateId = z
   .string()
@@ -188,9 +213,21 @@ export const configSchema = z
         ),
       /** How far back point-in-time recovery reaches; deleted records live this long in backups. */
       pointInTimeRecoveryDays: int(1, 35).default(35),
+      /** Lifecycle expiry of `review/`: a selfie kept for an open review lives at most this long. */
+      reviewSelfieDays: int(1, 90).default(7),
       /** How long a data subject's erasure receipt is kept (proof the request was carried out). */
       erasureReceiptDays: int(1, 3650).default(1825),
     }),
+    review: z
+      .strictObject({
+        /** The oldest open review may wait this long before the SLA alarm fires. */
+        slaHours: z
+          .number()
+          .positive()
+          .max(24 * 30)
+          .default(24),
+      })
+      .prefault({}),
     selfies: z
       .strictObject({
         maxBytes: int(1024, MAX_INLINE_SELFIE_BYTES).default(4 * 1024 * 1024),
@@ -250,7 +287,18 @@ export const configSchema = z
         .optional(),
       /** IDmeta attempts that failed, in percent of all attempts over 5 minutes. */
       idmetaErrorRatePercent: z.number().positive().max(100).default(10),
+      /** A webhook endpoint's oldest undelivered event older than this raises its alarm. */
+      webhookFailMinutes: int(1, 1440).default(30),
     }),
+    /** HTTPS receivers of the verdict events, signed per Standard Webhooks; none by default. */
+    webhooks: z
+      .array(webhookEndpoint)
+      .refine(
+        (endpoints) =>
+          new Set(endpoints.map((endpoint) => endpoint.name)).size === endpoints.length,
+        'must not repeat a webhook name',
+      )
+      .default([]),
   })
   .superRefine((config, context) => {
     const issue = (path: (string | number)[], message: string) =>

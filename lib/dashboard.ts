@@ -76,6 +76,7 @@ export interface FacematchDashboardProps {
   queue: IQueue;
   deadLetterQueue: IQueue;
   alarms: FacematchAlarms;
+  reviewSlaHours: number;
 }
 
 export class FacematchDashboard extends Construct {
@@ -255,6 +256,36 @@ export class FacematchDashboard extends Construct {
               ),
             ],
             leftYAxis: { min: 0, showUnits: false },
+          }),
+        ],
+        [
+          new GraphWidget({
+            title: 'Reviews opened and closed (by decision)',
+            width: 12,
+            left: [
+              searchEmf(props.envName, METRIC.reviewsOpened, [], `opened: ${SUM}`),
+              searchEmf(
+                props.envName,
+                METRIC.reviewsClosed,
+                ['decision'],
+                `closed ${dim('decision')}: ${SUM}`,
+              ),
+            ],
+            leftYAxis: { min: 0, label: 'per 5 min', showUnits: false },
+          }),
+          new GraphWidget({
+            title: 'Oldest open review (hours; the line is review.slaHours)',
+            width: 12,
+            left: [
+              new MathExpression({
+                expression: 'age / 3600',
+                usingMetrics: { age: alarms.oldestOpenReviewAge },
+                label: `oldest open review: ${live('LAST')} h`,
+                period: PERIOD,
+              }),
+            ],
+            leftAnnotations: [{ value: props.reviewSlaHours, label: 'SLA' }],
+            leftYAxis: { min: 0, label: 'hours', showUnits: false },
           }),
         ],
         [

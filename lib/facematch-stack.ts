@@ -13,6 +13,7 @@ import {
   Stack,
   type StackProps,
 } from 'aws-cdk-lib';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import {
   AttributeType,
   BillingMode,
@@ -33,6 +34,7 @@ import {
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
   VERDICT_TABLE_TTL_ATTRIBUTE,
+  WORKLIST_INDEX,
 } from '../lambda/adapters/verdict-table.ts';
 import { parseConfig as parseRuntimeConfig } from '../lambda/config.ts';
 import { FacematchAlarms } from './alarms.ts';
@@ -49,6 +51,7 @@ import { acknowledge } from './nag.ts';
 import { REVIEW_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
 import { Sweeper } from './sweeper.ts';
 import { VerificationApi } from './verification-api.ts';
+import { Webhooks } from './webhooks.ts';
 
 /** Enough CPU on arm64 to decode and check a 4 MB selfie in well under a second. */
 const MEMORY_SIZE_MB = 512;
@@ -78,6 +81,8 @@ export class FacematchStack extends Stack {
   readonly eventBus: IEventBus;
   readonly alarms: FacematchAlarms;
   readonly dashboard: FacematchDashboard;
+  /** Signed webhooks: absent when the config lists no endpoint. */
+  readonly webhooks: Webhooks | undefined;
 
   constructor(scope: Construct, id: string, props: FacematchStackProps) {
     const { config, envName, functionCode, ...stackProps } = props;
@@ -138,6 +143,7 @@ export class FacematchStack extends Stack {
       key: this.key,
       removalPolicy,
       selfieDays: config.retention.selfieDays,
+      reviewSelfieDays: config.retention.reviewSelfieDays,
       erasureReceiptDays: config.retention.erasureReceiptDays,
       accessLogDays: config.retention.logDays,
       corsAllowedOrigins: config.selfies.corsAllowedOrigins,
@@ -195,6 +201,15 @@ export class FacematchStack extends Stack {
       ...code,
     });
 
+    this.grantReviewQueue(this.apiFunction.executionRole);
+    this.grantReviewSelfies(this.apiFunction.executionRole, [
+      's3:PutObject',
+      's3:GetObject',
+      's3:DeleteObject',
+    ]);
+    // The queue path keeps the selfie of a REVIEW verdict it decides.
+    this.grantReviewSelfies(this.queueFunction.executionRole, ['s3:PutObject']);
+
     this.grantCommon(this.apiFunction.executionRole, config);
     this.grantCommon(this.queueFunction.executionRole, config);
     this.grantSelfies(this.apiFunction.executionRole, [
@@ -250,7 +265,39 @@ export class FacematchStack extends Stack {
       functions: [this.apiFunction, this.queueFunction, this.sweeper.function],
       deadLetterQueue: this.storage.deadLetterQueue,
       idmetaErrorRatePercent: config.alarms.idmetaErrorRatePercent,
+      reviewSlaHours: config.review.slaHours,
     });
+
+    this.webhooks =
+      config.webhooks.length === 0
+        ? undefined
+        : new Webhooks(this, 'Webhooks', {
+            envName,
+            key: this.key,
+            eventBus: this.eventBus,
+            endpoints: config.webhooks,
+            failMinutes: config.alarms.webhookFailMinutes,
+            removalPolicy,
+            deletionProtection: config.deletionProtection,
+            pointInTimeRecoveryDays: config.retention.pointInTimeRecoveryDays,
+            logRetention: config.retention.logDays,
+            alarmAction: new SnsAction(this.alarms.topic),
+            ...(functionCode === undefined ? {} : { functionCode }),
+          });
+    if (this.webhooks !== undefined) {
+      // A data subject's erasure deletes their webhook deliveries too (lambda/core/subjects.ts).
+      this.apiFunction.addEnvironment(
+        'WEBHOOK_DELIVERIES_TABLE_NAME',
+        this.webhooks.table.tableName,
+      );
+      this.apiFunction.executionRole.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'SubjectDeliveries',
+          actions: ['dynamodb:Scan', 'dynamodb:DeleteItem'],
+          resources: [this.webhooks.table.tableArn],
+        }),
+      );
+    }
 
     this.dashboard = new FacematchDashboard(this, 'Dashboard', {
       envName,
@@ -259,7 +306,10 @@ export class FacematchStack extends Stack {
       queue: this.storage.queue,
       deadLetterQueue: this.storage.deadLetterQueue,
       alarms: this.alarms,
+      reviewSlaHours: config.review.slaHours,
     });
+
+    this.webhooks?.addToDashboard(this.dashboard.dashboard);
 
     this.acknowledgeFindings();
     this.outputs();
@@ -451,8 +501,9 @@ export class FacematchStack extends Stack {
     role.addToPrincipalPolicy(
       new PolicyStatement({
         sid: 'SubjectRecords',
-        actions: ['dynamodb:Query', 'dynamodb:DeleteItem'],
-        resources: [this.table.tableArn, `${this.table.tableArn}/index/${PERSON_INDEX}`],
+        // Found through the by-person index (the PersonIndex grant), deleted by id.
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
       }),
     );
     role.addToPrincipalPolicy(
@@ -469,6 +520,28 @@ export class FacematchStack extends Stack {
         sid: 'ErasureReceipts',
         actions: ['s3:PutObject'],
         resources: [this.storage.bucket.arnForObjects(`${ERASURE_RECEIPT_PREFIX}*`)],
+      }),
+    );
+  }
+
+  /** Reads of the review queue: the `worklist` index only (lambda/adapters/review-store.ts). */
+  private grantReviewQueue(role: IRole): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewQueue',
+        actions: ['dynamodb:Query'],
+        resources: [`${this.table.tableArn}/index/${WORKLIST_INDEX}`],
+      }),
+    );
+  }
+
+  /** The selfies kept for reviewers, under `review/` only (lambda/adapters/review-selfies.ts). */
+  private grantReviewSelfies(role: IRole, actions: string[]): void {
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ReviewSelfieObjects',
+        actions,
+        resources: [this.storage.bucket.arnForObjects(`${REVIEW_PREFIX}*`)],
       }),
     );
   }
@@ -502,6 +575,14 @@ export class FacematchStack extends Stack {
           'trailing wildcard.',
       );
     }
+    // The queue path keeps the selfie of a REVIEW verdict it decides (the API role's review/
+    // grant is acknowledged with the erasure's below).
+    acknowledge(
+      this.queueFunction.executionRole,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${REVIEW_PREFIX}*]`,
+      `Puts are scoped to the ${REVIEW_PREFIX} prefix (the selfies kept for open reviews); the ` +
+        'keys are per verification, so an object ARN needs the wildcard.',
+    );
     for (const prefix of [REVIEW_PREFIX, ERASURE_RECEIPT_PREFIX]) {
       acknowledge(
         this.apiFunction.executionRole,
@@ -600,6 +681,13 @@ export class FacematchStack extends Stack {
     );
     output('AlarmTopicArn', this.alarms.topic.topicArn, 'SNS topic of the alarms');
     output('DashboardName', this.dashboard.dashboard.dashboardName, 'CloudWatch dashboard');
+    if (this.webhooks !== undefined) {
+      output(
+        'WebhookDeliveriesTableName',
+        this.webhooks.table.tableName,
+        'Webhook delivery log (facematch webhooks deliveries --env <env>)',
+      );
+    }
   }
 }
 

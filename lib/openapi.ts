@@ -9,10 +9,13 @@ import {
   erasureResponseSchema,
   pendingResponseSchema,
   problemSchema,
+  reviewPageSchema,
+  reviewSelfieSchema,
   subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
 import { safeIdSchema, subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
+import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
 
 type JsonObject = Record<string, unknown>;
 
@@ -67,9 +70,28 @@ const replayedHeader: ResponseHeaders = {
 export const DOCUMENTED_STATUSES = {
   'POST /verifications': [200, 202, 400, 409, 413, 415, 429, 500, 502, 503, 504],
   'GET /verifications/{verification_id}': [200, 400, 404, 500, 503],
+  'GET /verifications': [200, 400, 500, 503],
+  'POST /verifications/{verification_id}/review': [200, 400, 404, 409, 413, 415, 500, 503],
+  'GET /verifications/{verification_id}/selfie': [200, 400, 404, 500, 503],
   'POST /data-subjects/search': [200, 400, 413, 415, 500, 503],
   'POST /data-subjects/erase': [200, 400, 413, 415, 500, 503],
 } as const;
+
+const verificationIdParameter = {
+  name: 'verification_id',
+  in: 'path',
+  required: true,
+  schema: jsonSchema(safeIdSchema, 'input'),
+};
+
+/** The review queue's query parameters, from the schema the handler validates them with. */
+const reviewListParameters = () =>
+  Object.entries(reviewListQuerySchema.shape).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: !z.safeParse(schema, undefined).success,
+    schema: jsonSchema(schema, 'input'),
+  }));
 
 /** A data subject's request: the NIK in the body (never the URL), an answer of `schema`. */
 const dataSubjectOperation = (
@@ -234,23 +256,81 @@ export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
             '504': problem('IDmeta did not answer in time; retry.', retryAfter(true)),
           },
         },
+        get: {
+          operationId: 'listOpenReviews',
+          summary: 'Open reviews, oldest first, a page at a time',
+          parameters: reviewListParameters(),
+          responses: {
+            '200': {
+              description: 'A page of open reviews and the cursor of the next (null on the last).',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/ReviewPage' } },
+              },
+            },
+            '400': problem(
+              'review is not "open", limit is out of range, or the cursor is not one this query returned.',
+            ),
+            '500': problem('Unexpected failure; nothing more is said.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
+          },
+        },
       },
       '/verifications/{verification_id}': {
         get: {
           operationId: 'getVerification',
           summary: 'Read a verdict record',
-          parameters: [
-            {
-              name: 'verification_id',
-              in: 'path',
-              required: true,
-              schema: jsonSchema(safeIdSchema, 'input'),
-            },
-          ],
+          parameters: [verificationIdParameter],
           responses: {
             '200': record('The record.'),
             '400': problem('Not a valid verification id.'),
             '404': problem('No verification with this id.'),
+            '500': problem('Unexpected failure; nothing more is said.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
+          },
+        },
+      },
+      '/verifications/{verification_id}/review': {
+        post: {
+          operationId: 'reviewVerification',
+          summary:
+            "Decide a review, or appeal any COMPLETED verdict; the reviewer is the caller's IAM principal",
+          parameters: [verificationIdParameter],
+          requestBody: {
+            required: true,
+            content: {
+              'application/json': { schema: { $ref: '#/components/schemas/ReviewRequest' } },
+            },
+          },
+          responses: {
+            '200': record(
+              "The record: decision is the reviewer's, machine_decision the policy's, history every decision.",
+            ),
+            '400': problem('Invalid fields (every one listed in `errors`) or verification id.'),
+            '404': problem('No verification with this id.'),
+            '409': problem(
+              'NOT_REVIEWABLE (not COMPLETED), or REVIEW_CONFLICT (decided by someone else first, or closed: send "reopen": true to appeal).',
+            ),
+            '413': problem('The body is too large.'),
+            '415': problem('The body is not JSON.'),
+            '500': problem('Unexpected failure; nothing more is said.'),
+            '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
+          },
+        },
+      },
+      '/verifications/{verification_id}/selfie': {
+        get: {
+          operationId: 'getReviewSelfie',
+          summary: 'A presigned GET (60 s) of the selfie kept while the review is open',
+          parameters: [verificationIdParameter],
+          responses: {
+            '200': {
+              description: 'The URL and when it expires.',
+              content: {
+                'application/json': { schema: { $ref: '#/components/schemas/ReviewSelfie' } },
+              },
+            },
+            '400': problem('Not a valid verification id.'),
+            '404': problem('No such verification, or no selfie kept for it (any more).'),
             '500': problem('Unexpected failure; nothing more is said.'),
             '503': problem('A dependency is busy or unreachable; retry.', retryAfter(true)),
           },
@@ -297,6 +377,9 @@ export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
         VerificationRequest: jsonSchema(verificationBodySchema, 'input'),
         VerdictRecord: jsonSchema(verdictRecordSchema, 'output'),
         PendingVerification: jsonSchema(pendingResponseSchema, 'output'),
+        ReviewRequest: jsonSchema(reviewBodySchema, 'input'),
+        ReviewPage: jsonSchema(reviewPageSchema, 'output'),
+        ReviewSelfie: jsonSchema(reviewSelfieSchema, 'output'),
         Problem: jsonSchema(problemSchema, 'output'),
         DataSubjectRequest: jsonSchema(subjectBodySchema, 'input'),
         DataSubjectSearch: jsonSchema(subjectSearchResponseSchema, 'output'),

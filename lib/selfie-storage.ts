@@ -26,11 +26,12 @@ import {
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
+import { REVIEW_SELFIE_PREFIX } from '../lambda/core/review.ts';
 
 /** Where selfies land: `incoming/<verification_id>.<ext>` (lambda/core/request.ts). */
 export const SELFIE_PREFIX = 'incoming/';
 /** Selfies kept for an open review (DESIGN.md: Review); an erasure removes them too. */
-export const REVIEW_PREFIX = 'review/';
+export const REVIEW_PREFIX = REVIEW_SELFIE_PREFIX;
 
 /**
  * What both buckets share: no public access, owner-enforced, TLS 1.2+ only, unversioned. A bucket
@@ -54,6 +55,8 @@ export interface SelfieStorageProps {
   removalPolicy: RemovalPolicy;
   /** Lifecycle expiry of `incoming/`. */
   selfieDays: number;
+  /** Lifecycle expiry of `review/`: the bound on a selfie kept for a review nobody closes. */
+  reviewSelfieDays: number;
   /** Expiry of the S3 server access logs. */
   accessLogDays: number;
   /** Expiry of erasure receipts (`receipts/erasure/`): proof kept, then gone too. */
@@ -98,6 +101,11 @@ export class SelfieStorage extends Construct {
           id: 'expire-selfies',
           prefix: SELFIE_PREFIX,
           expiration: Duration.days(props.selfieDays),
+        },
+        {
+          id: 'expire-review-selfies',
+          prefix: REVIEW_SELFIE_PREFIX,
+          expiration: Duration.days(props.reviewSelfieDays),
         },
         {
           id: 'expire-erasure-receipts',

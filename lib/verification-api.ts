@@ -1,7 +1,7 @@
 /**
- * The REST API (DESIGN.md): `POST /verifications` and `GET /verifications/{verification_id}`,
- * both IAM (SigV4) authorized, validated before the Lambda is paid for, throttled per stage,
- * traced, access-logged as JSON to a KMS-encrypted log group. Errors API Gateway answers by
+ * The REST API (DESIGN.md): `POST /verifications`, `GET /verifications/{verification_id}` and the
+ * review routes (the open queue, a decision, the kept selfie), all IAM (SigV4) authorized,
+ * validated before the Lambda is paid for, throttled per stage, traced, access-logged as JSON to a KMS-encrypted log group. Errors API Gateway answers by
  * itself are RFC 9457 problem documents like the handler's own.
  */
 import type { RemovalPolicy } from 'aws-cdk-lib';
@@ -33,6 +33,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
 import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
+import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -75,6 +76,25 @@ const VERIFICATION_REQUEST_SCHEMA = requestModelSchema(
 const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
 
 /**
+ * The review body's model, from the handler's own schema; `reopen` is the one boolean.
+ */
+const REVIEW_REQUEST_SCHEMA = (() => {
+  const model = requestModelSchema('ReviewRequest', reviewBodySchema);
+  return {
+    ...model,
+    properties: { ...model.properties, reopen: { type: JsonSchemaType.BOOLEAN } },
+  };
+})();
+
+/** GET /verifications's query parameters, required as the handler's schema says. */
+const REVIEW_LIST_PARAMETERS = Object.fromEntries(
+  Object.entries(reviewListQuerySchema.shape).map(([name, schema]) => [
+    `method.request.querystring.${name}`,
+    !z.safeParse(schema, undefined).success,
+  ]),
+);
+
+/**
  * API Gateway's own refusals, as problem documents: a status, a title, a `code` (the handler's
  * where it refuses the same thing, else the gateway's response type, as the OpenAPI document's
  * Problem requires one) and a detail that never quotes the request. Without a status
@@ -91,7 +111,11 @@ export const GATEWAY_PROBLEMS: Array<{
     type: ResponseType.BAD_REQUEST_BODY,
     status: 400,
     title: 'Bad Request',
-    detail: 'the body must be a JSON object with the string fields nik, name and date_of_birth',
+    // One gateway response serves every route's body model, so it names each route's fields.
+    detail:
+      'the body must be a JSON object: POST /verifications with the string fields nik, name and ' +
+      'date_of_birth; POST /verifications/{verification_id}/review with the string fields ' +
+      'decision and reason (reopen a boolean); POST /data-subjects/* with the string field nik',
     code: 'INVALID_REQUEST',
   },
   {
@@ -230,16 +254,43 @@ export class VerificationApi extends Construct {
     const integration = new LambdaIntegration(props.handler, { allowTestInvoke: false });
 
     const verifications = this.api.root.addResource('verifications');
+    const verification = verifications.addResource('{verification_id}');
+    const byId = { 'method.request.path.verification_id': true };
     this.methods = [
       verifications.addMethod('POST', integration, {
         authorizationType: AuthorizationType.IAM,
         requestValidator: validator,
         requestModels: { 'application/json': requestModel },
       }),
-      verifications.addResource('{verification_id}').addMethod('GET', integration, {
+      verification.addMethod('GET', integration, {
         authorizationType: AuthorizationType.IAM,
         requestValidator: validator,
-        requestParameters: { 'method.request.path.verification_id': true },
+        requestParameters: byId,
+      }),
+      // The review routes, each its own method so IAM can grant reading the queue, deciding and
+      // seeing selfies separately (execute-api:Invoke on <api>/<stage>/<METHOD>/<path>).
+      verifications.addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: REVIEW_LIST_PARAMETERS,
+      }),
+      verification.addResource('review').addMethod('POST', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: byId,
+        requestModels: {
+          'application/json': new Model(this, 'ReviewRequestModel', {
+            restApi: this.api,
+            contentType: 'application/json',
+            modelName: 'ReviewRequest',
+            schema: REVIEW_REQUEST_SCHEMA,
+          }),
+        },
+      }),
+      verification.addResource('selfie').addMethod('GET', integration, {
+        authorizationType: AuthorizationType.IAM,
+        requestValidator: validator,
+        requestParameters: byId,
       }),
     ];
 

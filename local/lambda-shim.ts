@@ -34,6 +34,16 @@ const ROUTES: Array<{ resource: string; pattern: RegExp; params: string[] }> = [
     pattern: /^\/verifications\/([^/]+)\/?$/,
     params: ['verification_id'],
   },
+  {
+    resource: '/verifications/{verification_id}/review',
+    pattern: /^\/verifications\/([^/]+)\/review\/?$/,
+    params: ['verification_id'],
+  },
+  {
+    resource: '/verifications/{verification_id}/selfie',
+    pattern: /^\/verifications\/([^/]+)\/selfie\/?$/,
+    params: ['verification_id'],
+  },
 ];
 
 /**

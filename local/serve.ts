@@ -20,6 +20,11 @@ export async function serve(): Promise<void> {
     `  S3             ${local.s3Endpoint}   bucket ${local.bucket}`,
     `  DynamoDB       ${local.dynamoEndpoint}   table ${local.tableName}`,
     `  IDmeta         ${local.idmetaUrl}${local.simulator ? '   (simulator)' : ''}`,
+    ...(local.webhooks
+      ? [
+          `  Webhooks       ${local.webhooks.endpoint.url}   (signed; facematch webhooks deliveries)`,
+        ]
+      : []),
     '',
   ];
   if (person && local.simulator) {

@@ -8,16 +8,22 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import { createDynamoClient } from '../lambda/adapters/aws-clients.ts';
+import { createDynamoClient, createDynamoDocumentClient } from '../lambda/adapters/aws-clients.ts';
 import { createVerdictTable } from '../lambda/adapters/verdict-store.ts';
+import {
+  createDeliveriesTable,
+  DynamoWebhookDeliveries,
+} from '../lambda/adapters/webhook-deliveries.ts';
 import { encodeNotificationKey, objectCreatedNotification } from '../lambda/adapters/work-queue.ts';
 import { parseConfig } from '../lambda/config.ts';
 import { FacematchError } from '../lambda/core/errors.ts';
 import { type SweepReport, sweep } from '../lambda/core/sweep.ts';
+import { messageFromEvent, type RetrySchedule } from '../lambda/core/webhooks.ts';
 import { createApiHandler } from '../lambda/handlers/api-handler.ts';
 import { problemResponse } from '../lambda/handlers/http.ts';
 import { createSelfieUploadedHandler } from '../lambda/handlers/selfie-uploaded-handler.ts';
 import { createRuntime, type Runtime } from '../lambda/runtime.ts';
+import { parseLocalWebhookConfig } from '../lambda/webhook-config.ts';
 import { openApiDocument } from '../lib/openapi.ts';
 import {
   LOCAL_AWS_CREDENTIALS,
@@ -39,6 +45,7 @@ import {
 import { listen, onPort } from './listen.ts';
 import { LocalQueue } from './queue.ts';
 import { FileVerdictEvents } from './verdict-events-file.ts';
+import { LOCAL_WEBHOOK_TABLE, LocalWebhooks } from './webhooks.ts';
 
 export const LOCAL_BUCKET = 'facematch-selfies';
 export const LOCAL_TABLE = 'facematch-verdicts';
@@ -62,6 +69,9 @@ export interface LocalRuntimeOptions {
   queueRetryDelayMs?: number;
   maxReceiveCount?: number;
   log?: (line: string) => void;
+  /** Tests: the local webhook sender's schedule and timeout instead of the deployed ones. */
+  webhookSchedule?: RetrySchedule;
+  webhookTimeoutMs?: number;
 }
 
 export interface LocalRuntime {
@@ -78,6 +88,8 @@ export interface LocalRuntime {
   runtime: Runtime;
   /** One sweep now, as the schedule runs it (`FACEMATCH_SWEEP_INTERVAL_MS`, default 60 s). */
   sweepNow(): Promise<SweepReport>;
+  /** The in-process webhook sender, when WEBHOOK_URL and WEBHOOK_SECRET are set. */
+  webhooks: LocalWebhooks | undefined;
   stop(): Promise<void>;
 }
 
@@ -114,6 +126,8 @@ const envNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number, max =
 export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.error(line));
+  // Before anything starts: a bad WEBHOOK_URL or WEBHOOK_SECRET fails naming it, never its value.
+  const webhookConfig = parseLocalWebhookConfig(env);
   const dataDir = resolve(options.dataDir ?? env.FACEMATCH_DATA_DIR ?? '.facematch');
   await mkdir(dataDir, { recursive: true });
   const unlock = await lockDataDir(dataDir);
@@ -154,9 +168,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     );
     stops.push(() => s3.close());
     s3.s3rver.on('event', (notification) => {
-      // The stack subscribes the queue to object-created events only; so does the bridge.
-      const created = notification.Records.filter((record) =>
-        record.eventName.startsWith('ObjectCreated:'),
+      // The stack subscribes the queue to object-created events under incoming/ only; so does
+      // the bridge (review/ holds the selfies kept for reviewers).
+      const created = notification.Records.filter(
+        (record) =>
+          record.eventName.startsWith('ObjectCreated:') &&
+          record.s3.object.key.startsWith('incoming/'),
       );
       if (created.length === 0) return;
       const Records = created.map((record) => ({
@@ -191,6 +208,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
     const tableName = env.VERDICT_TABLE_NAME ?? LOCAL_TABLE;
     const dynamoClient = createDynamoClient({ ...aws, endpoint: dynamo.endpoint });
     await createVerdictTable(dynamoClient, tableName);
+    // Always there, so `facematch webhooks deliveries` answers (empty) without a webhook set.
+    await createDeliveriesTable(dynamoClient, LOCAL_WEBHOOK_TABLE);
     dynamoClient.destroy();
 
     const config = parseConfig({
@@ -203,17 +222,41 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       IDMETA_TOKEN_SECRET_ID: undefined,
       FACEMATCH_DATA_KEY: await dataKey(dataDir, env),
       FACEMATCH_DATA_KEY_SECRET_ID: undefined,
+      // The local delivery log always exists: an erasure clears a person's deliveries from it.
+      WEBHOOK_DELIVERIES_TABLE_NAME: LOCAL_WEBHOOK_TABLE,
     });
     const awsOptions = {
       dynamodb: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: dynamo.endpoint },
       s3: { ...aws, credentials: { ...LOCAL_AWS_CREDENTIALS }, endpoint: s3.endpoint },
     };
-    const events = new FileVerdictEvents(join(dataDir, 'events.jsonl'), log);
+    let webhooks: LocalWebhooks | undefined;
+    if (webhookConfig !== undefined) {
+      const deliveriesClient = createDynamoClient({ ...aws, endpoint: dynamo.endpoint });
+      stops.push(async () => deliveriesClient.destroy());
+      const running = new LocalWebhooks({
+        ...webhookConfig,
+        deliveries: new DynamoWebhookDeliveries({
+          client: createDynamoDocumentClient({ client: deliveriesClient }),
+          tableName: LOCAL_WEBHOOK_TABLE,
+        }),
+        log,
+        ...(options.webhookSchedule === undefined ? {} : { schedule: options.webhookSchedule }),
+        ...(options.webhookTimeoutMs === undefined ? {} : { timeoutMs: options.webhookTimeoutMs }),
+      });
+      stops.push(() => running.stop());
+      webhooks = running;
+    }
+    const events = new FileVerdictEvents(
+      join(dataDir, 'events.jsonl'),
+      log,
+      webhooks === undefined ? undefined : (event) => webhooks?.enqueue(messageFromEvent(event)),
+    );
     const apiRuntime = createRuntime(config, {
       busyWaitMs: 10_000,
       aws: awsOptions,
       events,
       subjectEvents: events,
+      reviewEvents: events,
     });
     const queueRuntime = createRuntime(config, { busyWaitMs: 0, aws: awsOptions, events });
     const apiHandler = createApiHandler(apiRuntime);
@@ -348,6 +391,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       queue,
       runtime: apiRuntime,
       sweepNow,
+      webhooks,
       stop: stopAll,
     };
   } catch (error) {

@@ -1,24 +1,39 @@
 /**
- * The local stand-in for EventBridge: each final verdict's event is printed and appended, as one
- * JSON line shaped like an EventBridge event, to `<data dir>/events.jsonl`.
+ * The local stand-in for EventBridge: each event (a final verdict, a data subject's erasure) is
+ * printed and appended, as one JSON line shaped like an EventBridge event, to
+ * `<data dir>/events.jsonl`, and handed to the local webhooks as a bus rule would hand it.
  */
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import {
   DATA_SUBJECT_ERASED_DETAIL_TYPE,
+  REVIEW_EVENT_DETAIL_TYPE,
   VERDICT_EVENT_DETAIL_TYPE,
   VERDICT_EVENT_SOURCE,
 } from '../lambda/adapters/verdict-events.ts';
-import type { VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
+import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
 import type { SubjectEvents } from '../lambda/core/subjects.ts';
 
-export class FileVerdictEvents implements VerdictEvents, SubjectEvents {
+type ErasureDetail = Parameters<SubjectEvents['erased']>[0];
+
+/** The EventBridge-shaped event written to the file (and handed to the local webhooks). */
+export interface LocalVerdictEvent {
+  id: string;
+  'detail-type': string;
+  source: string;
+  time: string;
+  detail: VerdictEventDetail | ErasureDetail;
+}
+
+export class FileVerdictEvents implements VerdictEvents, SubjectEvents, ReviewEvents {
   constructor(
     private readonly file: string,
     private readonly print: (line: string) => void,
+    /** Called with each event once it is written, as an EventBridge rule would see it. */
+    private readonly notify?: (event: LocalVerdictEvent) => void,
   ) {}
 
-  async erased(detail: Parameters<SubjectEvents['erased']>[0]): Promise<void> {
+  async erased(detail: ErasureDetail): Promise<void> {
     await this.append(DATA_SUBJECT_ERASED_DETAIL_TYPE, detail);
     this.print(
       `event ${DATA_SUBJECT_ERASED_DETAIL_TYPE}: ${detail.erased.records} record(s), receipt ${detail.receipt_id}`,
@@ -32,8 +47,15 @@ export class FileVerdictEvents implements VerdictEvents, SubjectEvents {
     );
   }
 
+  async reviewed(detail: VerdictEventDetail): Promise<void> {
+    await this.append(REVIEW_EVENT_DETAIL_TYPE, detail);
+    this.print(
+      `event ${REVIEW_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.decision ?? ''}`,
+    );
+  }
+
   /** One JSON line shaped like the EventBridge event the stack's bus would carry. */
-  private async append(detailType: string, detail: unknown): Promise<void> {
+  private async append(detailType: string, detail: LocalVerdictEvent['detail']): Promise<void> {
     const event = {
       version: '0',
       id: randomUUID(),
@@ -46,5 +68,6 @@ export class FileVerdictEvents implements VerdictEvents, SubjectEvents {
       detail,
     };
     await appendFile(this.file, `${JSON.stringify(event)}\n`);
+    this.notify?.(event);
   }
 }

@@ -6,6 +6,7 @@
 import type { AwsClientOptions } from './aws-clients.ts';
 import { S3BucketObjects } from './bucket-objects.ts';
 import { S3ErasureReceipts } from './erasure-receipts.ts';
+import { S3ReviewSelfies } from './review-selfies.ts';
 import { createS3Client } from './s3-client.ts';
 import { S3SelfieStore } from './selfie-store.ts';
 
@@ -15,5 +16,6 @@ export function createS3Adapters(options: AwsClientOptions | undefined, bucket: 
     selfies: new S3SelfieStore({ client, bucket }),
     objects: new S3BucketObjects({ client, bucket }),
     receipts: new S3ErasureReceipts({ client, bucket }),
+    reviewSelfies: new S3ReviewSelfies({ client, bucket }),
   };
 }

@@ -2,6 +2,9 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { type AwsClientOptions, plainConfig } from './aws-clients.ts';
 
-/** The sweeper's queue writes, with the same timeouts. */
+/**
+ * The sweeper's requeues, the webhook sender's retries (ChangeMessageVisibility) and the CLI's
+ * resends (SendMessage), with the same timeouts.
+ */
 export const createSqsClient = (options: AwsClientOptions = {}): SQSClient =>
   new SQSClient(plainConfig(options, 'AWS_ENDPOINT_URL_SQS'));

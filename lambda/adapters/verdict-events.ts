@@ -10,7 +10,7 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { FacematchError } from '../core/errors.ts';
-import type { VerdictEventDetail, VerdictEvents } from '../core/ports.ts';
+import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../core/ports.ts';
 import type { SubjectEvents } from '../core/subjects.ts';
 
 export const VERDICT_EVENT_SOURCE = 'facematch';
@@ -20,6 +20,8 @@ export const VERDICT_EVENT_DETAIL_TYPE = 'Verification Completed';
 const ENTRY_ATTEMPTS = 2;
 
 export const DATA_SUBJECT_ERASED_DETAIL_TYPE = 'Data Subject Erased';
+/** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
+export const REVIEW_EVENT_DETAIL_TYPE = 'Verification Reviewed';
 
 interface EventBridgeTarget {
   client: EventBridgeClient;
@@ -61,5 +63,13 @@ export class EventBridgeSubjectEvents implements SubjectEvents {
 
   erased(detail: Parameters<SubjectEvents['erased']>[0]): Promise<void> {
     return putEvent(this.target, DATA_SUBJECT_ERASED_DETAIL_TYPE, detail);
+  }
+}
+
+export class EventBridgeReviewEvents implements ReviewEvents {
+  constructor(private readonly target: EventBridgeTarget) {}
+
+  reviewed(detail: VerdictEventDetail): Promise<void> {
+    return putEvent(this.target, REVIEW_EVENT_DETAIL_TYPE, detail);
   }
 }

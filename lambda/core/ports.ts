@@ -166,6 +166,12 @@ export interface VerdictEvents {
   publish(detail: VerdictEventDetail): Promise<void>;
 }
 
+/** Where a reviewer's decision is announced (`Verification Reviewed`; a file locally). */
+export interface ReviewEvents {
+  /** `detail` has no note and no reviewer (see `reviewEventDetail`). Throws when not published. */
+  reviewed(detail: VerdictEventDetail): Promise<void>;
+}
+
 export type VerdictEventDetail = Omit<VerdictRecord, 'nik_masked'>;
 
 export interface Clock {
@@ -190,4 +196,37 @@ export interface PersonVerification {
 export interface PersonHistory {
   /** Verifications of `nikHash` created at or after `since` (epoch ms), newest first. */
   recent(nikHash: string, since: number): Promise<PersonVerification[]>;
+}
+
+/**
+ * The review queue: COMPLETED verdicts whose review is open, read through the table's `worklist`
+ * index (never a scan), and the conditional write that decides one.
+ */
+export interface ReviewStore {
+  /**
+   * Open reviews, oldest first, at most `limit`. `cursor` is what a previous page returned as
+   * `nextCursor`: opaque, sealed and bound to this query (a forged or foreign one is a 400).
+   */
+  listOpen(
+    limit: number,
+    cursor?: string,
+  ): Promise<{ items: StoredVerdict[]; nextCursor: string | null }>;
+  /** When the oldest open review was opened (epoch ms), or null when none is open. */
+  oldestOpenSince(): Promise<number | null>;
+  /**
+   * Writes `next` only while the stored record is still `expected` (nothing wrote it since it was
+   * read). False when someone else wrote first: of two reviews at once, exactly one lands.
+   */
+  decide(next: StoredVerdict, expected: StoredVerdict): Promise<boolean>;
+}
+
+/** The selfies kept for reviewers, under `review/` (KMS-encrypted, bounded by a lifecycle rule). */
+export interface ReviewSelfies {
+  keep(key: string, image: Pick<SelfieImage, 'bytes' | 'mime'>): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** A presigned GET for the kept selfie, or null when there is no such object (any more). */
+  presign(
+    key: string,
+    expiresInSeconds: number,
+  ): Promise<{ url: string; expiresAt: string } | null>;
 }

@@ -4,7 +4,7 @@
  * (they build records from the types), so it costs the Lambda bundles nothing.
  */
 import * as z from 'zod/mini';
-import type { VerdictRecord } from './types.ts';
+import { REVIEW_REASONS, type VerdictRecord } from './types.ts';
 
 const nullableString = () => z.nullable(z.string());
 
@@ -58,6 +58,52 @@ export const verdictRecordSchema = z.object({
         ),
       ),
   ),
+  // Round 2: the review (DESIGN.md "Review").
+  machine_decision: z.optional(
+    z
+      .nullable(z.enum(['APPROVED', 'REVIEW', 'REJECTED']))
+      .check(z.describe("The policy's decision, kept when a reviewer overrides it.")),
+  ),
+  review: z.optional(
+    z.nullable(
+      z.object({
+        state: z.enum(['OPEN', 'CLOSED']),
+        opened_at: z.string(),
+        decision: z.optional(z.enum(['APPROVED', 'REJECTED'])),
+        reason: z.optional(z.enum(REVIEW_REASONS)),
+        note: z.optional(z.string().check(z.maxLength(500))),
+        reviewer: z.optional(
+          z.string().check(z.describe("The reviewer's IAM principal (`local` locally).")),
+        ),
+        reviewed_at: z.optional(z.string()),
+      }),
+    ),
+  ),
+  history: z.optional(
+    z.array(
+      z.object({
+        at: z.string(),
+        actor: z.string().check(z.describe('`system` for the policy, else the reviewer.')),
+        action: z.enum(['DECIDED', 'REVIEWED']),
+        decision: z.enum(['APPROVED', 'REVIEW', 'REJECTED']),
+        reason: z.optional(z.string()),
+      }),
+    ),
+  ),
+});
+
+/** GET /verifications?review=open: a page of open reviews, oldest first. */
+export const reviewPageSchema = z.object({
+  items: z.array(verdictRecordSchema),
+  next_cursor: z.nullable(
+    z.string().check(z.describe('Opaque; pass it back unchanged as `cursor`. Null: last page.')),
+  ),
+});
+
+/** GET /verifications/{id}/selfie: a presigned GET of the kept selfie. */
+export const reviewSelfieSchema = z.object({
+  url: z.string().check(z.describe('Presigned GET of the selfie kept for the review.')),
+  expires_at: z.string().check(z.describe('When the URL stops working (60 s after issue).')),
 });
 
 /** A 202 always carries its upload form: a PENDING record is answered only with one. */

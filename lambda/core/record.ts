@@ -1,4 +1,5 @@
 import type { FacematchError } from './errors.ts';
+import { withMachineDecision } from './review.ts';
 import type {
   DecisionOutcome,
   IdmetaCheckResult,
@@ -72,24 +73,28 @@ export function completedRecord(
   now: number,
 ): StoredVerdict {
   const at = new Date(now).toISOString();
-  return {
-    ...withoutWorkState(item),
-    status: 'COMPLETED',
-    decision: outcome.decision,
-    reasons: outcome.reasons,
-    face_similarity: result.faceSimilarity,
-    matches: result.matches,
-    risk_rating: result.riskRating,
-    idmeta: {
-      status: result.rawStatus,
-      message: result.message,
-      reason_code: result.reasonCode,
-      uuid: result.uuid,
-      api_request_status: result.apiRequestStatus,
+  // The machine's decision and its history entry; a REVIEW verdict opens a review (review.ts).
+  return withMachineDecision(
+    {
+      ...withoutWorkState(item),
+      status: 'COMPLETED',
+      decision: outcome.decision,
+      reasons: outcome.reasons,
+      face_similarity: result.faceSimilarity,
+      matches: result.matches,
+      risk_rating: result.riskRating,
+      idmeta: {
+        status: result.rawStatus,
+        message: result.message,
+        reason_code: result.reasonCode,
+        uuid: result.uuid,
+        api_request_status: result.apiRequestStatus,
+      },
+      updated_at: at,
+      completed_at: at,
     },
-    updated_at: at,
-    completed_at: at,
-  };
+    at,
+  );
 }
 
 /** A final failure: the verification ends without a decision; `reasons` carries the code. */

@@ -240,7 +240,7 @@ type ParsedFields<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
  * Parses each field on its own, so every invalid field is reported at once and each valid one
  * is available for the checks that span fields.
  */
-function parseFields<S extends Shape>(
+export function parseFields<S extends Shape>(
   shape: S,
   source: Record<string, unknown>,
   pathOf: (key: string) => string,
@@ -261,7 +261,7 @@ function parseFields<S extends Shape>(
   return fields;
 }
 
-const invalid = (issues: FieldIssue[], code?: string): ValidationError => {
+export const invalid = (issues: FieldIssue[], code?: string): ValidationError => {
   const paths = [...new Set(issues.map((issue) => issue.path || 'body'))].join(', ');
   return new ValidationError(`invalid request: ${paths}`, issues, code ? { code } : {});
 };

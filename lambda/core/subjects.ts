@@ -29,8 +29,8 @@ export interface SubjectObjects {
 
 /** The webhook delivery log, when webhooks are configured. */
 export interface SubjectDeliveries {
-  /** Deletes every delivery of the verification; how many there were. */
-  eraseFor(verificationId: string): Promise<number>;
+  /** Deletes every delivery of these verifications; how many there were. */
+  eraseFor(verificationIds: string[]): Promise<number>;
 }
 
 export interface ErasureReceipt {
@@ -112,13 +112,16 @@ export async function eraseSubject(
 ): Promise<ErasureResult> {
   const items = await recordsOf(nik, deps);
   const erased = { records: 0, selfies: 0, deliveries: 0 };
+  // Deliveries first, in one pass over the log: while a record exists, a rerun still finds them.
+  if (deps.deliveries && items.length > 0) {
+    erased.deliveries = await deps.deliveries.eraseFor(items.map((item) => item.verification_id));
+  }
   // One person has a handful of records: one at a time keeps a failure's blast radius small and
   // the order (traces first, record last) true for each.
   for (const item of items) {
     for (const key of selfieKeysOf(item)) {
       if (await deps.objects.erase(key)) erased.selfies += 1;
     }
-    if (deps.deliveries) erased.deliveries += await deps.deliveries.eraseFor(item.verification_id);
     await deps.records.delete(item.verification_id);
     erased.records += 1;
   }

@@ -42,6 +42,7 @@ import type {
   IdentityVault,
   IdmetaPort,
   PersonHistory,
+  ReviewSelfies,
   SelfieStore,
   VerdictEvents,
   VerdictStore,
@@ -59,6 +60,7 @@ import {
   toPublicRecord,
 } from './record.ts';
 import { markedVerificationId, parseObjectMetadata, UPLOAD_MARKER_METADATA } from './request.ts';
+import { keepReviewSelfie, withReviewSelfieKey } from './review-service.ts';
 import { decodeSelfie } from './selfie.ts';
 import { readSignals, recordSignals, velocityRefusal } from './signals.ts';
 import type {
@@ -94,7 +96,11 @@ export interface VerifySettings {
 export interface VerifyObserver {
   /** Housekeeping after a stored verdict failed; the verdict stands, the operator should know. */
   housekeepingFailed?(
-    operation: 'publish-verdict-event' | 'finalize-verification' | 'delete-selfie',
+    operation:
+      | 'publish-verdict-event'
+      | 'finalize-verification'
+      | 'delete-selfie'
+      | 'keep-review-selfie',
     error: unknown,
   ): void;
   /** A verification reached a final or released state. */
@@ -121,6 +127,8 @@ export interface VerifyDeps {
   observer?: VerifyObserver;
   /** Announces final verdicts; absent when no event bus is configured. */
   events?: VerdictEvents;
+  /** Where a verdict that opens a review keeps its selfie for the reviewer. */
+  reviewSelfies?: ReviewSelfies;
   /** The person index signals are read from; absent, no signals are computed (a baseline). */
   history?: PersonHistory;
 }
@@ -482,8 +490,15 @@ async function decideClaimed(
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const outcome = decide(result, profile.rules, signals);
-  const final = completedRecord(item, result, outcome, clock.now());
+  const final = withReviewSelfieKey(
+    completedRecord(item, result, outcome, clock.now()),
+    image,
+    deps.reviewSelfies,
+  );
   await storePaid(deps, final, leaseOwner, budget);
+  await keepReviewSelfie(deps.reviewSelfies, final, image, (error) =>
+    deps.observer?.housekeepingFailed?.('keep-review-selfie', error),
+  );
   return { record: toPublicRecord(final), replayed: false };
 }
 

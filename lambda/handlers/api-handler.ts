@@ -6,15 +6,15 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import * as z from 'zod/mini';
-import { FacematchError, ValidationError } from '../core/errors.ts';
-import { parseVerificationBody, safeIdSchema } from '../core/request.ts';
+import { FacematchError } from '../core/errors.ts';
+import { parseVerificationBody } from '../core/request.ts';
 import { maxSelfieTextLength } from '../core/selfie.ts';
 import { getVerification, startPendingVerification, verify } from '../core/verify.ts';
 import { logger, recordLocalRefusal } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { httpProblems, jsonResponse, MethodNotAllowedError, readJsonBody } from './http.ts';
 import { invocationBudget } from './invocation.ts';
+import { getReviewSelfie, listReviews, postReview, verificationIdOf } from './review-routes.ts';
 import { eraseDataSubject, searchDataSubject } from './subject-routes.ts';
 
 /** Kept back from the Lambda's remaining time so the response still gets out. */
@@ -65,42 +65,32 @@ async function getVerificationById(
   runtime: Runtime,
   event: APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult> {
-  const id = event.pathParameters?.verification_id ?? '';
-  if (!z.safeParse(safeIdSchema, id).success) {
-    throw new ValidationError('invalid verification id', [
-      { path: 'verification_id', message: 'not a valid verification id' },
-    ]);
-  }
-  logger.appendKeys({ verification_id: id });
-  return jsonResponse(200, await getVerification(id, runtime.deps));
+  return jsonResponse(200, await getVerification(verificationIdOf(event), runtime.deps));
 }
 
 type Route =
   | 'post'
   | 'get'
+  | 'list-reviews'
+  | 'review'
+  | 'review-selfie'
   | 'subject-search'
-  | 'subject-erase'
-  | 'not-found'
-  | 'method-not-allowed';
+  | 'subject-erase';
 
-/** The one method each data-subject resource has. */
-const SUBJECT_ROUTES: Record<string, Route> = {
-  '/data-subjects/search': 'subject-search',
-  '/data-subjects/erase': 'subject-erase',
+/** Each resource's methods, and the route each one takes. */
+const ROUTES: Record<string, Record<string, Route>> = {
+  '/verifications': { POST: 'post', GET: 'list-reviews' },
+  '/verifications/{verification_id}': { GET: 'get' },
+  '/verifications/{verification_id}/review': { POST: 'review' },
+  '/verifications/{verification_id}/selfie': { GET: 'review-selfie' },
+  '/data-subjects/search': { POST: 'subject-search' },
+  '/data-subjects/erase': { POST: 'subject-erase' },
 };
 
-function route(event: APIGatewayProxyEvent): Route {
-  const resource = event.resource;
-  const subjectRoute = SUBJECT_ROUTES[resource];
-  if (subjectRoute !== undefined) {
-    return event.httpMethod === 'POST' ? subjectRoute : 'method-not-allowed';
-  }
-  if (resource === '/verifications')
-    return event.httpMethod === 'POST' ? 'post' : 'method-not-allowed';
-  if (resource === '/verifications/{verification_id}') {
-    return event.httpMethod === 'GET' ? 'get' : 'method-not-allowed';
-  }
-  return 'not-found';
+function route(event: APIGatewayProxyEvent): Route | 'not-found' | 'method-not-allowed' {
+  const methods = ROUTES[event.resource];
+  if (methods === undefined) return 'not-found';
+  return methods[event.httpMethod] ?? 'method-not-allowed';
 }
 
 export function createApiHandler(runtime: Runtime) {
@@ -113,6 +103,12 @@ export function createApiHandler(runtime: Runtime) {
         return postVerification(runtime, event, context);
       case 'get':
         return getVerificationById(runtime, event);
+      case 'list-reviews':
+        return listReviews(runtime, event);
+      case 'review':
+        return postReview(runtime, event);
+      case 'review-selfie':
+        return getReviewSelfie(runtime, event);
       case 'subject-search':
         return searchDataSubject(runtime, event);
       case 'subject-erase':
@@ -121,7 +117,7 @@ export function createApiHandler(runtime: Runtime) {
         throw new MethodNotAllowedError(
           event.httpMethod,
           event.resource,
-          event.resource === '/verifications' || event.resource in SUBJECT_ROUTES ? 'POST' : 'GET',
+          Object.keys(ROUTES[event.resource] ?? {}).join(', '),
         );
       default:
         throw new FacematchError('no such route', { code: 'ROUTE_NOT_FOUND', status: 404 });

@@ -63,6 +63,10 @@ export interface ApiClient {
   readonly signingRegion: string | null;
   postVerification(body: unknown): Promise<ApiResponse>;
   getVerification(verificationId: string): Promise<ApiResponse>;
+  /** GET /verifications?review=open: one page of the open review queue. */
+  listOpenReviews(page: { limit?: number; cursor?: string }): Promise<ApiResponse>;
+  /** POST /verifications/{id}/review. */
+  postReview(verificationId: string, body: unknown): Promise<ApiResponse>;
   /** `POST /data-subjects/{search|erase}`: the NIK goes in the body, never in the URL. */
   postDataSubject(action: 'search' | 'erase', body: { nik: string }): Promise<ApiResponse>;
   forward(request: ForwardedRequest): Promise<ApiResponse>;
@@ -253,18 +257,28 @@ export function createApiClient(options: ApiClientOptions): ApiClient {
     };
   }
 
+  /** The path of one verification. URL parsing would resolve `.` and `..` away from it. */
+  const verificationPath = (verificationId: string) => {
+    if (verificationId === '' || verificationId === '.' || verificationId === '..') {
+      throw new CliError(`"${verificationId}" is not a verification id`);
+    }
+    return `/verifications/${encodeURIComponent(verificationId)}`;
+  };
+
   return {
     endpoint,
     signingRegion,
     postVerification: (body) => send('POST', '/verifications', body),
-    postDataSubject: (action, body) => send('POST', `/data-subjects/${action}`, body),
-    getVerification: async (verificationId) => {
-      // URL parsing would resolve `.` and `..` away from the verification's path.
-      if (verificationId === '' || verificationId === '.' || verificationId === '..') {
-        throw new CliError(`"${verificationId}" is not a verification id`);
-      }
-      return send('GET', `/verifications/${encodeURIComponent(verificationId)}`);
+    getVerification: async (verificationId) => send('GET', verificationPath(verificationId)),
+    listOpenReviews: async (page) => {
+      const query = new URLSearchParams({ review: 'open' });
+      if (page.limit !== undefined) query.set('limit', String(page.limit));
+      if (page.cursor !== undefined) query.set('cursor', page.cursor);
+      return send('GET', '/verifications', undefined, { query });
     },
+    postReview: async (verificationId, body) =>
+      send('POST', `${verificationPath(verificationId)}/review`, body),
+    postDataSubject: (action, body) => send('POST', `/data-subjects/${action}`, body),
     forward: (request) =>
       send(request.method, request.path, undefined, { bytes: request.body, query: request.query }),
   };

@@ -26,7 +26,7 @@ import {
   cfnLintAcknowledgements,
   GUARD_PLUGIN_NAME,
 } from '../../lib/iac-checks.ts';
-import { logicalIdOf, nagFindings, type Synthesized, synthesize } from './support.ts';
+import { configWith, logicalIdOf, nagFindings, type Synthesized, synthesize } from './support.ts';
 
 const ENVIRONMENTS = availableEnvironments();
 const synthesized = new Map<string, Synthesized>();
@@ -44,7 +44,17 @@ beforeAll(() => {
     // Each synth writes the validation report anew: keep this environment's.
     copyFileSync(join(cdkOut, 'validation-report.json'), reportPath(envName));
   }
-}, 240_000);
+  // No shipped environment lists a webhook: dev with one, for the sender's bundle.
+  const withWebhook = configWith('dev', (config) => ({
+    ...config,
+    webhooks: [{ name: 'receiver', url: 'https://receiver.example/hooks', secret: 'create' }],
+  }));
+  // Its own folder: the same stack name would overwrite dev's template that cfn-lint reads.
+  synthesized.set(
+    'dev+webhook',
+    synthesize('dev', { bundle: true, outdir: join(cdkOut, 'with-webhook'), config: withWebhook }),
+  );
+}, 360_000);
 
 const reportPath = (envName: string) => join(cdkOut, `validation-report.${envName}.json`);
 const templatePath = (envName: string) => join(cdkOut, `Facematch-${envName}.template.json`);
@@ -109,11 +119,19 @@ function acknowledgementsOf({ app }: Synthesized, prefix: string): string[] {
   );
 }
 
-const functionsOf = ({ stack }: Synthesized): Record<HandlerName, FacematchFunction> => ({
+const functionsOf = ({ stack }: Synthesized): Partial<Record<HandlerName, FacematchFunction>> => ({
   api: stack.apiFunction,
   'selfie-uploaded': stack.queueFunction,
   sweeper: stack.sweeper.function,
+  ...(stack.webhooks === undefined ? {} : { 'webhook-sender': stack.webhooks.senderFunction }),
 });
+
+/** Every handler's function: dev's, and the webhook sender of dev with a webhook. */
+const deployedFunction = (handler: HandlerName): FacematchFunction => {
+  const fn = functionsOf(get('dev'))[handler] ?? functionsOf(get('dev+webhook'))[handler];
+  if (fn === undefined) throw new Error(`no function runs the ${handler} handler`);
+  return fn;
+};
 
 describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
   it('synthesizes with bundled code and no cdk-nag finding', () => {
@@ -325,7 +343,7 @@ describe('the deployable bundles', () => {
 
   it.each(HANDLER_NAMES)('npm run build writes the very %s bundle the stack deploys', (handler) => {
     const built = filesOf(join(outdir, handler));
-    const deployed = filesOf(stagedFolder(functionsOf(get('dev'))[handler]));
+    const deployed = filesOf(stagedFolder(deployedFunction(handler)));
 
     // A split bundle: the entry, its chunks and their maps, nothing else, byte for byte.
     expect([...deployed.keys()].sort()).toEqual([...built.keys()].sort());
@@ -345,7 +363,7 @@ describe('the deployable bundles', () => {
           '--enable-source-maps',
           '--input-type=module',
           '-e',
-          `await import(${JSON.stringify(pathToFileURL(stagedBundle(functionsOf(get('dev'))[handler])).href)});`,
+          `await import(${JSON.stringify(pathToFileURL(stagedBundle(deployedFunction(handler))).href)});`,
         ],
         { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' }, timeout: 30_000 },
       );
@@ -354,7 +372,7 @@ describe('the deployable bundles', () => {
       expect(result.status).not.toBe(0);
       expect(result.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
       expect(result.stderr).toContain('ConfigError');
-      expect(result.stderr).toContain('VERDICT_TABLE_NAME is required');
+      expect(result.stderr).toMatch(/(VERDICT|WEBHOOK_DELIVERIES)_TABLE_NAME is required/);
     },
   );
 });

@@ -730,11 +730,49 @@ describe('the REST API', () => {
 
     expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual([
       'GET',
+      'GET',
+      'GET',
+      'POST',
       'POST',
       'POST',
       'POST',
     ]);
     for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('gives each review route its own method: the queue, a decision with a model, the selfie', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      RequestParameters: {
+        'method.request.querystring.review': true,
+        'method.request.querystring.limit': false,
+        'method.request.querystring.cursor': false,
+      },
+    });
+    template.hasResourceProperties('AWS::ApiGateway::Model', {
+      Name: 'ReviewRequest',
+      Schema: Match.objectLike({
+        required: ['decision', 'reason'],
+        properties: {
+          decision: { type: 'string' },
+          reason: { type: 'string' },
+          note: { type: 'string' },
+          reopen: { type: 'boolean' },
+        },
+      }),
+    });
+    const paths = Object.values(resources('AWS::ApiGateway::Resource')).map(
+      (resource) => resource.Properties.PathPart,
+    );
+    expect(paths.sort()).toEqual([
+      'data-subjects',
+      'erase',
+      'review',
+      'search',
+      'selfie',
+      'verifications',
+      '{verification_id}',
+    ]);
   });
 
   it('validates the POST body against a model and the GET path parameter', () => {
@@ -899,23 +937,39 @@ describe('least privilege', () => {
     }
   });
 
-  it('lets both roles query the by-person index, and no other index', () => {
-    for (const role of ['api', 'queue'] as const) {
-      expect(find(statementsOf(role), 'dynamodb:Query')).toEqual([
-        expect.objectContaining({
-          Action: 'dynamodb:Query',
-          Resource: { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] },
-        }),
-      ]);
-    }
+  it('lets both roles query the by-person index; only the API the worklist (the review queue)', () => {
+    const byPerson = { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] };
+    const worklist = { 'Fn::Join': ['', [getAtt(ids.table), '/index/worklist']] };
+    expect(find(statementsOf('queue'), 'dynamodb:Query')).toEqual([
+      expect.objectContaining({ Action: 'dynamodb:Query', Resource: byPerson }),
+    ]);
+    const apiQueries = find(statementsOf('api'), 'dynamodb:Query');
+    expect(apiQueries).toContainEqual(
+      expect.objectContaining({ Action: 'dynamodb:Query', Resource: byPerson }),
+    );
+    expect(apiQueries).toContainEqual(
+      expect.objectContaining({ Sid: 'ReviewQueue', Action: 'dynamodb:Query', Resource: worklist }),
+    );
+    // The only other one is the erasure's (the table and by-person: SubjectRecords).
+    expect(
+      apiQueries.filter((statement) => JSON.stringify(statement).includes('worklist')),
+    ).toHaveLength(1);
   });
 
-  it('lets the API function read and sign uploads under incoming/ only, and list the bucket', () => {
+  const reviewObjects = () => ({
+    'Fn::Join': ['', [getAtt(ids.bucket), '/review/*']],
+  });
+
+  it('lets the API function read and sign uploads under incoming/, keep and show review/ selfies', () => {
     const statements = statementsOf('api').filter(
       (statement) => statement.Sid !== 'SubjectObjects',
     );
 
     expect(find(statements, 's3:GetObject')).toEqual([
+      expect.objectContaining({
+        Action: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'],
+        Resource: reviewObjects(),
+      }),
       expect.objectContaining({
         Action: ['s3:GetObject', 's3:PutObject'],
         Resource: incomingObjects(),
@@ -924,7 +978,9 @@ describe('least privilege', () => {
     expect(find(statements, 's3:ListBucket')).toEqual([
       expect.objectContaining({ Resource: getAtt(ids.bucket) }),
     ]);
-    expect(find(statements, 's3:DeleteObject')).toEqual([]);
+    expect(find(statements, 's3:DeleteObject')).toEqual([
+      expect.objectContaining({ Resource: reviewObjects() }),
+    ]);
   });
 
   it('lets the API function erase a data subject: the by-person index, records, kept selfies, its receipt', () => {
@@ -936,19 +992,16 @@ describe('least privilege', () => {
     expect(find(statements, 'dynamodb:DeleteItem')).toEqual([
       expect.objectContaining({
         Sid: 'SubjectRecords',
-        Action: ['dynamodb:DeleteItem', 'dynamodb:Query'],
-        Resource: [
-          getAtt(ids.table),
-          { 'Fn::Join': ['', [getAtt(ids.table), '/index/by-person']] },
-        ],
+        Action: 'dynamodb:DeleteItem',
+        Resource: getAtt(ids.table),
       }),
     ]);
-    expect(find(statements, 's3:DeleteObject')).toEqual([
+    expect(find(statements, 's3:DeleteObject')).toContainEqual(
       expect.objectContaining({
         Sid: 'SubjectObjects',
         Resource: [objects('incoming/'), objects('review/')],
       }),
-    ]);
+    );
     expect(find(statements, 's3:PutObject').map((statement) => statement.Resource)).toContainEqual(
       objects('receipts/erasure/'),
     );
@@ -978,7 +1031,7 @@ describe('least privilege', () => {
     });
   });
 
-  it('lets the queue function read and delete under incoming/ only, never put', () => {
+  it('lets the queue function read and delete under incoming/, and put only under review/', () => {
     const statements = statementsOf('queue');
 
     expect(find(statements, 's3:GetObject')).toEqual([
@@ -988,7 +1041,24 @@ describe('least privilege', () => {
       }),
     ]);
     expect(find(statements, 's3:ListBucket')).toHaveLength(1);
-    expect(find(statements, 's3:PutObject')).toEqual([]);
+    expect(find(statements, 's3:PutObject')).toEqual([
+      expect.objectContaining({ Action: 's3:PutObject', Resource: reviewObjects() }),
+    ]);
+  });
+
+  it('expires the selfies kept for reviews after retention.reviewSelfieDays', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'expire-review-selfies',
+            Prefix: 'review/',
+            ExpirationInDays: config.retention.reviewSelfieDays,
+            Status: 'Enabled',
+          }),
+        ]),
+      },
+    });
   });
 
   it('lets both functions read both secrets, and nothing more of Secrets Manager', () => {
@@ -1067,6 +1137,27 @@ describe('alarms', () => {
     }
   });
 
+  it('alarm when the oldest open review passes review.slaHours, or when the measure stops', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'facematch-dev-review-sla',
+      MetricName: 'OldestOpenReviewAgeSeconds',
+      Namespace: 'Facematch/dev',
+      Statistic: 'Maximum',
+      Threshold: config.review.slaHours * 3600,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      MetricTransformations: [
+        Match.objectLike({
+          MetricName: 'OldestOpenReviewAgeSeconds',
+          MetricValue: '$.OldestOpenReviewAgeSeconds',
+        }),
+      ],
+      FilterPattern: '{ $.OldestOpenReviewAgeSeconds >= 0 }',
+    });
+  });
+
   it('watch the DLQ, each function (errors, throttles), the IDmeta error rate and token, paid verdicts', () => {
     const names = Object.values(resources('AWS::CloudWatch::Alarm')).map(
       (alarm) => alarm.Properties.AlarmName,
@@ -1079,6 +1170,7 @@ describe('alarms', () => {
       'facematch-dev-idmeta-error-rate',
       'facematch-dev-idmeta-token-rejected',
       'facematch-dev-paid-verdict-not-saved',
+      'facematch-dev-review-sla',
       'facematch-dev-selfie-uploaded-errors',
       'facematch-dev-selfie-uploaded-throttles',
       'facematch-dev-sweeper-errors',

@@ -9,8 +9,11 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createDynamoDocumentClient } from '../../lambda/adapters/aws-clients.ts';
 import { createS3Client } from '../../lambda/adapters/s3-client.ts';
+import { DynamoWebhookDeliveries } from '../../lambda/adapters/webhook-deliveries.ts';
 import { eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
+import type { DeliveryRecord } from '../../lambda/core/webhooks.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { runCli } from '../../local/cli.ts';
 import {
@@ -19,6 +22,8 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
+import { LOCAL_WEBHOOK_TABLE } from '../../local/webhooks.ts';
+import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 
 const people = loadRegistry().people;
@@ -38,8 +43,9 @@ describe('data-subject access and erasure, end to end through the local runtime'
   let s3: S3Client;
   let dataDir: string;
 
+  // Every answer is held to the OpenAPI document the server serves.
   const api = async (method: string, path: string, body?: unknown, contentType?: string) => {
-    const response = await fetch(`${local.apiUrl}${path}`, {
+    const response = await conformingFetch(`${local.apiUrl}${path}`, {
       method,
       ...(body === undefined
         ? {}
@@ -137,14 +143,43 @@ describe('data-subject access and erasure, end to end through the local runtime'
     expect(JSON.stringify(body)).not.toContain('nik_hash');
   });
 
-  it('erases the records, the kept selfies and leaves a receipt with no NIK; a rerun finds nothing', async () => {
+  it('erases the records, the kept selfies, the webhook deliveries and leaves a receipt with no NIK; a rerun finds nothing', async () => {
+    // Prepare: a webhook delivery of one of Agus's verdicts, and one of Siti's
+    const deliveries = new DynamoWebhookDeliveries({
+      client: createDynamoDocumentClient({
+        region: 'ap-southeast-3',
+        credentials: { ...LOCAL_AWS_CREDENTIALS },
+        endpoint: local.dynamoEndpoint,
+      }),
+      tableName: LOCAL_WEBHOOK_TABLE,
+    });
+    const delivery = (verificationId: string): DeliveryRecord => ({
+      delivery_id: `receiver/${randomUUID()}`,
+      endpoint: 'receiver',
+      event_id: randomUUID(),
+      event_type: 'verification.completed',
+      event_time: new Date().toISOString(),
+      verification_id: verificationId,
+      data: { verification_id: verificationId },
+      state: 'DELIVERED',
+      attempts: 1,
+      created_at: new Date().toISOString(),
+      expires_at: Math.floor(Date.now() / 1000) + 86_400,
+    });
+    const agusDelivery = delivery(agusIds.approved);
+    const sitiDelivery = delivery(sitiId);
+    await deliveries.put(agusDelivery);
+    await deliveries.put(sitiDelivery);
+
     // Act
     const { status, body } = await api('POST', '/data-subjects/erase', { nik: agus.nik });
 
     // Assess: the answer
     expect(status).toBe(200);
     expect((body.verification_ids as string[]).sort()).toEqual(Object.values(agusIds).sort());
-    expect(body.erased).toEqual({ records: 3, selfies: 1, deliveries: 0 });
+    expect(body.erased).toEqual({ records: 3, selfies: 1, deliveries: 1 });
+    expect(await deliveries.get(agusDelivery.delivery_id)).toBeNull();
+    expect(await deliveries.get(sitiDelivery.delivery_id)).not.toBeNull();
 
     // Nothing findable by id, by NIK, or in the bucket
     for (const id of Object.values(agusIds)) {

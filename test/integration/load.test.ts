@@ -48,6 +48,14 @@ describe('the local runtime under a small mixed load', () => {
     expect(
       report.ids.filter((id) => id.reason === 'NIK_VELOCITY_EXCEEDED' && id.paidCalls > 0),
     ).toEqual([]);
+    // Every verdict event reached the verifying receiver once, signed as the library expects.
+    expect(report.webhooks.delivered).toBeGreaterThan(0);
+    expect(report.webhooks).toEqual({
+      delivered: report.webhooks.delivered,
+      duplicates: 0,
+      lost: 0,
+      badSignatures: 0,
+    });
   }, 60_000);
 
   // Found by the load run's `selfiesLeft`: a selfie uploaded again after its verdict was never

@@ -18,12 +18,15 @@ import type {
   IdmetaPort,
   PersonHistory,
   PersonVerification,
+  ReviewSelfies,
+  ReviewStore,
   SaveOptions,
   SelfieStore,
   VerdictStore,
 } from '../../lambda/core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../../lambda/core/record.ts';
 import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
+import type { DeliveryRecord, WebhookDeliveries } from '../../lambda/core/webhooks.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -223,6 +226,71 @@ export class ManualClock {
 }
 
 /**
+ * The review queue over an `InMemoryVerdictStore`, with the DynamoDB store's semantics: open
+ * reviews oldest first, a plain (unsigned) cursor, and a decision written only while the record
+ * is unchanged since it was read.
+ */
+export class InMemoryReviewStore implements ReviewStore {
+  constructor(readonly verdicts: InMemoryVerdictStore) {}
+
+  #open(): StoredVerdict[] {
+    return [...this.verdicts.items.values()]
+      .filter((item) => item.status === 'COMPLETED' && item.review?.state === 'OPEN')
+      .sort(
+        (a, b) => Date.parse(a.review?.opened_at ?? '') - Date.parse(b.review?.opened_at ?? ''),
+      );
+  }
+
+  async listOpen(limit: number, cursor?: string) {
+    const open = this.#open();
+    const start = cursor === undefined ? 0 : Number(cursor);
+    const items = open.slice(start, start + limit).map(clone);
+    return { items, nextCursor: start + limit < open.length ? String(start + limit) : null };
+  }
+
+  async oldestOpenSince() {
+    const first = this.#open()[0];
+    return first?.review ? Date.parse(first.review.opened_at) : null;
+  }
+
+  async decide(next: StoredVerdict, expected: StoredVerdict) {
+    const stored = this.verdicts.items.get(next.verification_id);
+    if (
+      stored?.status !== 'COMPLETED' ||
+      stored.updated_at !== expected.updated_at ||
+      (stored.history?.length ?? -1) !== (expected.history?.length ?? -1)
+    ) {
+      return false;
+    }
+    this.verdicts.items.set(next.verification_id, clone(next));
+    return true;
+  }
+}
+
+/** Kept selfies by key; `failKeep` makes the next keeps fail as S3 would. */
+export class InMemoryReviewSelfies implements ReviewSelfies {
+  readonly objects = new Map<string, Uint8Array>();
+  failKeep = false;
+
+  async keep(key: string, image: { bytes: Uint8Array }) {
+    if (this.failKeep) throw new Error('S3 unavailable');
+    this.objects.set(key, image.bytes);
+  }
+
+  async delete(key: string) {
+    this.objects.delete(key);
+  }
+
+  async presign(key: string, expiresInSeconds: number) {
+    if (!this.objects.has(key)) return null;
+    return {
+      url: `https://bucket.example/${key}?X-Amz-Expires=${expiresInSeconds}`,
+      expiresAt: new Date(Date.now() + expiresInSeconds * 1000).toISOString(),
+    };
+  }
+}
+
+/**
  * The `by-person` index over an in-memory store: what the DynamoDB index projects, newest first.
  * Immediate, like dynalite (DynamoDB's index lags by a moment). `queries` counts the reads.
  */
@@ -246,5 +314,26 @@ export class InMemoryPersonHistory implements PersonHistory {
         completedAt: item.completed_at,
         idmetaAt: item.idmeta_at,
       }));
+  }
+}
+
+/** The webhook delivery log in memory (the DynamoDB one is exercised by the integration tests). */
+export class InMemoryWebhookDeliveries implements WebhookDeliveries {
+  readonly items = new Map<string, DeliveryRecord>();
+
+  async get(deliveryId: string): Promise<DeliveryRecord | null> {
+    const item = this.items.get(deliveryId);
+    return item === undefined ? null : clone(item);
+  }
+
+  async put(record: DeliveryRecord): Promise<void> {
+    this.items.set(record.delivery_id, clone(record));
+  }
+
+  async list(options: { failedOnly: boolean; limit: number }): Promise<DeliveryRecord[]> {
+    return [...this.items.values()]
+      .filter((item) => !options.failedOnly || item.state === 'FAILED')
+      .slice(0, options.limit)
+      .map(clone);
   }
 }

@@ -505,9 +505,11 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
 
     it.each([
       ['PUT', '/verifications'],
-      ['GET', '/verifications'],
+      ['DELETE', '/verifications'],
       ['DELETE', '/verifications/{verification_id}'],
       ['POST', '/verifications/{verification_id}'],
+      ['GET', '/verifications/{verification_id}/review'],
+      ['DELETE', '/verifications/{verification_id}/selfie'],
     ])('answers 405 to %s %s', async (method, resource) => {
       // Act
       const result = await invoke(
@@ -532,7 +534,7 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
       );
 
       // Assess
-      expect(headerOf(post, 'allow')).toBe('POST');
+      expect(headerOf(post, 'allow')).toBe('POST, GET');
       expect(headerOf(get, 'allow')).toBe('GET');
     });
   });

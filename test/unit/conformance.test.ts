@@ -65,8 +65,9 @@ describe('the conformance checker', () => {
       'a 405 whose Allow lists the documented method',
       answer({
         method: 'DELETE',
+        path: '/verifications/v-1',
         status: 405,
-        headers: { ...PROBLEM_TYPE, allow: 'POST' },
+        headers: { ...PROBLEM_TYPE, allow: 'GET' },
         body: problemBody(405, 'METHOD_NOT_ALLOWED'),
       }),
     ],
@@ -123,11 +124,12 @@ describe('the conformance checker', () => {
       'a 405 whose Allow differs from the document',
       answer({
         method: 'PUT',
+        path: '/verifications/v-1',
         status: 405,
         headers: { ...PROBLEM_TYPE, Allow: 'GET, POST' },
         body: problemBody(405, 'METHOD_NOT_ALLOWED'),
       }),
-      /Allow is "GET, POST" but the document lists POST/,
+      /Allow is "GET, POST" but the document lists GET/,
     ],
     [
       'another status for a method the path does not have',

@@ -1,0 +1,80 @@
+/**
+ * The review routes of the API entrance (DESIGN.md "Review, subjects, worklists"): the open queue,
+ * a reviewer's decision and the kept selfie. Thin: parse, call core/review-service.ts, answer. The
+ * reviewer is the caller's IAM principal as API Gateway verified it, never a value from the body;
+ * the body's note is never logged.
+ */
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { FacematchError, type FieldIssue, ValidationError } from '../core/errors.ts';
+import { invalid, parseFields, safeIdSchema } from '../core/request.ts';
+import {
+  parseReviewBody,
+  REVIEW_PAGE_DEFAULT_LIMIT,
+  reviewListQuerySchema,
+} from '../core/review.ts';
+import { listOpenReviews, reviewSelfieUrl, reviewVerification } from '../core/review-service.ts';
+import { logger } from '../observability.ts';
+import type { Runtime } from '../runtime.ts';
+import { jsonResponse, readJsonBody } from './http.ts';
+
+/** A decision, a reason code and a note of at most 500 characters (4 bytes each at worst). */
+const REVIEW_BODY_MAX_BYTES = 8 * 1024;
+
+/** The path's verification id, checked as ids are everywhere (400 otherwise). */
+export function verificationIdOf(event: APIGatewayProxyEvent): string {
+  const id = event.pathParameters?.verification_id ?? '';
+  if (!z.safeParse(safeIdSchema, id).success) {
+    throw new ValidationError('invalid verification id', [
+      { path: 'verification_id', message: 'not a valid verification id' },
+    ]);
+  }
+  logger.appendKeys({ verification_id: id });
+  return id;
+}
+
+/** The caller's principal: `userArn` for IAM callers, else `caller`; `local` from the local shim. */
+export function reviewerOf(event: APIGatewayProxyEvent): string {
+  const identity = event.requestContext?.identity;
+  const reviewer = identity?.userArn ?? identity?.caller;
+  if (!reviewer) {
+    // Only an unauthenticated route could get here: IAM authorization always names the caller.
+    throw new FacematchError('the caller has no IAM identity to review with', {
+      code: 'REVIEWER_UNKNOWN',
+      status: 403,
+    });
+  }
+  return reviewer;
+}
+
+export async function listReviews(
+  runtime: Runtime,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
+  const query = event.queryStringParameters ?? {};
+  const issues: FieldIssue[] = [];
+  const fields = parseFields(reviewListQuerySchema.shape, query, String, issues);
+  if (issues.length > 0) throw invalid(issues);
+  const page = await listOpenReviews(runtime.review, {
+    limit: fields.limit === undefined ? REVIEW_PAGE_DEFAULT_LIMIT : Number(fields.limit),
+    cursor: fields.cursor,
+  });
+  return jsonResponse(200, page);
+}
+
+export async function postReview(
+  runtime: Runtime,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
+  const id = verificationIdOf(event);
+  const reviewer = reviewerOf(event);
+  const input = parseReviewBody(readJsonBody(event, REVIEW_BODY_MAX_BYTES));
+  return jsonResponse(200, await reviewVerification(runtime.review, id, input, reviewer));
+}
+
+export async function getReviewSelfie(
+  runtime: Runtime,
+  event: APIGatewayProxyEvent,
+): Promise<APIGatewayProxyResult> {
+  return jsonResponse(200, await reviewSelfieUrl(runtime.review, verificationIdOf(event)));
+}
