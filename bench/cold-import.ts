@@ -24,6 +24,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { build, type Metafile } from 'esbuild';
 import {
+  buildBundle,
   esbuildBuildOptions,
   HANDLER_NAMES,
   type HandlerName,
@@ -152,7 +153,7 @@ async function buildVariants(): Promise<Map<string, Target>> {
   for (const handler of HANDLER_NAMES) {
     // Exactly what `npm run build` writes (same function, same options), in our own folder.
     const deployable = esbuildBuildOptions(handler, join(BENCH_OUT, 'bundle'));
-    const ours = await build({ ...deployable, metafile: true, logLevel: 'error' });
+    const ours = await buildBundle({ ...deployable, logLevel: 'error' });
     const entry = entryFileOf(deployable);
     targets.set(`${handler}/bundle`, {
       file: entry,

@@ -9,9 +9,10 @@
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+
 import {
   BUNDLE_ENTRY_FILE,
+  buildBundle,
   esbuildBuildOptions,
   esbuildBundleOptions,
   HANDLER_NAMES,
@@ -33,12 +34,14 @@ if (values.handler !== undefined || values.into !== undefined) {
   for (const entry of await readdir(values.into)) {
     await rm(join(values.into, entry), { recursive: true, force: true });
   }
-  await build(esbuildBundleOptions(handler, values.into));
+  await buildBundle(esbuildBundleOptions(handler, values.into));
 } else {
   const outdir = join(PROJECT_ROOT, 'dist');
   await rm(outdir, { recursive: true, force: true });
   await mkdir(outdir, { recursive: true });
-  await Promise.all(HANDLER_NAMES.map((handler) => build(esbuildBuildOptions(handler, outdir))));
+  await Promise.all(
+    HANDLER_NAMES.map((handler) => buildBundle(esbuildBuildOptions(handler, outdir))),
+  );
   await writeFile(join(outdir, 'openapi.json'), `${JSON.stringify(openApiDocument(), null, 2)}\n`);
   for (const handler of HANDLER_NAMES) {
     const file = join(outdir, handler, BUNDLE_ENTRY_FILE);

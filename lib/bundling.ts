@@ -3,11 +3,12 @@
  * `npm run build` (bin/build.ts) both read it, through the two adapters below, so what `dist/`
  * holds is what `cdk deploy` uploads: a test holds them to byte-identical output.
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { BuildOptions } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -103,6 +104,40 @@ export function esbuildBundleOptions(handler: HandlerName, bundleDir: string): B
 /** The same bundle as `npm run build` writes it: `<outdir>/<handler>/index.mjs` and its chunks. */
 export function esbuildBuildOptions(handler: HandlerName, outdir: string): BuildOptions {
   return esbuildBundleOptions(handler, join(outdir, handler));
+}
+
+/**
+ * Where esbuild is told a bundle goes, whatever folder it is then written to: a map names its
+ * sources relative to its own place, and a chunk's name hashes its map, so a bundle built at
+ * another depth would differ (a stack's staging folder, `dist/`). Never written to.
+ */
+const NOMINAL_OUTDIR = join(PROJECT_ROOT, '.bundle', 'out');
+
+/**
+ * Builds `options` (from `esbuildBundleOptions`/`esbuildBuildOptions`, with overrides) and writes
+ * the bundle into its `outdir`, byte for byte the same wherever that is. Returns esbuild's
+ * metafile, its output paths those of the files written (relative to the project, as esbuild's).
+ */
+export async function buildBundle(options: BuildOptions): Promise<{ metafile: Metafile }> {
+  const outdir = options.outdir;
+  if (outdir === undefined) throw new Error('buildBundle: options without outdir');
+  const result = await build({ ...options, outdir: NOMINAL_OUTDIR, write: false, metafile: true });
+  const real = (nominal: string) => join(outdir, relative(NOMINAL_OUTDIR, nominal));
+  for (const file of result.outputFiles) {
+    await mkdir(dirname(real(file.path)), { recursive: true });
+    await writeFile(real(file.path), file.contents);
+  }
+  const outputs: Metafile['outputs'] = {};
+  const key = (path: string) => relative(PROJECT_ROOT, real(join(PROJECT_ROOT, path)));
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    outputs[key(path)] = {
+      ...output,
+      imports: output.imports.map((edge) =>
+        edge.external ? edge : { ...edge, path: key(edge.path) },
+      ),
+    };
+  }
+  return { metafile: { ...result.metafile, outputs } };
 }
 
 /**

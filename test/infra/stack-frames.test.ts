@@ -8,10 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUNDLE_ENTRY_FILE,
+  buildBundle,
   esbuildBundleOptions,
   LAMBDA_NODE_OPTIONS,
   PROJECT_ROOT,
@@ -34,7 +34,7 @@ describe('a logged error in the deployed bundle', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'facematch-frames-'));
-    await build({
+    await buildBundle({
       ...esbuildBundleOptions('api', dir),
       entryPoints: { index: ENTRY },
       logLevel: 'error',
