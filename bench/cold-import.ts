@@ -54,6 +54,17 @@ export function handlerEnv(): NodeJS.ProcessEnv {
     VERDICT_TABLE_NAME: 'facematch-verdicts-bench',
     SELFIE_BUCKET_NAME: 'facematch-selfies-bench',
     SELFIE_QUEUE_URL: 'https://sqs.ap-southeast-3.amazonaws.com/123456789012/facematch-bench',
+    // The webhook sender's: one endpoint, as the stack writes the list.
+    WEBHOOK_DELIVERIES_TABLE_NAME: 'facematch-webhook-deliveries-bench',
+    WEBHOOK_ENDPOINTS: JSON.stringify([
+      {
+        name: 'bench',
+        url: 'https://webhooks.example.com/facematch',
+        secretId: 'facematch/bench/webhook',
+        queueArn: 'arn:aws:sqs:ap-southeast-3:123456789012:facematch-webhooks-bench',
+        queueUrl: 'https://sqs.ap-southeast-3.amazonaws.com/123456789012/facematch-webhooks-bench',
+      },
+    ]),
     IDMETA_BASE_URL: 'http://127.0.0.1:9',
     IDMETA_TOKEN: 'bench-token',
     IDMETA_TEMPLATE_ID: 'bench-trust-flow',
@@ -216,7 +227,11 @@ async function loadOnce(target: Target, env: NodeJS.ProcessEnv): Promise<number>
       env: target.nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: target.nodeOptions },
       timeout: 60_000,
     },
-  );
+  ).catch((error: { stderr?: string }) => {
+    // The minified line node quotes is megabytes long: the error and its frames are enough.
+    const lines = (error.stderr ?? '').split('\n').filter((line) => line.length < 500);
+    throw new Error(`loading ${target.file} failed:\n${lines.slice(-12).join('\n')}`);
+  });
   const line = stdout.trim().split('\n').pop() ?? '';
   const { importMs } = JSON.parse(line) as { importMs: number };
   return importMs;
