@@ -661,6 +661,8 @@ async function storePending(
     assertBound(record, item);
   }
   if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
+  // A fresh form for a record that was already waiting: it waits from now on.
+  if (replayed) await deps.store.renewPending(verificationId, nikHash, clock.now());
 
   const upload = await deps.selfies.createUpload({
     // The exact key, whatever the image type (the bytes decide it).
@@ -756,6 +758,9 @@ export async function verifyUploadedSelfie(
   // A foreign object changes no record and is left to the bucket's lifecycle, not deleted: a
   // duplicate notification would then find it gone and end this id FAILED.
   if (raw.kind === 'read') refuseForeignObject(raw.metadata, input.verificationId, 'object');
+  if (existing === null && raw.kind === 'read') {
+    await refuseOrphanedUpload(deps, input.key, raw.metadata);
+  }
 
   const base = {
     verificationId: input.verificationId,
@@ -830,6 +835,25 @@ export async function verifyUploadedSelfie(
   return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, object.image, budget);
 }
 
+/**
+ * An upload made with our form (it carries the form's signed marker) for an id that has no record:
+ * a form is only handed out with a `PENDING` record, so that record was erased (a data subject's
+ * erasure) or expired. The person's selfie must not outlive their erasure, nor start a
+ * verification nobody asked for: the object is deleted and nothing is recorded.
+ */
+async function refuseOrphanedUpload(
+  deps: VerifyDeps,
+  key: string,
+  metadata: Record<string, string>,
+): Promise<void> {
+  if (markedVerificationId(metadata) === undefined) return;
+  await deps.selfies.delete(key);
+  throw new FacematchError(
+    'the upload form was made for a verification that no longer exists; the object was deleted',
+    { code: 'UPLOAD_WITHOUT_VERIFICATION', status: 409 },
+  );
+}
+
 /** An uploaded object as read: its bytes and metadata, or a permanent reason it has none. */
 type ObjectRead =
   | { kind: 'read'; bytes: Uint8Array; metadata: Record<string, string> }
@@ -889,6 +913,8 @@ export async function markDeadLettered(
     leaseOwner,
     leaseExpiresAt: now + deps.settings.leaseMs,
     now,
+    // Erased since the read above: marking must not bring the record back.
+    takeOverOnly: true,
   });
   if (outcome.kind !== 'claimed')
     return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);

@@ -208,20 +208,16 @@ describe('attack: erasure against the local runtime', () => {
     const posted = await fetch(upload.url, { method: 'POST', body: form });
     expect(posted.status).toBeLessThan(300);
 
-    // The queue worker handles the upload.
-    let record: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && record?.status !== 'FAILED'; i++) {
+    // The queue worker handles the upload: the form's verification is gone, so is its selfie.
+    for (let i = 0; i < 100 && (await keysUnder(`incoming/${id}`)).length > 0; i++) {
       await sleep(100);
-      const got = await api('GET', `/verifications/${id}`);
-      if (got.status === 200) record = got.body;
     }
+    await local.queue.idle();
     const secondErase = await api('POST', '/data-subjects/erase', { nik: agus.nik });
 
-    // Contract: after an erasure nothing of the person stays findable. Today the upload ends
-    // FAILED MISSING_IDENTITY (a record that names nobody), whose object is KEPT on purpose
-    // (verify.ts housekeeping: "an API request naming it may still come"); a second erasure
-    // cannot find it, and anyone naming the id with any NIK may take the selfie over.
-    expect(record).toMatchObject({ status: 'FAILED' });
+    // Contract: after an erasure nothing of the person stays findable: no record (not even one
+    // naming nobody, which anyone naming the id could take over with the selfie), no object.
+    expect((await api('GET', `/verifications/${id}`)).status).toBe(404);
     expect(secondErase.body.verification_ids).toEqual([]);
     expect(await keysUnder(`incoming/${id}`)).toEqual([]);
   });

@@ -49,6 +49,7 @@ export class InMemoryVerdictStore implements VerdictStore {
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
     const existing = this.items.get(input.fresh.verification_id);
     if (!existing) {
+      if (input.takeOverOnly) return { kind: 'conflict' };
       this.put(input.fresh);
       return { kind: 'claimed', item: clone(input.fresh) };
     }
@@ -96,6 +97,12 @@ export class InMemoryVerdictStore implements VerdictStore {
     };
     this.put(claimed);
     return { kind: 'claimed', item: clone(claimed) };
+  }
+
+  async renewPending(verificationId: string, nikHash: string, now: number): Promise<void> {
+    const existing = this.items.get(verificationId);
+    if (existing?.status !== 'PENDING' || existing.nik_hash !== nikHash) return;
+    this.put({ ...existing, updated_at: new Date(now).toISOString() });
   }
 
   async sealPending(verificationId: string, nikHash: string, sealedIdentity: string) {
