@@ -19,7 +19,7 @@ import { FacematchError } from './errors.ts';
 import type { CallBudget } from './ports.ts';
 import { releasedRecord } from './record.ts';
 import type { StoredVerdict } from './types.ts';
-import { failClaimed, type VerifyDeps } from './verify.ts';
+import { claimForHousekeeping, failClaimed, type VerifyDeps } from './verify.ts';
 
 export type SweepKind = 'PENDING' | 'PROCESSING';
 
@@ -116,18 +116,8 @@ const uploadKeys = (item: StoredVerdict): string[] => {
 
 /** Takes the item's expired lease as a worker would; null when someone else moved it on. */
 async function claimStuck(deps: VerifyDeps, item: StoredVerdict) {
-  const now = deps.clock.now();
-  const leaseOwner = deps.newLeaseOwner();
-  const outcome = await deps.store.claim({
-    fresh: item,
-    leaseOwner,
-    leaseExpiresAt: now + deps.settings.leaseMs,
-    now,
-    takeOverOnly: true,
-  });
-  if (outcome.kind !== 'claimed') return null;
-  // Sweeping is bookkeeping, not another try: the claim's attempt increment is undone.
-  return { item: { ...outcome.item, attempts: item.attempts }, leaseOwner };
+  const outcome = await claimForHousekeeping(deps, item);
+  return outcome.kind === 'claimed' ? outcome : null;
 }
 
 async function sweepProcessing(item: StoredVerdict, deps: SweepDeps, budget: CallBudget) {

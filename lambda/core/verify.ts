@@ -38,6 +38,7 @@ import { maskNik } from './nik.ts';
 import { decide } from './policy.ts';
 import type {
   CallBudget,
+  ClaimOutcome,
   Clock,
   IdentityVault,
   IdmetaPort,
@@ -907,21 +908,13 @@ export async function markDeadLettered(
   const existing = await deps.store.get(verificationId);
   if (!existing || isFinished(existing)) return existing ? toPublicRecord(existing) : null;
   const now = deps.clock.now();
-  const leaseOwner = deps.newLeaseOwner();
-  const outcome = await deps.store.claim({
-    fresh: existing,
-    leaseOwner,
-    leaseExpiresAt: now + deps.settings.leaseMs,
-    now,
-    // Erased since the read above: marking must not bring the record back.
-    takeOverOnly: true,
-  });
+  const outcome = await claimForHousekeeping(deps, existing);
   if (outcome.kind !== 'claimed')
     return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);
-  // Marking is bookkeeping, not another try: the claim's attempt increment is undone.
+  const { leaseOwner } = outcome;
   const last = recordableError(cause);
   const released = releasedRecord(
-    { ...outcome.item, attempts: existing.attempts },
+    outcome.item,
     {
       code: 'DEAD_LETTERED',
       message: `retries exhausted; last error ${last.code}: ${last.message}`,
@@ -932,6 +925,31 @@ export async function markDeadLettered(
   await deps.store.save(released, leaseOwner);
   deps.observer?.recorded?.(released);
   return toPublicRecord(released);
+}
+
+/**
+ * Claims a record a housekeeper (dead-letter marking, the sweeper) read a moment ago. It takes an
+ * existing record only: erased since the read, it must not be brought back from the copy. And
+ * it is bookkeeping, not another try: the claim's attempt increment is undone.
+ */
+export async function claimForHousekeeping(
+  deps: Pick<VerifyDeps, 'store' | 'clock' | 'newLeaseOwner' | 'settings'>,
+  item: StoredVerdict,
+): Promise<
+  | { kind: 'claimed'; item: StoredVerdict; leaseOwner: string }
+  | Exclude<ClaimOutcome, { kind: 'claimed' }>
+> {
+  const now = deps.clock.now();
+  const leaseOwner = deps.newLeaseOwner();
+  const outcome = await deps.store.claim({
+    fresh: item,
+    leaseOwner,
+    leaseExpiresAt: now + deps.settings.leaseMs,
+    now,
+    takeOverOnly: true,
+  });
+  if (outcome.kind !== 'claimed') return outcome;
+  return { kind: 'claimed', item: { ...outcome.item, attempts: item.attempts }, leaseOwner };
 }
 
 /**
