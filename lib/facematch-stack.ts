@@ -28,7 +28,10 @@ import type { Code } from 'aws-cdk-lib/aws-lambda';
 import type { CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { ERASURE_RECEIPT_PREFIX } from '../lambda/adapters/erasure-receipts.ts';
+import {
+  ERASURE_JOURNAL_PREFIX,
+  ERASURE_RECEIPT_PREFIX,
+} from '../lambda/adapters/erasure-receipts.ts';
 import {
   PERSON_INDEX,
   VERDICT_TABLE_INDEXES,
@@ -522,6 +525,15 @@ export class FacematchStack extends Stack {
         resources: [this.storage.bucket.arnForObjects(`${ERASURE_RECEIPT_PREFIX}*`)],
       }),
     );
+    role.addToPrincipalPolicy(
+      new PolicyStatement({
+        sid: 'ErasureJournal',
+        // The journal of an erasure under way (written with the receipts' PutObject): a rerun
+        // reads it, the finished erasure deletes it. Receipts themselves are never read back.
+        actions: ['s3:GetObject', 's3:DeleteObject'],
+        resources: [this.storage.bucket.arnForObjects(`${ERASURE_JOURNAL_PREFIX}*`)],
+      }),
+    );
   }
 
   /** Reads of the review queue: the `worklist` index only (lambda/adapters/review-store.ts). */
@@ -592,6 +604,12 @@ export class FacematchStack extends Stack {
           'in advance; the grant is scoped to that prefix of the selfie bucket.',
       );
     }
+    acknowledge(
+      this.apiFunction.executionRole,
+      `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/${ERASURE_JOURNAL_PREFIX}*]`,
+      `An erasure's journal (${ERASURE_JOURNAL_PREFIX}) is named by a keyed digest of the ` +
+        "person's NIK, not known in advance; reading and deleting it are scoped to that prefix.",
+    );
     for (const secret of [this.tokenSecret, this.dataKeySecret]) {
       if (secret instanceof Secret) {
         acknowledge(

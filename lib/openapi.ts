@@ -130,6 +130,8 @@ const dataSubjectOperation = (
 export const UNROUTED_RESPONSES = {
   method: 'MethodNotAllowed',
   path: 'RouteNotFound',
+  /** Any path: a foreign `Host`, another site's `Origin` or `Sec-Fetch-Site` (local/request-guard.ts). */
+  forbidden: 'ForbiddenOrigin',
 } as const;
 
 const DESCRIPTION = [
@@ -142,6 +144,11 @@ const DESCRIPTION = [
   'On the local server, any other method on a listed path answers 405 with `Allow` ' +
     '(`#/components/responses/MethodNotAllowed`), and any other path 404 ' +
     '(`#/components/responses/RouteNotFound`).',
+  'The local server has no IAM: it answers 403 (`#/components/responses/ForbiddenOrigin`) on ' +
+    'every path but `/health` and `/openapi.json` to a request whose `Host` is not ' +
+    '`127.0.0.1:<port>`, `localhost:<port>` or `[::1]:<port>`, or whose `Origin` or ' +
+    '`Sec-Fetch-Site` names another site; and 415 to a POST whose `Content-Type` is not JSON, ' +
+    'absent included.',
 ].join('\n\n');
 
 /** `GET /health` and `GET /openapi.json`: served by the local server only. */
@@ -372,6 +379,20 @@ export function openApiDocument(options: OpenApiOptions = {}): JsonObject {
           },
         ),
         [UNROUTED_RESPONSES.path]: problem('Local server: no such path (code ROUTE_NOT_FOUND).'),
+        [UNROUTED_RESPONSES.forbidden]: {
+          description:
+            'Local server: a foreign Host, or a request from another site (code FORBIDDEN_ORIGIN).',
+          content: {
+            'application/problem+json': {
+              schema: {
+                allOf: [
+                  { $ref: '#/components/schemas/Problem' },
+                  { properties: { code: { const: 'FORBIDDEN_ORIGIN' } }, required: ['code'] },
+                ],
+              },
+            },
+          },
+        },
       },
       schemas: {
         VerificationRequest: jsonSchema(verificationBodySchema, 'input'),

@@ -44,6 +44,7 @@ import {
 } from './lambda-shim.ts';
 import { listen, onPort } from './listen.ts';
 import { LocalQueue } from './queue.ts';
+import { postOperationMatcher, refuseForeignRequest } from './request-guard.ts';
 import { FileVerdictEvents } from './verdict-events-file.ts';
 import { LOCAL_WEBHOOK_TABLE, LocalWebhooks } from './webhooks.ts';
 
@@ -317,6 +318,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     let apiUrl = '';
+    const isPostOperation = postOperationMatcher(
+      openApiDocument({ local: true }).paths as Record<string, unknown>,
+    );
     const server = createServer(async (request, response) => {
       try {
         if (await consoleSite.handle(request, response)) return;
@@ -334,6 +338,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
             headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ status: 'ok' }),
           });
+          return;
+        }
+        // No IAM here: a foreign Host, another site, or an untyped POST is refused unread.
+        const refused = refuseForeignRequest(request, isPostOperation);
+        if (refused !== null) {
+          request.resume();
+          writeResult(response, refused);
           return;
         }
         const body = await readBody(request, maxRequestBytes);

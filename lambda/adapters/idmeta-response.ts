@@ -11,6 +11,7 @@
  */
 
 import { IdmetaCheckFailedError, IdmetaProtocolError } from '../core/errors.ts';
+import { DOCUMENTED_MATCH_FIELDS } from '../core/match-fields.ts';
 import { containsNikLikeDigits } from '../core/nik.ts';
 import type { FieldMatches, IdmetaCheckResult } from '../core/types.ts';
 
@@ -34,25 +35,7 @@ const NON_MATCH_FIELDS = new Set([
  * other key of `result.data` is IDmeta's invention, and its name may be a NIK or a person's name
  * (`{"3201...": true}`). Unknown keys are dropped, never stored, and only counted.
  */
-const DOCUMENTED_MATCH_FIELDS = new Set([
-  'nik',
-  'name',
-  'date_of_birth',
-  'liveness_result',
-  'no_kk',
-  'mother_maiden_name',
-  'place_of_birth',
-  'address',
-  'gender',
-  'marital_status',
-  'job_type',
-  'province',
-  'city',
-  'district',
-  'subdistrict',
-  'rt',
-  'rw',
-]);
+const DOCUMENTED_MATCH_FIELD_SET = new Set<string>(DOCUMENTED_MATCH_FIELDS);
 
 /** Always present in `matches` (null when IDmeta left them out) because the policy reads them. */
 const CORE_MATCH_FIELDS = ['nik', 'name', 'date_of_birth'] as const;
@@ -220,7 +203,7 @@ function readMatches(data: JsonObject): { matches: FieldMatches; unknownFields: 
   let unknownFields = 0;
   for (const [key, value] of Object.entries(data)) {
     if (NON_MATCH_FIELDS.has(key)) continue;
-    if (!DOCUMENTED_MATCH_FIELDS.has(key)) {
+    if (!DOCUMENTED_MATCH_FIELD_SET.has(key)) {
       unknownFields += 1;
       continue;
     }

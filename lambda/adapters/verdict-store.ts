@@ -148,14 +148,19 @@ export class DynamoVerdictStore implements VerdictStore {
 
     let lastSeen: StoredVerdict | null = null;
     for (let round = 1; round <= CLAIM_ROUNDS; round++) {
-      if (await this.#putIfAbsent(created)) return { kind: 'claimed', item: created };
+      if (!input.takeOverOnly && (await this.#putIfAbsent(created))) {
+        return { kind: 'claimed', item: created };
+      }
 
       const taken = await this.#takeOver(input);
       if (taken !== null) return { kind: 'claimed', item: taken };
 
       // Both writes were refused: read why. Nothing has been written by this claim.
       lastSeen = await this.get(id);
-      if (lastSeen === null) continue;
+      if (lastSeen === null) {
+        if (input.takeOverOnly) return { kind: 'conflict' };
+        continue;
+      }
       // Taken over by someone else between our update and this read: look again.
       if (isAnonymousFailure(lastSeen) && fresh.nik_hash !== ANONYMOUS_NIK_HASH) continue;
       if (lastSeen.nik_hash !== fresh.nik_hash) return { kind: 'conflict' };
@@ -268,6 +273,30 @@ export class DynamoVerdictStore implements VerdictStore {
       // Not PENDING, someone else's, already sealed, or gone: the record as it is says which.
       if (isConditionalCheckFailed(error)) return this.get(verificationId);
       throw error;
+    }
+  }
+
+  async renewPending(verificationId: string, nikHash: string, now: number): Promise<void> {
+    try {
+      await this.#client.send(
+        new UpdateCommand({
+          TableName: this.#tableName,
+          Key: { [VERDICT_TABLE_PARTITION_KEY]: verificationId },
+          // The worklist key follows `updated_at` for a PENDING record (verdict-table.ts).
+          UpdateExpression: 'SET updated_at = :updated, worklist_at = :updatedMs',
+          ConditionExpression: '#status = :pending AND nik_hash = :h',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':updated': new Date(now).toISOString(),
+            ':updatedMs': now,
+            ':pending': 'PENDING',
+            ':h': nikHash,
+          },
+        }),
+      );
+    } catch (error) {
+      // Moved on meanwhile (claimed, finished, erased): there is nothing left to renew.
+      if (!isConditionalCheckFailed(error)) throw error;
     }
   }
 

@@ -4,7 +4,7 @@
  * finished verdicts the table holds.
  */
 import { type DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { SweepKind, Worklist } from '../core/sweep.ts';
+import type { SweepKind, Worklist, WorklistCursor } from '../core/sweep.ts';
 import type { StoredVerdict } from '../core/types.ts';
 import { WORKLIST_INDEX, withoutIndexKeys } from './verdict-table.ts';
 
@@ -17,7 +17,7 @@ export class DynamoWorklist implements Worklist {
     this.#tableName = options.tableName;
   }
 
-  async entered(kind: SweepKind, before: number, limit: number) {
+  async entered(kind: SweepKind, before: number, limit: number, after?: WorklistCursor) {
     const output = await this.#client.send(
       new QueryCommand({
         TableName: this.#tableName,
@@ -26,11 +26,16 @@ export class DynamoWorklist implements Worklist {
         ExpressionAttributeValues: { ':kind': kind, ':before': before },
         ScanIndexForward: true,
         Limit: limit,
+        ...(after === undefined ? {} : { ExclusiveStartKey: after }),
       }),
     );
     const items = (output.Items ?? []).map((item) =>
       withoutIndexKeys(item as unknown as StoredVerdict),
     );
-    return { items, read: output.ScannedCount ?? items.length };
+    return {
+      items,
+      read: output.ScannedCount ?? items.length,
+      ...(output.LastEvaluatedKey === undefined ? {} : { next: output.LastEvaluatedKey }),
+    };
   }
 }

@@ -82,6 +82,12 @@ export interface ClaimInput {
    * not taken (`released`): a concurrent duplicate must not pay another round of attempts.
    */
   arrivedAt?: number;
+  /**
+   * Take an existing record only, never create one. Housekeepers (the sweeper, dead-letter marking)
+   * claim a record they read a moment ago: if it was erased since, creating it again from their
+   * copy would bring a data subject's record back. A missing record is a `conflict` then.
+   */
+  takeOverOnly?: boolean;
 }
 
 export interface VerdictStore {
@@ -112,6 +118,12 @@ export interface VerdictStore {
     nikHash: string,
     sealedIdentity: string,
   ): Promise<StoredVerdict | null>;
+  /**
+   * A new upload form was handed out for this person's PENDING record: it waits from `now` (its
+   * `updated_at`, and so its place on the worklist), so the sweeper does not expire a
+   * verification whose caller holds a valid form. Nothing happens to a record in another state.
+   */
+  renewPending(verificationId: string, nikHash: string, now: number): Promise<void>;
   /**
    * Writes the final (or released) state, only while `leaseOwner` still holds the lease.
    * Throws `LeaseLostError` otherwise. Attributes absent from `item` are removed.

@@ -8,8 +8,11 @@
  * which rules decided a verdict. Hashing is passed in: the core stays free of `node:crypto`.
  */
 import * as z from 'zod/mini';
+import { KNOWN_MATCH_FIELDS } from './match-fields.ts';
 import { safeIdSchema } from './request.ts';
 import type { DecisionPolicy, PolicyRules, ResolvedProfile } from './types.ts';
+
+export { KNOWN_MATCH_FIELDS };
 
 export const DEFAULT_PROFILE = 'default';
 
@@ -17,24 +20,6 @@ export const DEFAULT_PROFILE = 'default';
  * Match fields IDmeta's Dukcapil facematch documents as booleans (docs: `result.data`); a profile
  * may require any of them. Score, liveness and housekeeping fields are not matches.
  */
-export const KNOWN_MATCH_FIELDS = [
-  'nik',
-  'name',
-  'date_of_birth',
-  'no_kk',
-  'mother_maiden_name',
-  'place_of_birth',
-  'address',
-  'gender',
-  'marital_status',
-  'job_type',
-  'province',
-  'city',
-  'district',
-  'subdistrict',
-  'rt',
-  'rw',
-] as const;
 
 export const PROFILE_DEFAULTS = {
   highRisk: 'review',

@@ -19,7 +19,7 @@ import { FacematchError } from './errors.ts';
 import type { CallBudget } from './ports.ts';
 import { releasedRecord } from './record.ts';
 import type { StoredVerdict } from './types.ts';
-import { failClaimed, type VerifyDeps } from './verify.ts';
+import { claimForHousekeeping, failClaimed, type VerifyDeps } from './verify.ts';
 
 export type SweepKind = 'PENDING' | 'PROCESSING';
 
@@ -33,8 +33,18 @@ export interface Worklist {
     kind: SweepKind,
     before: number,
     limit: number,
-  ): Promise<{ items: StoredVerdict[]; read: number }>;
+    after?: WorklistCursor,
+  ): Promise<{ items: StoredVerdict[]; read: number; next?: WorklistCursor }>;
 }
+
+/** Where the next page of the worklist starts: the store's own key, opaque here. */
+export type WorklistCursor = Record<string, unknown>;
+
+/**
+ * Pages one sweep reads per kind at most: items it must leave alone (failures still inside their
+ * give-up period) must not hide the ones behind them, yet a sweep's reads stay bounded.
+ */
+const MAX_PAGES_PER_KIND = 10;
 
 /** The uploads bucket: which of these keys holds an object, if any. */
 export interface Uploads {
@@ -106,17 +116,8 @@ const uploadKeys = (item: StoredVerdict): string[] => {
 
 /** Takes the item's expired lease as a worker would; null when someone else moved it on. */
 async function claimStuck(deps: VerifyDeps, item: StoredVerdict) {
-  const now = deps.clock.now();
-  const leaseOwner = deps.newLeaseOwner();
-  const outcome = await deps.store.claim({
-    fresh: item,
-    leaseOwner,
-    leaseExpiresAt: now + deps.settings.leaseMs,
-    now,
-  });
-  if (outcome.kind !== 'claimed') return null;
-  // Sweeping is bookkeeping, not another try: the claim's attempt increment is undone.
-  return { item: { ...outcome.item, attempts: item.attempts }, leaseOwner };
+  const outcome = await claimForHousekeeping(deps, item);
+  return outcome.kind === 'claimed' ? outcome : null;
 }
 
 async function sweepProcessing(item: StoredVerdict, deps: SweepDeps, budget: CallBudget) {
@@ -137,13 +138,16 @@ async function sweepProcessing(item: StoredVerdict, deps: SweepDeps, budget: Cal
 
 async function sweepPending(item: StoredVerdict, deps: SweepDeps, budget: CallBudget) {
   const { verify, settings } = deps;
-  const key = await finishableUpload(item, deps);
+  const givingUp = item.error !== undefined;
+  // Only a record that never failed lost its notification. One that failed (dead-lettered, say)
+  // had its upload tried already: queueing it again each sweep would pay IDmeta round after round
+  // and never give it up. A redrive is the operator's call.
+  const key = givingUp ? undefined : await finishableUpload(item, deps);
   if (key !== undefined) {
     await deps.queue.requeue(key);
     return 'requeued' as const;
   }
   const waitingSince = Date.parse(item.updated_at);
-  const givingUp = item.error !== undefined;
   if (givingUp && waitingSince > verify.clock.now() - settings.giveUpMs) return undefined;
   const claimed = await claimStuck(verify, item);
   if (claimed === null) return undefined;
@@ -172,18 +176,30 @@ export async function sweep(deps: SweepDeps, budget: CallBudget): Promise<SweepR
     PENDING: now - formLifetimeMs - settings.uploadGraceMs,
   };
   for (const kind of ['PROCESSING', 'PENDING'] as const) {
-    const { items, read } = await deps.worklist.entered(kind, cutoffs[kind], settings.batchSize);
-    report.read += read;
-    for (const item of items) {
-      // Leave time for the last action's writes; the next sweep goes on where this one stopped.
-      if (verify.clock.now() > budget.deadline - verify.settings.storeReserveMs) return report;
-      const action =
-        kind === 'PROCESSING'
-          ? await sweepProcessing(item, deps, budget)
-          : await sweepPending(item, deps, budget);
-      if (action === undefined) continue;
-      report.actions[action] += 1;
-      deps.onAction?.(action, item);
+    let acted = 0;
+    let cursor: WorklistCursor | undefined;
+    for (let page = 0; page < MAX_PAGES_PER_KIND && acted < settings.batchSize; page++) {
+      const { items, read, next } = await deps.worklist.entered(
+        kind,
+        cutoffs[kind],
+        settings.batchSize,
+        cursor,
+      );
+      report.read += read;
+      for (const item of items) {
+        // Leave time for the last action's writes; the next sweep goes on where this one stopped.
+        if (verify.clock.now() > budget.deadline - verify.settings.storeReserveMs) return report;
+        const action =
+          kind === 'PROCESSING'
+            ? await sweepProcessing(item, deps, budget)
+            : await sweepPending(item, deps, budget);
+        if (action === undefined) continue;
+        acted += 1;
+        report.actions[action] += 1;
+        deps.onAction?.(action, item);
+      }
+      if (next === undefined) break;
+      cursor = next;
     }
   }
   return report;

@@ -38,6 +38,7 @@ import { maskNik } from './nik.ts';
 import { decide } from './policy.ts';
 import type {
   CallBudget,
+  ClaimOutcome,
   Clock,
   IdentityVault,
   IdmetaPort,
@@ -661,6 +662,8 @@ async function storePending(
     assertBound(record, item);
   }
   if (record.status !== 'PENDING') return { record: toPublicRecord(record), replayed: true };
+  // A fresh form for a record that was already waiting: it waits from now on.
+  if (replayed) await deps.store.renewPending(verificationId, nikHash, clock.now());
 
   const upload = await deps.selfies.createUpload({
     // The exact key, whatever the image type (the bytes decide it).
@@ -756,6 +759,9 @@ export async function verifyUploadedSelfie(
   // A foreign object changes no record and is left to the bucket's lifecycle, not deleted: a
   // duplicate notification would then find it gone and end this id FAILED.
   if (raw.kind === 'read') refuseForeignObject(raw.metadata, input.verificationId, 'object');
+  if (existing === null && raw.kind === 'read') {
+    await refuseOrphanedUpload(deps, input.key, raw.metadata);
+  }
 
   const base = {
     verificationId: input.verificationId,
@@ -830,6 +836,25 @@ export async function verifyUploadedSelfie(
   return decideClaimed(deps, work, claimed.item, claimed.leaseOwner, object.image, budget);
 }
 
+/**
+ * An upload made with our form (it carries the form's signed marker) for an id that has no record:
+ * a form is only handed out with a `PENDING` record, so that record was erased (a data subject's
+ * erasure) or expired. The person's selfie must not outlive their erasure, nor start a
+ * verification nobody asked for: the object is deleted and nothing is recorded.
+ */
+async function refuseOrphanedUpload(
+  deps: VerifyDeps,
+  key: string,
+  metadata: Record<string, string>,
+): Promise<void> {
+  if (markedVerificationId(metadata) === undefined) return;
+  await deps.selfies.delete(key);
+  throw new FacematchError(
+    'the upload form was made for a verification that no longer exists; the object was deleted',
+    { code: 'UPLOAD_WITHOUT_VERIFICATION', status: 409 },
+  );
+}
+
 /** An uploaded object as read: its bytes and metadata, or a permanent reason it has none. */
 type ObjectRead =
   | { kind: 'read'; bytes: Uint8Array; metadata: Record<string, string> }
@@ -883,19 +908,13 @@ export async function markDeadLettered(
   const existing = await deps.store.get(verificationId);
   if (!existing || isFinished(existing)) return existing ? toPublicRecord(existing) : null;
   const now = deps.clock.now();
-  const leaseOwner = deps.newLeaseOwner();
-  const outcome = await deps.store.claim({
-    fresh: existing,
-    leaseOwner,
-    leaseExpiresAt: now + deps.settings.leaseMs,
-    now,
-  });
+  const outcome = await claimForHousekeeping(deps, existing);
   if (outcome.kind !== 'claimed')
     return outcome.kind === 'conflict' ? null : toPublicRecord(outcome.item);
-  // Marking is bookkeeping, not another try: the claim's attempt increment is undone.
+  const { leaseOwner } = outcome;
   const last = recordableError(cause);
   const released = releasedRecord(
-    { ...outcome.item, attempts: existing.attempts },
+    outcome.item,
     {
       code: 'DEAD_LETTERED',
       message: `retries exhausted; last error ${last.code}: ${last.message}`,
@@ -906,6 +925,31 @@ export async function markDeadLettered(
   await deps.store.save(released, leaseOwner);
   deps.observer?.recorded?.(released);
   return toPublicRecord(released);
+}
+
+/**
+ * Claims a record a housekeeper (dead-letter marking, the sweeper) read a moment ago. It takes an
+ * existing record only: erased since the read, it must not be brought back from the copy. And
+ * it is bookkeeping, not another try: the claim's attempt increment is undone.
+ */
+export async function claimForHousekeeping(
+  deps: Pick<VerifyDeps, 'store' | 'clock' | 'newLeaseOwner' | 'settings'>,
+  item: StoredVerdict,
+): Promise<
+  | { kind: 'claimed'; item: StoredVerdict; leaseOwner: string }
+  | Exclude<ClaimOutcome, { kind: 'claimed' }>
+> {
+  const now = deps.clock.now();
+  const leaseOwner = deps.newLeaseOwner();
+  const outcome = await deps.store.claim({
+    fresh: item,
+    leaseOwner,
+    leaseExpiresAt: now + deps.settings.leaseMs,
+    now,
+    takeOverOnly: true,
+  });
+  if (outcome.kind !== 'claimed') return outcome;
+  return { kind: 'claimed', item: { ...outcome.item, attempts: item.attempts }, leaseOwner };
 }
 
 /**

@@ -15,6 +15,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { type ApiClientOptions, createApiClient, regionFromHost } from '../cli/api-client.ts';
 import { readBody } from '../lambda-shim.ts';
 import { listen } from '../listen.ts';
+import { isCrossSite } from '../request-guard.ts';
 import { CONSOLE_TOKEN_HEADER, createConsoleSite, isLoopbackHostHeader } from './site.ts';
 
 export interface ConsoleProxyOptions extends Omit<ApiClientOptions, 'timeoutMs'> {
@@ -80,15 +81,6 @@ const sameToken = (sent: string | string[] | undefined, token: string) => {
   return a.length === b.length && timingSafeEqual(a, b);
 };
 
-/** A browser names where a request comes from; anything but this page's own origin is refused. */
-function crossSite(request: IncomingMessage): boolean {
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return true;
-  const origin = request.headers.origin;
-  if (origin === undefined) return false;
-  return origin !== `http://${request.headers.host?.toLowerCase()}`;
-}
-
 const isJson = (contentType: string | undefined) =>
   /^application\/json\s*(?:;\s*charset=utf-8\s*)?$/i.test(contentType?.trim() ?? '');
 
@@ -135,7 +127,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
       problem(response, 404, 'ROUTE_NOT_FOUND', 'Not Found', 'no such route');
       return;
     }
-    if (crossSite(request)) {
+    if (isCrossSite(request)) {
       problem(response, 403, 'CROSS_SITE_REFUSED', 'Forbidden', 'only the console page may call');
       return;
     }

@@ -17,6 +17,7 @@ import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { InMemoryErasureReceipts } from '../support/in-memory.ts';
 
 describe('attack: an erasure that crashed half-way', () => {
   it('announces and receipts every id it erased, not only those the rerun found', async () => {
@@ -26,9 +27,10 @@ describe('attack: an erasure that crashed half-way', () => {
     );
     let failOnce = true;
     const receipts: ErasureReceipt[] = [];
+    const journals = new InMemoryErasureReceipts();
     const announced: string[][] = [];
     const deps: SubjectDeps = {
-      vault: { hashNik: async () => 'h' },
+      vault: { hashNik: async () => 'h', digest: async (field, value) => `${field}:${value}` },
       store: { get: async (id) => records.get(id) ?? null },
       records: {
         idsOf: async () => [...records.keys()],
@@ -41,7 +43,9 @@ describe('attack: an erasure that crashed half-way', () => {
         },
       },
       objects: { erase: async () => false },
-      receipts: { put: async (receipt) => void receipts.push(receipt) },
+      receipts: Object.assign(journals, {
+        put: async (receipt: ErasureReceipt) => void receipts.push(receipt),
+      }),
       events: { erased: async (detail) => void announced.push(detail.verification_ids) },
       clock: { now: () => Date.now() },
       newReceiptId: randomUUID,
@@ -56,6 +60,8 @@ describe('attack: an erasure that crashed half-way', () => {
     expect(records.size).toBe(0);
     expect(announced.flat().sort()).toEqual(['a', 'b', 'c']);
     expect(receipts.flatMap((receipt) => receipt.verification_ids).sort()).toEqual(['a', 'b', 'c']);
+    // The journal that carried the ids over the crash is gone with the erasure.
+    expect(journals.journals.size).toBe(0);
   });
 });
 
@@ -67,24 +73,25 @@ describe('attack: an erasure whose receipt could not be written', () => {
     );
     let receiptFails = true;
     const receipts: ErasureReceipt[] = [];
+    const journals = new InMemoryErasureReceipts();
     const announced: string[][] = [];
     const deps: SubjectDeps = {
-      vault: { hashNik: async () => 'h' },
+      vault: { hashNik: async () => 'h', digest: async (field, value) => `${field}:${value}` },
       store: { get: async (id) => records.get(id) ?? null },
       records: {
         idsOf: async () => [...records.keys()],
         delete: async (id) => void records.delete(id),
       },
       objects: { erase: async () => true },
-      receipts: {
-        put: async (receipt) => {
+      receipts: Object.assign(journals, {
+        put: async (receipt: ErasureReceipt) => {
           if (receiptFails) {
             receiptFails = false;
             throw new Error('SlowDown');
           }
           receipts.push(receipt);
         },
-      },
+      }),
       events: { erased: async (detail) => void announced.push(detail.verification_ids) },
       clock: { now: () => Date.now() },
       newReceiptId: randomUUID,
@@ -97,6 +104,7 @@ describe('attack: an erasure whose receipt could not be written', () => {
     // 'a' or 'b': downstream copies keyed by those ids are never deleted, the officer has no proof.
     expect(rerun.verification_ids.sort()).toEqual(['a', 'b']);
     expect(announced.flat().sort()).toEqual(['a', 'b']);
+    expect(journals.journals.size).toBe(0);
   });
 });
 
@@ -208,20 +216,16 @@ describe('attack: erasure against the local runtime', () => {
     const posted = await fetch(upload.url, { method: 'POST', body: form });
     expect(posted.status).toBeLessThan(300);
 
-    // The queue worker handles the upload.
-    let record: Record<string, unknown> | undefined;
-    for (let i = 0; i < 100 && record?.status !== 'FAILED'; i++) {
+    // The queue worker handles the upload: the form's verification is gone, so is its selfie.
+    for (let i = 0; i < 100 && (await keysUnder(`incoming/${id}`)).length > 0; i++) {
       await sleep(100);
-      const got = await api('GET', `/verifications/${id}`);
-      if (got.status === 200) record = got.body;
     }
+    await local.queue.idle();
     const secondErase = await api('POST', '/data-subjects/erase', { nik: agus.nik });
 
-    // Contract: after an erasure nothing of the person stays findable. Today the upload ends
-    // FAILED MISSING_IDENTITY (a record that names nobody), whose object is KEPT on purpose
-    // (verify.ts housekeeping: "an API request naming it may still come"); a second erasure
-    // cannot find it, and anyone naming the id with any NIK may take the selfie over.
-    expect(record).toMatchObject({ status: 'FAILED' });
+    // Contract: after an erasure nothing of the person stays findable: no record (not even one
+    // naming nobody, which anyone naming the id could take over with the selfie), no object.
+    expect((await api('GET', `/verifications/${id}`)).status).toBe(404);
     expect(secondErase.body.verification_ids).toEqual([]);
     expect(await keysUnder(`incoming/${id}`)).toEqual([]);
   });

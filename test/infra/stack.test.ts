@@ -961,8 +961,9 @@ describe('least privilege', () => {
   });
 
   it('lets the API function read and sign uploads under incoming/, keep and show review/ selfies', () => {
+    // The erasure's own object grants are checked with it, below.
     const statements = statementsOf('api').filter(
-      (statement) => statement.Sid !== 'SubjectObjects',
+      (statement) => statement.Sid !== 'SubjectObjects' && statement.Sid !== 'ErasureJournal',
     );
 
     expect(find(statements, 's3:GetObject')).toEqual([
@@ -1005,6 +1006,17 @@ describe('least privilege', () => {
     expect(find(statements, 's3:PutObject').map((statement) => statement.Resource)).toContainEqual(
       objects('receipts/erasure/'),
     );
+    // The journal of an erasure under way: read by a rerun, deleted once receipted; only there
+    const journal = expect.objectContaining({
+      Sid: 'ErasureJournal',
+      Action: ['s3:DeleteObject', 's3:GetObject'],
+      Resource: objects('receipts/erasure/pending/'),
+    });
+    expect(find(statements, 's3:GetObject')).toContainEqual(journal);
+    expect(find(statements, 's3:DeleteObject')).toContainEqual(journal);
+    expect(
+      find(statements, 's3:GetObject').flatMap((statement) => [statement.Resource].flat()),
+    ).not.toContainEqual(objects('receipts/erasure/'));
   });
 
   it('gives the sweeper its own small role: the worklist, claims, uploads, the queue, no selfie reads beyond HEAD', () => {

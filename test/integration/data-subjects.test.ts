@@ -253,6 +253,21 @@ describe('data-subject access and erasure, end to end through the local runtime'
 
     // Act
     await expect(eraseSubject(siti.nik, 'local', crashing)).rejects.toThrow('died');
+    // The crash left its journal: both ids, under a digest, never the NIK nor the records' hash
+    const [journalKey, ...otherJournals] = await keysUnder('receipts/erasure/pending/');
+    expect(otherJournals).toEqual([]);
+    const journalObject = await s3.send(
+      new GetObjectCommand({ Bucket: local.bucket, Key: journalKey }),
+    );
+    const journalText = (await journalObject.Body?.transformToString()) ?? '';
+    expect(JSON.parse(journalText).verification_ids).toEqual(
+      expect.arrayContaining([first, second]),
+    );
+    const sitiHash = await local.runtime.subjects.vault.hashNik(siti.nik);
+    for (const secret of [siti.nik, sitiHash]) {
+      expect(journalText).not.toContain(secret);
+      expect(journalKey).not.toContain(secret);
+    }
     const rerun = await api('POST', '/data-subjects/erase', { nik: siti.nik });
 
     // Assess: the rerun finds what the crash left and erases it
@@ -261,6 +276,9 @@ describe('data-subject access and erasure, end to end through the local runtime'
     const left = await api('POST', '/data-subjects/search', { nik: siti.nik });
     expect(left.body.verifications).toEqual([]);
     expect(await keysUnder(`review/${second}`)).toEqual([]);
+    // The receipt names both ids, the one the crashed run erased too; the journal is gone
+    expect(rerun.body.verification_ids).toEqual(expect.arrayContaining([first, second]));
+    expect(await keysUnder('receipts/erasure/pending/')).toEqual([]);
   });
 
   it('refuses bad requests with a problem naming the field, and never echoes the NIK', async () => {

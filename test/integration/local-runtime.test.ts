@@ -15,8 +15,9 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
-import { conformingFetch } from '../support/conformance.ts';
+import { conformingFetch, servedConformance } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { rawRequest } from '../support/raw-http.ts';
 
 /** The bearer token `startLocalRuntime` gives its simulator (local/server.ts). */
 const SIMULATOR_TOKEN = 'sim-local-token';
@@ -345,6 +346,65 @@ describe('the local runtime, end to end over loopback HTTP', () => {
       [400, 'SELFIE_UNREADABLE'],
     ]);
     expect(notJson.status).toBe(415);
+  });
+
+  it('(l) refuses a foreign Host, another site and an untyped POST on every API route; its own origin gets through', async () => {
+    // Prepare: what a page in the developer's browser, or a rebound name, can send
+    const port = Number(new URL(local.apiUrl).port);
+    const checker = await servedConformance(local.apiUrl);
+    const send = async (
+      method: string,
+      path: string,
+      headers: Record<string, string>,
+      body?: string,
+    ) => {
+      const answer = await rawRequest(port, {
+        method,
+        path,
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      checker.assert({
+        method,
+        path,
+        status: answer.status,
+        headers: Object.fromEntries(
+          Object.entries(answer.headers).map(([name, value]) => [name, String(value)]),
+        ),
+        body: answer.text,
+      });
+      return [answer.status, (JSON.parse(answer.text) as { code?: string }).code];
+    };
+    const json = { 'content-type': 'application/json' };
+    const nik = JSON.stringify({ nik: agus.nik });
+    const own = `http://127.0.0.1:${port}`;
+
+    // Act and assess
+    const refused = [
+      await send('POST', '/data-subjects/erase', { ...json, host: `rebound.example:${port}` }, nik),
+      await send('GET', `/verifications/${ids.inline}`, { host: `evil.example:${port}` }),
+      await send('GET', '/verifications?state=open', { host: '127.0.0.1:1' }),
+      await send('POST', '/data-subjects/search', { ...json, origin: 'https://evil.example' }, nik),
+      await send('POST', '/data-subjects/search', { ...json, origin: 'null' }, nik),
+      await send('GET', `/verifications/${ids.inline}`, { 'sec-fetch-site': 'cross-site' }),
+      await send('POST', '/verifications', { ...json, 'sec-fetch-site': 'same-site' }, '{}'),
+      await send('POST', '/data-subjects/erase', {}, nik),
+      await send('POST', '/data-subjects/search', { 'content-type': 'text/plain' }, nik),
+      await send('POST', `/verifications/${ids.inline}/review`, {}, '{}'),
+      await send('POST', '/verifications', { 'content-type': 'multipart/form-data' }, '{}'),
+    ];
+    expect(refused).toEqual([
+      ...Array(7).fill([403, 'FORBIDDEN_ORIGIN']),
+      ...Array(4).fill([415, 'UNSUPPORTED_CONTENT_TYPE']),
+    ]);
+    // The console page's own calls (same origin, JSON), and a CLI (no Origin), are served
+    const headers = { ...json, origin: own, 'sec-fetch-site': 'same-origin' };
+    expect(await send('POST', '/data-subjects/search', headers, nik)).toEqual([200, undefined]);
+    expect(
+      await send('GET', `/verifications/${ids.inline}`, { host: `localhost:${port}` }),
+    ).toEqual([200, undefined]);
+    // Health and the document stay open to a GET from anywhere
+    expect((await rawRequest(port, { path: '/health', headers: { host: 'x' } })).status).toBe(200);
   });
 
   it('(i) announces each final verdict once in events.jsonl, without personal data', async () => {

@@ -80,6 +80,10 @@ export class ApiConformance {
   /** Every way `response` departs from the document; empty when it conforms. */
   violations(response: ObservedResponse): string[] {
     const path = response.path.split('?')[0] ?? '';
+    // The local server's refusal of a foreign or cross-site request comes before any routing.
+    if (response.status === 403) {
+      return this.against(response, `#/components/responses/${UNROUTED_RESPONSES.forbidden}`);
+    }
     const route =
       this.paths.find((candidate) => candidate.template === path) ??
       this.paths.find((candidate) => candidate.regex.test(path.replace(/(?<=.)\/$/, '')));

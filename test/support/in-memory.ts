@@ -25,6 +25,11 @@ import type {
   VerdictStore,
 } from '../../lambda/core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../../lambda/core/record.ts';
+import type {
+  ErasureJournal,
+  ErasureReceipt,
+  ErasureReceipts,
+} from '../../lambda/core/subjects.ts';
 import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
 import type { DeliveryRecord, WebhookDeliveries } from '../../lambda/core/webhooks.ts';
 
@@ -49,6 +54,7 @@ export class InMemoryVerdictStore implements VerdictStore {
   async claim(input: ClaimInput): Promise<ClaimOutcome> {
     const existing = this.items.get(input.fresh.verification_id);
     if (!existing) {
+      if (input.takeOverOnly) return { kind: 'conflict' };
       this.put(input.fresh);
       return { kind: 'claimed', item: clone(input.fresh) };
     }
@@ -96,6 +102,12 @@ export class InMemoryVerdictStore implements VerdictStore {
     };
     this.put(claimed);
     return { kind: 'claimed', item: clone(claimed) };
+  }
+
+  async renewPending(verificationId: string, nikHash: string, now: number): Promise<void> {
+    const existing = this.items.get(verificationId);
+    if (existing?.status !== 'PENDING' || existing.nik_hash !== nikHash) return;
+    this.put({ ...existing, updated_at: new Date(now).toISOString() });
   }
 
   async sealPending(verificationId: string, nikHash: string, sealedIdentity: string) {
@@ -335,5 +347,31 @@ export class InMemoryWebhookDeliveries implements WebhookDeliveries {
       .filter((item) => !options.failedOnly || item.state === 'FAILED')
       .slice(0, options.limit)
       .map(clone);
+  }
+}
+
+/**
+ * Erasure receipts and journals in memory. `put` may be replaced (a failing receipt write); the
+ * journals are copied in and out, as S3 would, so a run cannot change a stored one in place.
+ */
+export class InMemoryErasureReceipts implements ErasureReceipts {
+  readonly receipts: ErasureReceipt[] = [];
+  readonly journals = new Map<string, ErasureJournal>();
+
+  async put(receipt: ErasureReceipt): Promise<void> {
+    this.receipts.push(structuredClone(receipt));
+  }
+
+  async pending(digest: string): Promise<ErasureJournal | null> {
+    const entry = this.journals.get(digest);
+    return entry === undefined ? null : structuredClone(entry);
+  }
+
+  async journal(digest: string, entry: ErasureJournal): Promise<void> {
+    this.journals.set(digest, structuredClone(entry));
+  }
+
+  async settle(digest: string): Promise<void> {
+    this.journals.delete(digest);
   }
 }

@@ -639,7 +639,14 @@ describe('API handler with API Gateway REST proxy events (IAM caller)', () => {
         ...local.runtime,
         deps: {
           ...local.runtime.deps,
-          store: { get: fail, createPending: fail, claim: fail, sealPending: fail, save: fail },
+          store: {
+            get: fail,
+            createPending: fail,
+            claim: fail,
+            sealPending: fail,
+            renewPending: fail,
+            save: fail,
+          },
         },
       };
       broken = createApiHandler(runtime);

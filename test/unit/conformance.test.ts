@@ -81,6 +81,15 @@ describe('the conformance checker', () => {
         body: problemBody(404, 'ROUTE_NOT_FOUND'),
       }),
     ],
+    [
+      "the local server's refusal of a cross-site call",
+      answer({
+        path: '/data-subjects/erase',
+        status: 403,
+        headers: PROBLEM_TYPE,
+        body: problemBody(403, 'FORBIDDEN_ORIGIN'),
+      }),
+    ],
   ])('accepts %s', (_name, response) => {
     expect(checker.violations(response)).toEqual([]);
   });
@@ -160,6 +169,11 @@ describe('the conformance checker', () => {
       'Facematch-Replayed other than "true"',
       answer({ headers: { ...JSON_TYPE, 'facematch-replayed': 'false' } }),
       /header Facematch-Replayed "false"/,
+    ],
+    [
+      'a 403 that is not the local refusal',
+      answer({ status: 403, headers: PROBLEM_TYPE, body: problemBody(403, 'ACCESS_DENIED') }),
+      /\/code must be equal to constant/,
     ],
   ])('refuses %s', (_name, response, violation) => {
     // Act
