@@ -4,6 +4,8 @@ const sections: Record<string, (input: never) => Promise<unknown>> = {
   rss: async (input) => (await import('./rss.ts')).rssChild(input),
   connections: async (input) => (await import('./connections.ts')).connectionsChild(input),
   console: async (input) => (await import('./console.ts')).consoleChild(input),
+  roundTrips: async (input) => (await import('./budgets.ts')).roundTripsChild(input),
+  sweepReads: async (input) => (await import('./budgets.ts')).sweepReadsChild(input),
 };
 
 const section = process.argv[2] ?? '';

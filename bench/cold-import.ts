@@ -1,21 +1,36 @@
 /**
- * Bundle size and cold import time of each Lambda handler, next to an empty module and to the
- * same handler bundled the `NodejsFunction` default way (the AWS SDK left external and loaded
- * from node_modules, as the Lambda runtime would load its own copy).
+ * Cold import of each Lambda handler as Lambda loads it, against what `NodejsFunction` ships when
+ * nothing is said: the baseline of the budget (issue 17).
  *
- * Method: every sample is a fresh `node` process (bench/import-child.mjs) that times
- * `await import(bundle)` with `process.hrtime`: module load, parse, compile and the handler's
- * init (config parse, client construction, the prefetch of a static token), without node's own
- * bootstrap, which is the same for every variant and not ours to cut. Variants alternate within
- * each round (and the order rotates), so a noisy neighbour on this shared machine hits all alike.
+ * - baseline: the handler built as NodejsFunction builds it by default, a CommonJS `index.js`, not
+ *   minified, no source map, `@aws-sdk/*` external (resolved from node_modules, as the runtime
+ *   provides its own copy), loaded with `require()` as the runtime loads an `index.js`.
+ * - bundle: what the stack deploys (lib/bundling.ts, the same options as `npm run build`), an ES
+ *   module `index.mjs` (with its chunks, if split) loaded with `import()`, and the stack's
+ *   NODE_OPTIONS (LAMBDA_NODE_OPTIONS, imported from the stack's own definition).
+ * - empty: an empty ES module, for what node's loader costs on its own.
+ * Every child runs with `--expose-gc`, as Lambda's bootstrap starts every Node function.
+ *
+ * Method: every sample is a fresh `node` process (bench/import-child.mjs) that times the load with
+ * `process.hrtime`: module load, parse, compile (and, with --enable-source-maps, the source map)
+ * and the handler's init (config parse, client construction, the prefetch of a static token),
+ * without node's own bootstrap, which is the same for every variant and not ours to cut. Variants
+ * alternate within each round (the order rotates), so a noisy neighbour hits all alike; medians.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build } from 'esbuild';
-import { esbuildBuildOptions, HANDLER_NAMES, type HandlerName } from '../lib/bundling.ts';
+import { build, type Metafile } from 'esbuild';
+import {
+  buildBundle,
+  esbuildBuildOptions,
+  HANDLER_NAMES,
+  type HandlerName,
+  LAMBDA_NODE_OPTIONS,
+  PROJECT_ROOT,
+} from '../lib/bundling.ts';
 import { median, percentile } from './stats.ts';
 
 const run = promisify(execFile);
@@ -23,10 +38,14 @@ const run = promisify(execFile);
 export const BENCH_OUT = new URL('./.out/', import.meta.url).pathname;
 const CHILD = new URL('./import-child.mjs', import.meta.url).pathname;
 
+/** How Lambda's bootstrap starts node for every function. */
+const BOOTSTRAP_FLAGS = ['--expose-gc'];
+
 /**
  * What each handler's init needs so it does not throw: a static token keeps the secret prefetch
  * local, and port 9 (discard) on loopback means no IDmeta call could go anywhere even if one were
- * made. Built from scratch, so nothing of the caller's environment (a profile, a proxy) leaks in.
+ * made. Built from scratch, so nothing of the caller's environment (a profile, a proxy, a
+ * NODE_OPTIONS) leaks in.
  */
 export function handlerEnv(): NodeJS.ProcessEnv {
   return {
@@ -34,6 +53,18 @@ export function handlerEnv(): NodeJS.ProcessEnv {
     HOME: process.env.HOME ?? '/tmp',
     VERDICT_TABLE_NAME: 'facematch-verdicts-bench',
     SELFIE_BUCKET_NAME: 'facematch-selfies-bench',
+    SELFIE_QUEUE_URL: 'https://sqs.ap-southeast-3.amazonaws.com/123456789012/facematch-bench',
+    // The webhook sender's: one endpoint, as the stack writes the list.
+    WEBHOOK_DELIVERIES_TABLE_NAME: 'facematch-webhook-deliveries-bench',
+    WEBHOOK_ENDPOINTS: JSON.stringify([
+      {
+        name: 'bench',
+        url: 'https://webhooks.example.com/facematch',
+        secretId: 'facematch/bench/webhook',
+        queueArn: 'arn:aws:sqs:ap-southeast-3:123456789012:facematch-webhooks-bench',
+        queueUrl: 'https://sqs.ap-southeast-3.amazonaws.com/123456789012/facematch-webhooks-bench',
+      },
+    ]),
     IDMETA_BASE_URL: 'http://127.0.0.1:9',
     IDMETA_TOKEN: 'bench-token',
     IDMETA_TEMPLATE_ID: 'bench-trust-flow',
@@ -45,13 +76,37 @@ export function handlerEnv(): NodeJS.ProcessEnv {
   };
 }
 
-export type Variant = 'empty' | 'bundle' | 'external';
+/**
+ * `single-maps`, `single`, `split-maps`: what each lever is worth, side by side in the same loop
+ * (informational, for the handlers in LEVER_HANDLERS): the bundle without code splitting (one
+ * `index.mjs`, the dynamic imports inlined) with and without --enable-source-maps, and the split
+ * bundle with it.
+ */
+export type Variant = 'empty' | 'bundle' | 'baseline' | 'single-maps' | 'single' | 'split-maps';
+
+export const LEVER_HANDLERS: readonly HandlerName[] = ['api', 'selfie-uploaded'];
+
+/** Node's source-map flag, the one lever that is a flag (what the stack deployed before). */
+const SOURCE_MAPS_FLAG = '--enable-source-maps';
+
+interface Target {
+  file: string;
+  mode: 'import' | 'require';
+  /** Bytes node reads at start-up: the entry file and every chunk it imports statically. */
+  bytes: number;
+  /** The source maps of those files (read at start-up under --enable-source-maps). */
+  mapBytes: number;
+  nodeOptions?: string;
+}
 
 export interface ColdImportRow {
   handler: HandlerName | '-';
   variant: Variant;
   file: string;
+  mode: Target['mode'];
+  nodeOptions: string;
   bytes: number;
+  mapBytes: number;
   samplesMs: number[];
   medianMs: number;
   p90Ms: number;
@@ -62,32 +117,120 @@ export interface ColdImportResult {
   rows: ColdImportRow[];
 }
 
-/** Builds the three variants; returns the file of each, keyed `<handler>/<variant>`. */
-async function buildVariants(): Promise<Map<string, string>> {
-  await rm(join(BENCH_OUT, 'bundle'), { recursive: true, force: true });
-  await rm(join(BENCH_OUT, 'external'), { recursive: true, force: true });
-  await mkdir(BENCH_OUT, { recursive: true });
-  const files = new Map<string, string>();
+/** The output files loaded before the entry's top-level code runs (static imports, transitively). */
+export function startupOutputs(metafile: Metafile, entryFile: string): string[] {
+  const entry = relative(PROJECT_ROOT, entryFile);
+  const seen = new Set<string>();
+  const visit = (path: string) => {
+    if (seen.has(path)) return;
+    seen.add(path);
+    for (const edge of metafile.outputs[path]?.imports ?? []) {
+      if (edge.kind === 'import-statement' && !edge.external) visit(edge.path);
+    }
+  };
+  visit(entry);
+  return [...seen];
+}
+
+function sizes(metafile: Metafile, entryFile: string): { bytes: number; mapBytes: number } {
+  let bytes = 0;
+  let mapBytes = 0;
+  for (const path of startupOutputs(metafile, entryFile)) {
+    bytes += metafile.outputs[path]?.bytes ?? 0;
+    mapBytes += metafile.outputs[`${path}.map`]?.bytes ?? 0;
+  }
+  return { bytes, mapBytes };
+}
+
+/** The file esbuild writes an entry point to, from the options (outfile, or outdir + index). */
+export function entryFileOf(options: { outfile?: string; outdir?: string }): string {
+  if (options.outfile !== undefined) return options.outfile;
+  if (options.outdir !== undefined) return join(options.outdir, 'index.mjs');
+  throw new Error('esbuild options without outfile or outdir');
+}
+
+/** Builds the three variants, keyed `<handler>/<variant>`. */
+async function buildVariants(): Promise<Map<string, Target>> {
+  for (const folder of ['bundle', 'baseline', 'single', 'external']) {
+    await rm(join(BENCH_OUT, folder), { recursive: true, force: true });
+  }
+  await mkdir(join(BENCH_OUT, 'baseline'), { recursive: true });
+  // The project is `"type": "module"`; a Lambda asset has no package.json, so `.js` is CommonJS.
+  await writeFile(join(BENCH_OUT, 'baseline', 'package.json'), '{ "type": "commonjs" }\n');
+  const targets = new Map<string, Target>();
   const empty = join(BENCH_OUT, 'empty.mjs');
   await writeFile(empty, 'export {};\n');
-  files.set('-/empty', empty);
+  targets.set('-/empty', { file: empty, mode: 'import', bytes: 11, mapBytes: 0 });
   for (const handler of HANDLER_NAMES) {
     // Exactly what `npm run build` writes (same function, same options), in our own folder.
     const deployable = esbuildBuildOptions(handler, join(BENCH_OUT, 'bundle'));
-    await build({ ...deployable, logLevel: 'error' });
-    files.set(`${handler}/bundle`, deployable.outfile as string);
-    // The NodejsFunction default: `externalModules: ['@aws-sdk/*']`, everything else the same.
-    const external = esbuildBuildOptions(handler, join(BENCH_OUT, 'external'));
-    await build({ ...external, external: ['@aws-sdk/*'], logLevel: 'error' });
-    files.set(`${handler}/external`, external.outfile as string);
+    const ours = await buildBundle({ ...deployable, logLevel: 'error' });
+    const entry = entryFileOf(deployable);
+    targets.set(`${handler}/bundle`, {
+      file: entry,
+      mode: 'import',
+      ...sizes(ours.metafile, entry),
+      nodeOptions: LAMBDA_NODE_OPTIONS,
+    });
+    if (LEVER_HANDLERS.includes(handler)) {
+      const withMaps = `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`;
+      targets.set(`${handler}/split-maps`, {
+        ...(targets.get(`${handler}/bundle`) as Target),
+        nodeOptions: withMaps,
+      });
+      const singleFile = join(BENCH_OUT, 'single', handler, 'index.mjs');
+      const { outdir: _outdir, chunkNames: _chunks, outExtension: _ext, ...rest } = deployable;
+      const single = await build({
+        ...rest,
+        splitting: false,
+        outfile: singleFile,
+        metafile: true,
+        logLevel: 'error',
+      });
+      const singleTarget: Target = {
+        file: singleFile,
+        mode: 'import',
+        ...sizes(single.metafile, singleFile),
+      };
+      targets.set(`${handler}/single-maps`, { ...singleTarget, nodeOptions: withMaps });
+      targets.set(`${handler}/single`, { ...singleTarget, nodeOptions: LAMBDA_NODE_OPTIONS });
+    }
+    // NodejsFunction's default: CommonJS, not minified, no source map, `@aws-sdk/*` external,
+    // esbuild's own mainFields; only the entry point and the target are ours.
+    const outfile = join(BENCH_OUT, 'baseline', handler, 'index.js');
+    const baseline = await build({
+      entryPoints: deployable.entryPoints,
+      absWorkingDir: PROJECT_ROOT,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: deployable.target,
+      external: ['@aws-sdk/*'],
+      outfile,
+      metafile: true,
+      logLevel: 'error',
+    });
+    targets.set(`${handler}/baseline`, {
+      file: outfile,
+      mode: 'require',
+      ...sizes(baseline.metafile, outfile),
+    });
   }
-  return files;
+  return targets;
 }
 
-async function importOnce(file: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const { stdout } = await run(process.execPath, [CHILD, pathToFileURL(file).href], {
-    env,
-    timeout: 60_000,
+async function loadOnce(target: Target, env: NodeJS.ProcessEnv): Promise<number> {
+  const { stdout } = await run(
+    process.execPath,
+    [...BOOTSTRAP_FLAGS, CHILD, target.mode, pathToFileURL(target.file).href],
+    {
+      env: target.nodeOptions === undefined ? env : { ...env, NODE_OPTIONS: target.nodeOptions },
+      timeout: 60_000,
+    },
+  ).catch((error: { stderr?: string }) => {
+    // The minified line node quotes is megabytes long: the error and its frames are enough.
+    const lines = (error.stderr ?? '').split('\n').filter((line) => line.length < 500);
+    throw new Error(`loading ${target.file} failed:\n${lines.slice(-12).join('\n')}`);
   });
   const line = stdout.trim().split('\n').pop() ?? '';
   const { importMs } = JSON.parse(line) as { importMs: number };
@@ -98,33 +241,36 @@ export async function measureColdImport(options: {
   runs: number;
   onProgress?: (line: string) => void;
 }): Promise<ColdImportResult> {
-  const files = await buildVariants();
-  const keys = [...files.keys()];
+  const targets = await buildVariants();
+  const keys = [...targets.keys()];
   const env = handlerEnv();
+  const target = (key: string) => targets.get(key) as Target;
   const samples = new Map<string, number[]>(keys.map((key) => [key, []]));
   // One unmeasured round: the OS page cache holds every file before the first sample.
-  for (const key of keys) await importOnce(files.get(key) as string, env);
+  for (const key of keys) await loadOnce(target(key), env);
   for (let round = 0; round < options.runs; round++) {
     const order = keys.map((_, index) => keys[(index + round) % keys.length] as string);
-    for (const key of order) {
-      samples.get(key)?.push(await importOnce(files.get(key) as string, env));
-    }
+    for (const key of order) samples.get(key)?.push(await loadOnce(target(key), env));
     if ((round + 1) % 5 === 0) options.onProgress?.(`  cold import: ${round + 1}/${options.runs}`);
   }
-  const rows: ColdImportRow[] = [];
-  for (const key of keys) {
-    const [handler, variant] = key.split('/') as [HandlerName | '-', Variant];
-    const file = files.get(key) as string;
-    const values = samples.get(key) ?? [];
-    rows.push({
-      handler,
-      variant,
-      file,
-      bytes: (await stat(file)).size,
-      samplesMs: values,
-      medianMs: median(values),
-      p90Ms: percentile(values, 90),
-    });
-  }
-  return { runs: options.runs, rows };
+  return {
+    runs: options.runs,
+    rows: keys.map((key) => {
+      const [handler, variant] = key.split('/') as [HandlerName | '-', Variant];
+      const { file, mode, bytes, mapBytes, nodeOptions } = target(key);
+      const values = samples.get(key) ?? [];
+      return {
+        handler,
+        variant,
+        file,
+        mode,
+        nodeOptions: nodeOptions ?? '',
+        bytes,
+        mapBytes,
+        samplesMs: values,
+        medianMs: median(values),
+        p90Ms: percentile(values, 90),
+      };
+    }),
+  };
 }

@@ -47,11 +47,8 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import {
-  createDynamoClient,
-  createDynamoDocumentClient,
-  createS3Client,
-} from '../lambda/adapters/aws-clients.ts';
+import { createDynamoClient, createDynamoDocumentClient } from '../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../lambda/adapters/s3-client.ts';
 import type { Decision } from '../lambda/core/types.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../local/aws-servers.ts';
 import {

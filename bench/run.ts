@@ -4,14 +4,16 @@
  * with PASS/FAIL. Exit code 1 when a target fails. Everything runs on loopback.
  *
  *   npm run bench                          # the full run (a few minutes on 2 cores)
- *   BENCH_ONLY=cold,rss npm run bench      # sections: cold, overhead, ratio, rss, connections, console, reviews
+ *   BENCH_ONLY=cold,rss npm run bench      # sections: cold, overhead, ratio, rss, connections, console, reviews, budgets
  *
- * Sample counts (defaults in brackets): BENCH_COLD_RUNS [21], BENCH_CALLS [2000],
+ * Sample counts (defaults in brackets): BENCH_COLD_RUNS [15], BENCH_CALLS [2000],
  * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
- * BENCH_CONSOLE_LOADS [7].
+ * BENCH_CONSOLE_LOADS [7], BENCH_TRIP_VERIFICATIONS [50], BENCH_SWEEP_RECORDS [10000].
  */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { HANDLER_NAMES } from '../lib/bundling.ts';
+import type { RoundTripsResult, SweepReadsResult } from './budgets.ts';
 import { runChild } from './child-process.ts';
 import { type ColdImportResult, measureColdImport } from './cold-import.ts';
 import { type ConnectionsPhase, measureConnections } from './connections.ts';
@@ -19,14 +21,22 @@ import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
 import { measureReviewQueue, type ReviewQueueResult } from './review-queue.ts';
 import { measureRss, type Peak, type RssResult, rise } from './rss.ts';
-import { fixed, kib, mib, percentile, type TargetCheck, table } from './stats.ts';
+import { fixed, mib, percentile, type TargetCheck, table } from './stats.ts';
 
 // Node 20 here, 22/24 in Lambda: the SDK's reminder is known (as in vitest.config.ts).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+/**
+ * Cold start, ours as deployed / the NodejsFunction default (issue 17), per handler; a handler
+ * without a limit is shown, not judged.
+ */
+const COLD_RATIO: Partial<Record<string, number>> = {
+  api: 0.45,
+  'selfie-uploaded': 0.55,
+  'webhook-sender': 0.45,
+};
+
 const TARGETS = {
-  coldRatio: 0.6,
-  coldRatioStretch: 0.5,
   bundleBytes: 700_000,
   overheadP50Ms: 2,
   overheadP99Ms: 10,
@@ -34,7 +44,12 @@ const TARGETS = {
   signalsCostP50Ms: 1,
   latencyRatio: 1.02,
   idmetaLatencyMs: 200,
-  rssMultiple: 3,
+  /** Peak RSS above baseline per selfie byte (issue 17: today 2.42-2.48, the floor 2.23). */
+  rssMultiple: 2.6,
+  /** DynamoDB commands per verification besides the signals query: get, claim, save. */
+  dynamoWritesAndGets: 3,
+  /** Queries per verification: the person index, for signals. */
+  dynamoQueries: 1,
   /** Connections per service over the whole run: a few, never one per verification. */
   connectionsPerService: 3,
   /** The console's first load, gzip, everything the page fetches (issue 14). */
@@ -52,13 +67,15 @@ function count(name: string, fallback: number, minimum: number): number {
 }
 
 const SETTINGS = {
-  coldRuns: count('BENCH_COLD_RUNS', 21, 15),
+  coldRuns: count('BENCH_COLD_RUNS', 15, 15),
   calls: count('BENCH_CALLS', 2000, 2000),
   ratioCalls: count('BENCH_RATIO_CALLS', 120, 100),
   rssRuns: count('BENCH_RSS_RUNS', 9, 1),
   rssRunsWithoutGc: count('BENCH_RSS_RUNS_WITHOUT_GC', 3, 1),
   connectionVerifications: count('BENCH_CONNECTION_VERIFICATIONS', 200, 200),
   consoleLoads: count('BENCH_CONSOLE_LOADS', 7, 3),
+  tripVerifications: count('BENCH_TRIP_VERIFICATIONS', 50, 10),
+  sweepRecords: count('BENCH_SWEEP_RECORDS', 10_000, 1_000),
 };
 const ALL_SECTIONS = [
   'cold',
@@ -68,6 +85,7 @@ const ALL_SECTIONS = [
   'connections',
   'console',
   'reviews',
+  'budgets',
 ] as const;
 type Section = (typeof ALL_SECTIONS)[number];
 const only = process.env.BENCH_ONLY?.split(',').map((name) => name.trim());
@@ -109,14 +127,24 @@ function reportCold(result: ColdImportResult): void {
   const byKey = new Map(result.rows.map((row) => [`${row.handler}/${row.variant}`, row]));
   const empty = byKey.get('-/empty');
   const rows = result.rows.map((row) => {
-    const external = byKey.get(`${row.handler}/external`);
-    const ratio = row.variant === 'bundle' && external ? row.medianMs / external.medianMs : NaN;
+    const baseline = byKey.get(`${row.handler}/baseline`);
+    const ratio =
+      row.variant !== 'baseline' && row.variant !== 'empty' && baseline
+        ? row.medianMs / baseline.medianMs
+        : NaN;
     return [
       row.handler,
-      { empty: 'empty module', bundle: 'deployable bundle', external: '(b) SDK external' }[
-        row.variant
-      ],
-      row.variant === 'empty' ? '-' : `${kib(row.bytes)} (${(row.bytes / 1000).toFixed(0)} kB)`,
+      {
+        empty: 'empty module',
+        bundle: 'ours, as deployed',
+        baseline: 'NodejsFunction default',
+        'single-maps': '  lever: one file, maps on',
+        single: '  lever: one file',
+        'split-maps': '  lever: split, maps on',
+      }[row.variant],
+      `${row.mode === 'import' ? 'import()' : 'require()'}${row.nodeOptions ? ` ${row.nodeOptions}` : ''}`,
+      row.variant === 'empty' ? '-' : `${(row.bytes / 1000).toFixed(0)} kB`,
+      row.mapBytes === 0 ? '-' : `${(row.mapBytes / 1000).toFixed(0)} kB`,
       fixed(row.medianMs, 1),
       fixed(row.p90Ms, 1),
       empty ? fixed(row.medianMs - empty.medianMs, 1) : 'n/a',
@@ -125,32 +153,59 @@ function reportCold(result: ColdImportResult): void {
   });
   log(
     table(
-      ['handler', 'variant', 'size', 'median ms', 'p90 ms', 'minus empty', 'handler/(b)'],
+      [
+        'handler',
+        'variant',
+        'loaded with',
+        'start-up JS',
+        'its maps',
+        'median ms',
+        'p90 ms',
+        'minus empty',
+        'ours/default',
+      ],
       rows,
     ),
   );
   log(
-    `   ${result.runs} fresh \`node\` processes per variant, variants alternating; time of \`await import()\` inside the child.`,
+    `   ${result.runs} fresh \`node --expose-gc\` processes per variant, variants interleaved; median time of the load inside the child.`,
   );
+  log(
+    '   NodejsFunction default: CommonJS index.js, not minified, @aws-sdk/* external (from node_modules).',
+  );
+  log(
+    "   ours: the stack's bundle (lib/bundling.ts), index.mjs loaded with import(), NODE_OPTIONS from lib/bundling.ts.",
+  );
+  log(
+    '   start-up JS: the entry file and the chunks it imports statically (lazy chunks excluded);',
+  );
+  log('   the default also reads the AWS SDK from node_modules, not counted here.');
+  log('   lever rows (informational): ours without code splitting (one index.mjs) and/or with');
+  log('   --enable-source-maps added to NODE_OPTIONS, in the same loop: what each lever is worth.');
+  for (const handler of Object.keys(COLD_RATIO)) {
+    if ((HANDLER_NAMES as readonly string[]).includes(handler)) continue;
+    checks.push({
+      target: `cold start ${handler}, ours / NodejsFunction default (medians)`,
+      limit: `<= ${COLD_RATIO[handler]}`,
+      measured: 'SKIP (not built)',
+      pass: true,
+      skipped: true,
+    });
+  }
   for (const row of result.rows.filter((candidate) => candidate.variant === 'bundle')) {
-    const external = byKey.get(`${row.handler}/external`);
-    if (!external) continue;
-    const ratio = row.medianMs / external.medianMs;
+    const baseline = byKey.get(`${row.handler}/baseline`);
+    if (!baseline || row.handler === '-') continue;
+    const ratio = row.medianMs / baseline.medianMs;
+    const limit = COLD_RATIO[row.handler as keyof typeof COLD_RATIO];
     checks.push({
-      target: `cold import ${row.handler} / NodejsFunction default`,
-      limit: `<= ${TARGETS.coldRatio}`,
-      measured: fixed(ratio, 2),
-      pass: ratio <= TARGETS.coldRatio,
+      target: `cold start ${row.handler}, ours / NodejsFunction default (medians)`,
+      limit: limit === undefined ? '-' : `<= ${limit}`,
+      measured: `${fixed(row.medianMs, 1)} / ${fixed(baseline.medianMs, 1)} ms = ${fixed(ratio, 2)}`,
+      pass: limit === undefined || ratio <= limit,
+      ...(limit === undefined ? { informational: true } : {}),
     });
     checks.push({
-      target: `  stretch (informational)`,
-      limit: `<= ${TARGETS.coldRatioStretch}`,
-      measured: fixed(ratio, 2),
-      pass: ratio <= TARGETS.coldRatioStretch,
-      informational: true,
-    });
-    checks.push({
-      target: `bundle size ${row.handler}`,
+      target: `  start-up JS ${row.handler}`,
       limit: `<= ${TARGETS.bundleBytes / 1000} kB`,
       measured: `${(row.bytes / 1000).toFixed(0)} kB`,
       pass: row.bytes <= TARGETS.bundleBytes,
@@ -566,6 +621,72 @@ if (selected('console')) {
   });
 }
 
+function reportBudgets(trips: RoundTripsResult, sweepReads: SweepReadsResult): void {
+  const perVerification = (count: number) => count / trips.verifications;
+  const queries = perVerification(trips.commands.QueryCommand ?? 0);
+  const others = perVerification(
+    Object.entries(trips.commands)
+      .filter(([name]) => name !== 'QueryCommand')
+      .reduce((sum, [, count]) => sum + count, 0),
+  );
+  log(
+    table(
+      ['DynamoDB command', `sent over ${trips.verifications} verifications`, 'per verification'],
+      Object.entries(trips.commands).map(([name, count]) => [
+        name,
+        String(count),
+        fixed(perVerification(count), 2),
+      ]),
+    ),
+  );
+  log('   counted by a middleware on the document client (dynalite), signals on, fresh ids.');
+  log(
+    table(
+      ['sweep over', 'stuck forms', 'items read', 'actions'],
+      [
+        [
+          `${sweepReads.records} finished records`,
+          String(sweepReads.stuck),
+          String(sweepReads.report.read),
+          JSON.stringify(sweepReads.report.actions),
+        ],
+      ],
+    ),
+  );
+  checks.push({
+    target: 'DynamoDB round trips per verification (get, claim, save)',
+    limit: `<= ${TARGETS.dynamoWritesAndGets}`,
+    measured: fixed(others, 2),
+    pass: others <= TARGETS.dynamoWritesAndGets,
+  });
+  checks.push({
+    target: '  plus queries per verification (signals: person index)',
+    limit: `<= ${TARGETS.dynamoQueries}`,
+    measured: fixed(queries, 2),
+    pass: queries <= TARGETS.dynamoQueries,
+  });
+  checks.push({
+    target: `sweep over ${sweepReads.records} records: items read (the worklist only)`,
+    limit: `<= ${sweepReads.stuck} (items in the worklist)`,
+    measured: String(sweepReads.report.read),
+    pass: sweepReads.report.read <= sweepReads.stuck,
+  });
+}
+
+if (selected('budgets')) {
+  await section('8. counted budgets: DynamoDB round trips, sweep reads', async () => {
+    const trips = await runChild<RoundTripsResult>('roundTrips', {
+      input: { verifications: SETTINGS.tripVerifications },
+      timeoutMs: 300_000,
+    });
+    const sweepReads = await runChild<SweepReadsResult>('sweepReads', {
+      input: { records: SETTINGS.sweepRecords, stuck: 3 },
+      timeoutMs: 600_000,
+    });
+    reportBudgets(trips, sweepReads);
+  });
+}
+
 log('== summary: targets vs measured');
 log(
   table(
@@ -575,13 +696,23 @@ log(
         check.target,
         check.limit,
         check.measured,
-        check.informational ? (check.pass ? 'pass' : 'miss') : check.pass ? 'PASS' : 'FAIL',
+        check.skipped
+          ? 'SKIP'
+          : check.informational
+            ? check.pass
+              ? 'pass'
+              : 'miss'
+            : check.pass
+              ? 'PASS'
+              : 'FAIL',
       ]),
       ...failures.map((name) => [name, '-', 'section failed', 'FAIL']),
     ],
   ),
 );
-const failed = checks.some((check) => !check.pass && !check.informational) || failures.length > 0;
+const failed =
+  checks.some((check) => !check.pass && !check.informational && !check.skipped) ||
+  failures.length > 0;
 log();
 log(failed ? 'bench: FAIL' : 'bench: all targets PASS');
 process.exitCode = failed ? 1 : 0;

@@ -8,38 +8,39 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import {
   type AwsClientOptions,
   createDynamoDocumentClient,
-  createEventBridgeClient,
-  createS3Client,
   createSecretsManagerClient,
 } from './adapters/aws-clients.ts';
-import { S3BucketObjects } from './adapters/bucket-objects.ts';
-import { S3ErasureReceipts } from './adapters/erasure-receipts.ts';
 import { createIdentityVault } from './adapters/identity-vault.ts';
 import { IdmetaClient } from './adapters/idmeta-client.ts';
+import { lazyPort, loadOnce } from './adapters/lazy-port.ts';
 import { PageCursors } from './adapters/page-cursor.ts';
 import { DynamoPersonIndex } from './adapters/person-index.ts';
-import { S3ReviewSelfies } from './adapters/review-selfies.ts';
 import { DynamoReviewStore } from './adapters/review-store.ts';
-import { S3SelfieStore } from './adapters/selfie-store.ts';
 import { DynamoSubjectRecords } from './adapters/subject-records.ts';
 import {
   SecretsManagerSecret,
   StaticTokenSource,
   type TokenSource,
 } from './adapters/token-source.ts';
-import {
-  EventBridgeReviewEvents,
-  EventBridgeSubjectEvents,
-  EventBridgeVerdictEvents,
-} from './adapters/verdict-events.ts';
 import { DynamoVerdictStore } from './adapters/verdict-store.ts';
 import { DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { DynamoWorklist } from './adapters/worklist.ts';
 import type { RuntimeConfig, SecretRef } from './config.ts';
-import type { IdentityVault, ReviewEvents, VerdictEvents } from './core/ports.ts';
+import type {
+  IdentityVault,
+  ReviewEvents,
+  ReviewSelfies,
+  SelfieStore,
+  VerdictEvents,
+} from './core/ports.ts';
 import type { ReviewDeps } from './core/review-service.ts';
-import type { SubjectDeps, SubjectEvents } from './core/subjects.ts';
-import type { SweepDeps, WorkQueue } from './core/sweep.ts';
+import type {
+  ErasureReceipts,
+  SubjectDeps,
+  SubjectEvents,
+  SubjectObjects,
+} from './core/subjects.ts';
+import type { SweepDeps, Uploads, WorkQueue } from './core/sweep.ts';
 import type { Identity } from './core/types.ts';
 import type { VerifyDeps } from './core/verify.ts';
 import {
@@ -140,20 +141,36 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
   const token = secretSource(config.idmeta.token, config.secretCacheTtlMs, 'IDMETA_TOKEN', 'token');
   // The data key never rotates on its own: rotating it would orphan every stored NIK hash.
   const dataKey = secretSource(config.dataKey, Number.POSITIVE_INFINITY, 'FACEMATCH_DATA_KEY');
-  const bus = config.eventBusName
-    ? { client: createEventBridgeClient(), eventBusName: config.eventBusName }
-    : undefined;
-  const events = options.events ?? (bus ? new EventBridgeVerdictEvents(bus) : undefined);
+  // S3 and EventBridge load on their first call (lazy-port.ts): their chunks, not read at init.
+  const { eventBusName } = config;
+  const bus =
+    eventBusName === undefined || eventBusName === ''
+      ? undefined
+      : loadOnce(async () =>
+          (await import('./adapters/event-adapters.ts')).createEventAdapters(eventBusName),
+        );
+  const events =
+    options.events ??
+    (bus ? lazyPort<VerdictEvents>(async () => (await bus()).verdicts) : undefined);
   const subjectEvents =
-    options.subjectEvents ?? (bus ? new EventBridgeSubjectEvents(bus) : undefined);
-  const reviewEvents = options.reviewEvents ?? (bus ? new EventBridgeReviewEvents(bus) : undefined);
+    options.subjectEvents ??
+    (bus ? lazyPort<SubjectEvents>(async () => (await bus()).subjects) : undefined);
+  const reviewEvents =
+    options.reviewEvents ??
+    (bus ? lazyPort<ReviewEvents>(async () => (await bus()).reviews) : undefined);
   // One document client for the store, the person index and the worklist: one socket pool for
   // the table.
   const documentClient = createDynamoDocumentClient(options.aws?.dynamodb);
-  const s3 = createS3Client(options.aws?.s3);
+  const s3 = loadOnce(async () =>
+    (await import('./adapters/s3-adapters.ts')).createS3Adapters(
+      options.aws?.s3,
+      config.bucketName,
+    ),
+  );
+  const bucketObjects = lazyPort<SubjectObjects & Uploads>(async () => (await s3()).objects);
   const vault = new SecretBackedVault(dataKey);
   const store = new DynamoVerdictStore({ client: documentClient, tableName: config.tableName });
-  const reviewSelfies = new S3ReviewSelfies({ client: s3, bucket: config.bucketName });
+  const reviewSelfies = lazyPort<ReviewSelfies>(async () => (await s3()).reviewSelfies);
   const deps: VerifyDeps = {
     idmeta: new IdmetaClient({
       baseUrl: config.idmeta.baseUrl,
@@ -166,7 +183,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
     }),
     store,
     history: new DynamoPersonIndex({ client: documentClient, tableName: config.tableName }),
-    selfies: new S3SelfieStore({ client: s3, bucket: config.bucketName }),
+    selfies: lazyPort<SelfieStore>(async () => (await s3()).selfies),
     reviewSelfies,
     vault,
     clock: { now: () => Date.now() },
@@ -191,13 +208,12 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       storeReserveMs: options.storeReserveMs ?? 1_500,
     },
   };
-  const bucketObjects = new S3BucketObjects({ client: s3, bucket: config.bucketName });
   const subjects: SubjectDeps = {
     vault,
     store,
     records: new DynamoSubjectRecords({ client: documentClient, tableName: config.tableName }),
     objects: bucketObjects,
-    receipts: new S3ErasureReceipts({ client: s3, bucket: config.bucketName }),
+    receipts: lazyPort<ErasureReceipts>(async () => (await s3()).receipts),
     clock: deps.clock,
     newReceiptId: randomUUID,
     onEventFailed: (error) => recordHousekeepingFailure('publish-erasure-event', error),

@@ -4,11 +4,8 @@
  * once per container, so sockets and secrets are kept between invocations.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import {
-  createDynamoDocumentClient,
-  createSecretsManagerClient,
-  createSqsClient,
-} from './adapters/aws-clients.ts';
+import { createDynamoDocumentClient, createSecretsManagerClient } from './adapters/aws-clients.ts';
+import { createSqsClient } from './adapters/sqs-client.ts';
 import { SecretsManagerSecret } from './adapters/token-source.ts';
 import { DELIVERY_RETENTION_DAYS, DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { HttpWebhookSender } from './adapters/webhook-sender.ts';

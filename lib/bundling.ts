@@ -3,11 +3,12 @@
  * `npm run build` (bin/build.ts) both read it, through the two adapters below, so what `dist/`
  * holds is what `cdk deploy` uploads: a test holds them to byte-identical output.
  */
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { BuildOptions } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -41,8 +42,16 @@ const CREATE_REQUIRE_BANNER =
 export const BUNDLE = {
   target: ESBUILD_TARGET,
   minify: true,
-  // Stack traces in CloudWatch point at the TypeScript source (NODE_OPTIONS=--enable-source-maps);
-  // the sources themselves stay out of the map: smaller artifact, nothing to read in it.
+  // Code splitting: what only some invocations need (the S3 and EventBridge clients, imported by
+  // lambda/runtime.ts with a dynamic `import()`) lands in chunks of its own, read when first used,
+  // not at every cold start. A split ES module bundle is a folder: `index.mjs` and `chunks/`.
+  splitting: true,
+  entryName: 'index',
+  chunkNames: 'chunks/[name]-[hash]',
+  extension: '.mjs',
+  // A map beside every file, read only when an error is logged (lambda/handlers/stack-frames.ts):
+  // Node's --enable-source-maps would read and parse it at every cold start. The sources
+  // themselves stay out of the map: smaller artifact, nothing to read in it.
   sourcemap: true,
   sourcesContent: false,
   // ES module builds first: they tree-shake, the CommonJS ones do not.
@@ -51,32 +60,32 @@ export const BUNDLE = {
   // Nothing external: the AWS SDK is bundled, so the code runs against the SDK version it was
   // tested with, not whatever the runtime ships this month.
   external: [] as string[],
-  outfile: 'index.mjs',
 } as const;
 
-/** The Lambda `handler` setting for a bundle written as `index.mjs`. */
+/** The entry file of a bundle, the one Lambda's `index.handler` names. */
+export const BUNDLE_ENTRY_FILE = `${BUNDLE.entryName}${BUNDLE.extension}`;
+
+/**
+ * The Node options every function is deployed with (the stack sets them; the bench starts our
+ * bundles with them). No --enable-source-maps: it parses every map at start-up; stack frames are
+ * mapped when an error is logged instead (lambda/handlers/stack-frames.ts). --expose-gc: the
+ * runtime returns the HTTP stack's copies of a large selfie read as it goes
+ * (lambda/adapters/young-garbage.ts). Lambda's own bootstrap passes it today; saying it here
+ * keeps that true if the bootstrap changes (NODE_OPTIONS accepts it on Node 24).
+ */
+export const LAMBDA_NODE_OPTIONS = '--expose-gc';
+
+/** The Lambda `handler` setting for a bundle whose entry is `index.mjs`. */
 export const LAMBDA_HANDLER = 'index.handler';
 
-/** `NodejsFunction` bundling props for the bundle (local esbuild; Docker is never needed). */
-export function nodejsBundlingOptions(): BundlingOptions {
+/** esbuild's JS API options for one handler's bundle, written into `bundleDir` (a folder). */
+export function esbuildBundleOptions(handler: HandlerName, bundleDir: string): BuildOptions {
   return {
-    format: OutputFormat.ESM,
-    target: BUNDLE.target,
-    minify: BUNDLE.minify,
-    sourceMap: BUNDLE.sourcemap,
-    sourcesContent: BUNDLE.sourcesContent,
-    mainFields: [...BUNDLE.mainFields],
-    banner: BUNDLE.banner,
-    externalModules: [...BUNDLE.external],
-    logLevel: LogLevel.WARNING,
-  };
-}
-
-/** esbuild's JS API options for the same bundle, written to `<outdir>/<handler>/index.mjs`. */
-export function esbuildBuildOptions(handler: HandlerName, outdir: string): BuildOptions {
-  return {
-    entryPoints: [join(PROJECT_ROOT, HANDLER_ENTRIES[handler])],
-    outfile: join(outdir, handler, BUNDLE.outfile),
+    entryPoints: { [BUNDLE.entryName]: join(PROJECT_ROOT, HANDLER_ENTRIES[handler]) },
+    outdir: bundleDir,
+    outExtension: { '.js': BUNDLE.extension },
+    chunkNames: BUNDLE.chunkNames,
+    splitting: BUNDLE.splitting,
     absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: 'node',
@@ -89,5 +98,79 @@ export function esbuildBuildOptions(handler: HandlerName, outdir: string): Build
     banner: { js: BUNDLE.banner },
     external: [...BUNDLE.external],
     logLevel: 'warning',
+  };
+}
+
+/** The same bundle as `npm run build` writes it: `<outdir>/<handler>/index.mjs` and its chunks. */
+export function esbuildBuildOptions(handler: HandlerName, outdir: string): BuildOptions {
+  return esbuildBundleOptions(handler, join(outdir, handler));
+}
+
+/**
+ * Where esbuild is told a bundle goes, whatever folder it is then written to: a map names its
+ * sources relative to its own place, and a chunk's name hashes its map, so a bundle built at
+ * another depth would differ (a stack's staging folder, `dist/`). Never written to.
+ */
+const NOMINAL_OUTDIR = join(PROJECT_ROOT, '.bundle', 'out');
+
+/**
+ * Builds `options` (from `esbuildBundleOptions`/`esbuildBuildOptions`, with overrides) and writes
+ * the bundle into its `outdir`, byte for byte the same wherever that is. Returns esbuild's
+ * metafile, its output paths those of the files written (relative to the project, as esbuild's).
+ */
+export async function buildBundle(options: BuildOptions): Promise<{ metafile: Metafile }> {
+  const outdir = options.outdir;
+  if (outdir === undefined) throw new Error('buildBundle: options without outdir');
+  const result = await build({ ...options, outdir: NOMINAL_OUTDIR, write: false, metafile: true });
+  const real = (nominal: string) => join(outdir, relative(NOMINAL_OUTDIR, nominal));
+  for (const file of result.outputFiles) {
+    await mkdir(dirname(real(file.path)), { recursive: true });
+    await writeFile(real(file.path), file.contents);
+  }
+  const outputs: Metafile['outputs'] = {};
+  const key = (path: string) => relative(PROJECT_ROOT, real(join(PROJECT_ROOT, path)));
+  for (const [path, output] of Object.entries(result.metafile.outputs)) {
+    outputs[key(path)] = {
+      ...output,
+      imports: output.imports.map((edge) =>
+        edge.external ? edge : { ...edge, path: key(edge.path) },
+      ),
+    };
+  }
+  return { metafile: { ...result.metafile, outputs } };
+}
+
+/**
+ * `NodejsFunction` bundling props (local esbuild; Docker is never needed). NodejsFunction's own
+ * esbuild call writes one `--outfile`, which cannot split; so after it, the bundle folder is
+ * emptied and written again by bin/build.ts with `esbuildBundleOptions`, in this process's node:
+ * the code the stack stages is byte for byte what `npm run build` writes (a test holds them to it).
+ */
+export function nodejsBundlingOptions(handler: HandlerName): BundlingOptions {
+  const rebuild = (outputDir: string) => [
+    [
+      JSON.stringify(process.execPath),
+      '--import tsx',
+      JSON.stringify(join(PROJECT_ROOT, 'bin', 'build.ts')),
+      '--handler',
+      handler,
+      '--into',
+      JSON.stringify(outputDir),
+    ].join(' '),
+  ];
+  return {
+    format: OutputFormat.ESM,
+    target: BUNDLE.target,
+    minify: BUNDLE.minify,
+    sourceMap: false,
+    mainFields: [...BUNDLE.mainFields],
+    banner: BUNDLE.banner,
+    externalModules: [...BUNDLE.external],
+    logLevel: LogLevel.WARNING,
+    commandHooks: {
+      beforeBundling: () => [],
+      beforeInstall: () => [],
+      afterBundling: (_inputDir, outputDir) => rebuild(outputDir),
+    },
   };
 }

@@ -16,6 +16,7 @@ import {
   HANDLER_ENTRIES,
   type HandlerName,
   LAMBDA_HANDLER,
+  LAMBDA_NODE_OPTIONS,
   LAMBDA_RUNTIME,
   nodejsBundlingOptions,
   PROJECT_ROOT,
@@ -76,12 +77,9 @@ export class FacematchFunction extends NodejsFunction {
       awsSdkConnectionReuse: false,
       environment: {
         ...props.environment,
-        // --expose-gc: the runtime returns the HTTP stack's copies of a large selfie read as it
-        // goes (lambda/adapters/young-garbage.ts). Lambda's own bootstrap passes it today; saying
-        // it here keeps that true if the bootstrap changes (NODE_OPTIONS accepts it on Node 24).
-        NODE_OPTIONS: '--enable-source-maps --expose-gc',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
       },
-      bundling: nodejsBundlingOptions(),
+      bundling: nodejsBundlingOptions(props.handler),
       ...(props.code === undefined ? {} : { code: props.code }),
     });
 

@@ -2,14 +2,16 @@
  * The AWS SDK clients, configured in one place so every handler, the local runtime and the
  * integration tests talk to DynamoDB and S3 the same way. Build them once per process (at module
  * scope in a Lambda) so the keep-alive sockets survive between invocations.
+ *
+ * The clients a cold start may not need (S3, EventBridge, SQS) live in modules of their own
+ * (s3-client.ts, eventbridge-client.ts, sqs-client.ts): in a split bundle, a client this module
+ * imported would be read at every cold start.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 
@@ -43,7 +45,7 @@ type ServiceEndpointVariable =
   | 'AWS_ENDPOINT_URL_EVENTBRIDGE'
   | 'AWS_ENDPOINT_URL_SQS';
 
-interface ResolvedCommon {
+export interface ResolvedCommon {
   region: string;
   maxAttempts: number;
   requestHandler: NodeHttpHandler;
@@ -86,7 +88,7 @@ const createRequestHandler = (options: AwsClientOptions): NodeHttpHandler => {
   });
 };
 
-const resolveCommon = (
+export const resolveCommon = (
   options: AwsClientOptions,
   variable: ServiceEndpointVariable,
 ): ResolvedCommon => {
@@ -104,7 +106,7 @@ const resolveCommon = (
 };
 
 /** The common configuration, for a service that needs nothing else when its endpoint is moved. */
-const plainConfig = (
+export const plainConfig = (
   options: AwsClientOptions,
   variable: ServiceEndpointVariable,
 ): Omit<ResolvedCommon, 'endpointOverridden'> => {
@@ -132,41 +134,12 @@ export const createDynamoDocumentClient = (
   });
 };
 
-export const createS3Client = (options: AwsClientOptions = {}): S3Client => {
-  const { endpointOverridden, ...common } = resolveCommon(options, 'AWS_ENDPOINT_URL_S3');
-  const config: S3ClientConfig = {
-    ...common,
-    ...(endpointOverridden
-      ? {
-          // S3-compatible servers on loopback have no DNS for `<bucket>.127.0.0.1`.
-          forcePathStyle: true,
-          // The SDK's default flexible checksums (aws-chunked trailers) are stored verbatim, i.e.
-          // corrupted, by servers such as s3rver; only send and check them when an API needs them.
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }
-      : {}),
-  };
-  return new S3Client(config);
-};
-
 /**
  * The token and data-key secrets, with the same timeouts as the other clients: the SDK's own
  * default waits on a stalled socket for as long as the Lambda lives.
  */
 export const createSecretsManagerClient = (options: AwsClientOptions = {}): SecretsManagerClient =>
   new SecretsManagerClient(plainConfig(options, 'AWS_ENDPOINT_URL_SECRETS_MANAGER'));
-
-/** Verdict events, with the same timeouts: a stalled publish must not hold the invocation. */
-export const createEventBridgeClient = (options: AwsClientOptions = {}): EventBridgeClient =>
-  new EventBridgeClient(plainConfig(options, 'AWS_ENDPOINT_URL_EVENTBRIDGE'));
-
-/**
- * The sweeper's requeues, the webhook sender's retries (ChangeMessageVisibility) and the CLI's
- * resends (SendMessage), with the same timeouts.
- */
-export const createSqsClient = (options: AwsClientOptions = {}): SQSClient =>
-  new SQSClient(plainConfig(options, 'AWS_ENDPOINT_URL_SQS'));
 
 const THROTTLING_ERROR_NAMES = new Set([
   'ThrottlingException',

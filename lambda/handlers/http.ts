@@ -13,6 +13,7 @@ import {
   VelocityExceededError,
 } from '../core/errors.ts';
 import { logger } from '../observability.ts';
+import { mapStackFrames } from './stack-frames.ts';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -105,7 +106,11 @@ export function safeErrorFields(error: unknown): Record<string, unknown> {
     .filter((line) => /^\s+at /.test(line))
     .slice(0, 7)
     .join('\n');
-  const fields: Record<string, unknown> = { error_name: error.name, stack_frames: frames };
+  const fields: Record<string, unknown> = {
+    error_name: error.name,
+    // Bundled, the frames point at minified chunks: mapped back to our TypeScript here.
+    stack_frames: mapStackFrames(frames),
+  };
   if (error instanceof FacematchError) {
     fields.error_code = error.code;
     fields.error_message = error.message;

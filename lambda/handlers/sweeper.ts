@@ -1,5 +1,5 @@
 /** Lambda entry point of the sweeper (EventBridge Scheduler). */
-import { createSqsClient } from '../adapters/aws-clients.ts';
+import { createSqsClient } from '../adapters/sqs-client.ts';
 import { SqsWorkQueue } from '../adapters/work-queue.ts';
 import { parseConfig } from '../config.ts';
 import { ConfigError } from '../core/errors.ts';

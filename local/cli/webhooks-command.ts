@@ -13,8 +13,8 @@ import {
   type AwsClientOptions,
   createDynamoClient,
   createDynamoDocumentClient,
-  createSqsClient,
 } from '../../lambda/adapters/aws-clients.ts';
+import { createSqsClient } from '../../lambda/adapters/sqs-client.ts';
 import { DynamoWebhookDeliveries } from '../../lambda/adapters/webhook-deliveries.ts';
 import {
   type DeliveryRecord,

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { type ErasureReceipt, eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { StoredVerdict } from '../../lambda/core/types.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';

@@ -5,16 +5,16 @@
  * One process, so the bundles and the rule engine are built once.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AssetStaging, Validations } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUNDLE,
+  BUNDLE_ENTRY_FILE,
+  buildBundle,
   esbuildBuildOptions,
   HANDLER_NAMES,
   type HandlerName,
@@ -67,10 +67,24 @@ const get = (envName: string): Synthesized => {
   return found;
 };
 
-/** Where the stack staged a function's bundle: what `cdk deploy` uploads. */
-function stagedBundle(fn: FacematchFunction): string {
+/** The folder the stack staged a function's bundle in: what `cdk deploy` uploads. */
+function stagedFolder(fn: FacematchFunction): string {
   const staging = fn.node.findChild('Code').node.findChild('Stage') as AssetStaging;
-  return join(staging.absoluteStagedPath, BUNDLE.outfile);
+  return staging.absoluteStagedPath;
+}
+
+/** The bundle's entry, the file Lambda's `index.handler` loads. */
+const stagedBundle = (fn: FacematchFunction) => join(stagedFolder(fn), BUNDLE_ENTRY_FILE);
+
+/** Every file of a bundle folder (entry, chunks, maps), path -> bytes. */
+function filesOf(folder: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const entry of readdirSync(folder, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    files.set(path.slice(folder.length + 1), readFileSync(path));
+  }
+  return files;
 }
 
 interface ValidationReport {
@@ -135,7 +149,10 @@ describe.each(ENVIRONMENTS)('the %s environment', (envName) => {
         Architectures: ['arm64'],
         Code: { S3Key: expect.stringMatching(/\.zip$/) },
       });
-      expect(readFileSync(stagedBundle(fn), 'utf8').length).toBeGreaterThan(100_000);
+      // A split bundle: the entry and its chunks, JavaScript of some weight all told.
+      const code = [...filesOf(stagedFolder(fn))].filter(([path]) => path.endsWith('.mjs'));
+      expect(code.map(([path]) => path)).toContain(BUNDLE_ENTRY_FILE);
+      expect(code.reduce((sum, [, bytes]) => sum + bytes.length, 0)).toBeGreaterThan(100_000);
     }
   });
 
@@ -322,16 +339,23 @@ describe('the deployable bundles', () => {
 
   beforeAll(async () => {
     outdir = mkdtempSync(join(tmpdir(), 'facematch-build-'));
-    await Promise.all(HANDLER_NAMES.map((handler) => build(esbuildBuildOptions(handler, outdir))));
+    await Promise.all(
+      HANDLER_NAMES.map((handler) => buildBundle(esbuildBuildOptions(handler, outdir))),
+    );
   }, 60_000);
 
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it.each(HANDLER_NAMES)('npm run build writes the very %s bundle the stack deploys', (handler) => {
-    const built = readFileSync(join(outdir, handler, BUNDLE.outfile));
-    const deployed = readFileSync(stagedBundle(deployedFunction(handler)));
+    const built = filesOf(join(outdir, handler));
+    const deployed = filesOf(stagedFolder(deployedFunction(handler)));
 
-    expect(built.equals(deployed)).toBe(true);
+    // A split bundle: the entry, its chunks and their maps, nothing else, byte for byte.
+    expect([...deployed.keys()].sort()).toEqual([...built.keys()].sort());
+    expect([...built.keys()].filter((path) => path.startsWith('chunks/')).length).toBeGreaterThan(
+      0,
+    );
+    for (const [path, bytes] of built) expect(deployed.get(path)?.equals(bytes), path).toBe(true);
   });
 
   it.each(HANDLER_NAMES)(

@@ -465,7 +465,8 @@ describe('the functions', () => {
     UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
     EVENT_BUS_NAME: { Ref: ids.eventBus },
     FACEMATCH_ENV: 'dev',
-    NODE_OPTIONS: '--enable-source-maps --expose-gc',
+    // No --enable-source-maps: frames are mapped when logged (lambda/handlers/stack-frames.ts).
+    NODE_OPTIONS: '--expose-gc',
   });
 
   it('run Node.js 24 on arm64 with active tracing and their own log group', () => {

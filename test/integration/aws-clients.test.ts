@@ -7,10 +7,10 @@ import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  createEventBridgeClient,
   createSecretsManagerClient,
   isTransientAwsError,
 } from '../../lambda/adapters/aws-clients.ts';
+import { createEventBridgeClient } from '../../lambda/adapters/eventbridge-client.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 
 describe('AWS clients against an endpoint that accepts and never answers', () => {

@@ -9,7 +9,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createDynamoDocumentClient, createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { createDynamoDocumentClient } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { DynamoWebhookDeliveries } from '../../lambda/adapters/webhook-deliveries.ts';
 import { eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { DeliveryRecord } from '../../lambda/core/webhooks.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
 import { type LoadReport, runLoad, summaryLine } from '../../bench/load-runner.ts';
-import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { conformingFetch } from '../support/conformance.ts';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import {
   loadRegistry,

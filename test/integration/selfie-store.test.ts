@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { S3SelfieStore } from '../../lambda/adapters/selfie-store.ts';
 import { RELEASE_EVERY_BYTES } from '../../lambda/adapters/young-garbage.ts';
 import { SelfieNotFoundError, SelfieTooLargeError } from '../../lambda/core/errors.ts';

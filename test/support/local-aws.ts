@@ -12,8 +12,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import {
   createDynamoClient,
   createDynamoDocumentClient,
-  createS3Client,
 } from '../../lambda/adapters/aws-clients.ts';
+import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { createVerdictTable } from '../../lambda/adapters/verdict-store.ts';
 import {
   LOCAL_AWS_CREDENTIALS,
