@@ -8,10 +8,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import {
   BillingMode,
-  CreateTableCommand,
   type DynamoDBClient,
   KeyType,
-  ResourceInUseException,
   ScalarAttributeType,
 } from '@aws-sdk/client-dynamodb';
 import {
@@ -27,6 +25,7 @@ import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
 import type { RequestDigests, StoredVerdict } from '../core/types.ts';
 
 import { isTransientAwsError } from './aws-clients.ts';
+import { createTableIfAbsent } from './dynamo-tables.ts';
 import {
   VERDICT_TABLE_INDEXES,
   VERDICT_TABLE_PARTITION_KEY,
@@ -426,38 +425,29 @@ export const createVerdictTable = async (
   client: DynamoDBClient,
   tableName: string,
 ): Promise<void> => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
-          ...indexAttributeDefinitions(),
-        ],
-        KeySchema: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
-        BillingMode: BillingMode.PAY_PER_REQUEST,
-        GlobalSecondaryIndexes: VERDICT_TABLE_INDEXES.map((index) => ({
-          IndexName: index.indexName,
-          KeySchema: [
-            { AttributeName: index.partitionKey.name, KeyType: KeyType.HASH },
-            { AttributeName: index.sortKey.name, KeyType: KeyType.RANGE },
-          ],
-          Projection:
-            index.projection.type === 'ALL'
-              ? { ProjectionType: 'ALL' }
-              : {
-                  ProjectionType: 'INCLUDE',
-                  NonKeyAttributes: index.projection.nonKeyAttributes,
-                },
-        })),
-      }),
-    );
-  } catch (error) {
-    if (error instanceof ResourceInUseException || errorName(error) === 'ResourceInUseException') {
-      return;
-    }
-    throw error;
-  }
+  await createTableIfAbsent(client, {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: VERDICT_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
+      ...indexAttributeDefinitions(),
+    ],
+    KeySchema: [{ AttributeName: VERDICT_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
+    BillingMode: BillingMode.PAY_PER_REQUEST,
+    GlobalSecondaryIndexes: VERDICT_TABLE_INDEXES.map((index) => ({
+      IndexName: index.indexName,
+      KeySchema: [
+        { AttributeName: index.partitionKey.name, KeyType: KeyType.HASH },
+        { AttributeName: index.sortKey.name, KeyType: KeyType.RANGE },
+      ],
+      Projection:
+        index.projection.type === 'ALL'
+          ? { ProjectionType: 'ALL' }
+          : {
+              ProjectionType: 'INCLUDE',
+              NonKeyAttributes: index.projection.nonKeyAttributes,
+            },
+    })),
+  });
 };
 
 /** Each index key attribute once (`created_at` serves one index as sort key). */

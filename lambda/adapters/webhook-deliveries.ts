@@ -7,10 +7,8 @@
  */
 import {
   BillingMode,
-  CreateTableCommand,
   type DynamoDBClient,
   KeyType,
-  ResourceInUseException,
   ScalarAttributeType,
   UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
@@ -23,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { SubjectDeliveries } from '../core/subjects.ts';
 import type { DeliveryRecord, WebhookDeliveries } from '../core/webhooks.ts';
+import { createTableIfAbsent } from './dynamo-tables.ts';
 
 export const DELIVERY_TABLE_PARTITION_KEY = 'delivery_id';
 export const DELIVERY_TABLE_TTL_ATTRIBUTE = 'expires_at';
@@ -121,26 +120,15 @@ export const createDeliveriesTable = async (
   client: DynamoDBClient,
   tableName: string,
 ): Promise<void> => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: DELIVERY_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
-        ],
-        KeySchema: [{ AttributeName: DELIVERY_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
-        BillingMode: BillingMode.PAY_PER_REQUEST,
-      }),
-    );
-  } catch (error) {
-    if (
-      error instanceof ResourceInUseException ||
-      (error as Error).name === 'ResourceInUseException'
-    ) {
-      return;
-    }
-    throw error;
-  }
+  const created = await createTableIfAbsent(client, {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: DELIVERY_TABLE_PARTITION_KEY, AttributeType: ScalarAttributeType.S },
+    ],
+    KeySchema: [{ AttributeName: DELIVERY_TABLE_PARTITION_KEY, KeyType: KeyType.HASH }],
+    BillingMode: BillingMode.PAY_PER_REQUEST,
+  });
+  if (!created) return;
   // dynalite does not expire items; the call documents the shape and works on real DynamoDB.
   await client
     .send(
