@@ -45,6 +45,8 @@ export interface RuntimeConfig {
   sweep: { uploadGraceMs: number; giveUpMs: number; batchSize: number };
   /** The selfie queue's URL, where the sweeper hands uploads back (its Lambda only). */
   selfieQueueUrl: string | undefined;
+  /** How long a review's kept selfie may be handed out (`retention.reviewSelfieDays`). */
+  reviewSelfieDays: number;
   /** The webhook delivery log, whose entries a data subject's erasure deletes (when webhooks exist). */
   webhookDeliveriesTableName: string | undefined;
 }
@@ -148,6 +150,7 @@ export const CONFIG_DEFAULTS = {
   SELFIE_MAX_DIMENSION: 10_000,
   SELFIE_MAX_PIXELS: 40_000_000,
   RECORD_RETENTION_DAYS: 30,
+  REVIEW_SELFIE_DAYS: 7,
   VERIFICATION_LEASE_MS: 120_000,
   SECRET_CACHE_TTL_MS: 300_000,
   UPLOAD_URL_EXPIRES_SECONDS: 900,
@@ -214,6 +217,7 @@ export function parseConfig(env: Env = process.env): RuntimeConfig {
     },
     selfieQueueUrl: read.optional('SELFIE_QUEUE_URL'),
     webhookDeliveriesTableName: read.optional('WEBHOOK_DELIVERIES_TABLE_NAME'),
+    reviewSelfieDays: read.number('REVIEW_SELFIE_DAYS', d.REVIEW_SELFIE_DAYS, 1, 90),
   };
   // The stack's own environment names; anything else is a typo that would split the metrics.
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(config.environment)) {

@@ -235,6 +235,7 @@ export function createRuntime(config: RuntimeConfig, options: RuntimeOptions): R
       cursors: new PageCursors(() => dataKey.get()),
     }),
     selfies: reviewSelfies,
+    selfieDays: config.reviewSelfieDays,
     clock: deps.clock,
     ...(reviewEvents ? { events: reviewEvents } : {}),
     observer: {

@@ -347,6 +347,7 @@ export class FacematchStack extends Stack {
       SELFIE_DELETE_AFTER_VERDICT: String(config.retention.deleteSelfieAfterVerdict),
       RECORD_RETENTION_DAYS: String(config.retention.recordDays),
       UPLOAD_URL_EXPIRES_SECONDS: String(config.selfies.uploadUrlExpiresSeconds),
+      REVIEW_SELFIE_DAYS: String(config.retention.reviewSelfieDays),
       // PutEvents takes a name or an ARN: a configured reference is passed as given, so another
       // account's bus is addressed by its ARN.
       EVENT_BUS_NAME:

@@ -20,7 +20,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { SubjectDeliveries } from '../core/subjects.ts';
-import type { DeliveryRecord, WebhookDeliveries } from '../core/webhooks.ts';
+import type { DeliveryRecord, ExpectedDelivery, WebhookDeliveries } from '../core/webhooks.ts';
 import { createTableIfAbsent } from './dynamo-tables.ts';
 
 export const DELIVERY_TABLE_PARTITION_KEY = 'delivery_id';
@@ -48,8 +48,34 @@ export class DynamoWebhookDeliveries implements WebhookDeliveries, SubjectDelive
     return (output.Item as DeliveryRecord | undefined) ?? null;
   }
 
-  async put(record: DeliveryRecord): Promise<void> {
-    await this.#client.send(new PutCommand({ TableName: this.#tableName, Item: record }));
+  async put(record: DeliveryRecord, expected: ExpectedDelivery | null): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.#tableName,
+          Item: record,
+          ...(expected === null
+            ? {
+                ConditionExpression: 'attribute_not_exists(#id)',
+                ExpressionAttributeNames: { '#id': DELIVERY_TABLE_PARTITION_KEY },
+              }
+            : {
+                ConditionExpression: 'attempts = :attempts AND #state = :state',
+                ExpressionAttributeNames: { '#state': 'state' },
+                ExpressionAttributeValues: {
+                  ':attempts': expected.attempts,
+                  ':state': expected.state,
+                },
+              }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if ((error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException') {
+        return false;
+      }
+      throw error;
+    }
   }
 
   /**

@@ -87,14 +87,15 @@ export class HttpWebhookSender implements WebhookSenderPort {
       req.on('response', (response) => {
         const status = response.statusCode ?? 0;
         const retryAfter = response.headers['retry-after'];
-        // Drained so the socket can be reused; nothing of it is kept.
+        // The status is the receiver's answer: a body that never ends must not turn a 200 into a
+        // timeout (and a duplicate post). The body is drained so the socket can be reused, and cut
+        // off at the timeout; nothing of it is kept.
+        finish({ kind: 'response', status, retryAfter, durationMs: elapsed() });
         response.resume();
-        response.on('end', () =>
-          finish({ kind: 'response', status, retryAfter, durationMs: elapsed() }),
-        );
-        response.on('error', () =>
-          finish({ kind: 'response', status, retryAfter, durationMs: elapsed() }),
-        );
+        const drainTimer = setTimeout(() => response.destroy(), this.#timeoutMs);
+        drainTimer.unref();
+        response.on('close', () => clearTimeout(drainTimer));
+        response.on('error', () => {});
       });
       req.on('error', (error: NodeJS.ErrnoException) =>
         finish({ kind: 'network', code: error.code ?? error.name, durationMs: elapsed() }),

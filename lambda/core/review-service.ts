@@ -27,10 +27,18 @@ export interface ReviewDeps {
   store: Pick<VerdictStore, 'get'>;
   reviews: ReviewStore;
   selfies?: ReviewSelfies;
+  /**
+   * `retention.reviewSelfieDays`: a kept selfie is handed out no longer than this after its review
+   * opened, whatever the bucket's lifecycle (S3 expires objects late; s3rver never) still holds.
+   */
+  selfieDays?: number;
   events?: ReviewEvents;
   clock: Clock;
   observer?: ReviewObserver;
 }
+
+const DEFAULT_REVIEW_SELFIE_DAYS = 7;
+const DAY_MS = 86_400_000;
 
 export interface ReviewPage {
   items: VerdictRecord[];
@@ -120,7 +128,10 @@ export async function reviewSelfieUrl(
 ): Promise<{ url: string; expires_at: string }> {
   const item = await deps.store.get(verificationId);
   if (!item) throw notFound();
-  const key = item.review_selfie_key;
+  const openedAt = item.review ? Date.parse(item.review.opened_at) : Number.NaN;
+  const keptUntil = openedAt + (deps.selfieDays ?? DEFAULT_REVIEW_SELFIE_DAYS) * DAY_MS;
+  const key =
+    Number.isFinite(openedAt) && deps.clock.now() < keptUntil ? item.review_selfie_key : undefined;
   const url =
     key !== undefined && deps.selfies
       ? await deps.selfies.presign(key, REVIEW_SELFIE_URL_SECONDS)
@@ -132,8 +143,8 @@ export async function reviewSelfieUrl(
 }
 
 /**
- * The key a verdict that opens a review names for its selfie. Set before the verdict is stored
- * (the object follows it, see `keepReviewSelfie`), so the record never loses track of an object.
+ * The key a verdict that opens a review names for its selfie, set before the object is written
+ * and the verdict stored (see `keepReviewSelfie`).
  */
 export function withReviewSelfieKey(
   item: StoredVerdict,
@@ -145,20 +156,25 @@ export function withReviewSelfieKey(
 }
 
 /**
- * Writes the selfie of a verdict that opened a review, after the verdict is stored: a paid verdict
- * never waits on it. Best effort: without the object the selfie route answers 404, the review
- * still works, and the lifecycle rule on `review/` bounds anything left behind.
+ * Writes the selfie of a verdict that opens a review, before the verdict is stored (a reviewer may
+ * close the review the moment it is). Best effort: when the write fails, the verdict is stored
+ * without the key (the selfie route answers 404, the review still works); an object whose
+ * verdict is never stored is bounded by the lifecycle rule on `review/`. Returns the verdict to
+ * store.
  */
 export async function keepReviewSelfie(
   selfies: ReviewSelfies | undefined,
   item: StoredVerdict,
   image: Pick<SelfieImage, 'bytes' | 'mime'>,
   onFailure: (error: unknown) => void,
-): Promise<void> {
-  if (item.review_selfie_key === undefined || !selfies) return;
+): Promise<StoredVerdict> {
+  if (item.review_selfie_key === undefined || !selfies) return item;
   try {
     await selfies.keep(item.review_selfie_key, image);
+    return item;
   } catch (error) {
     onFailure(error);
+    const { review_selfie_key: _unkept, ...rest } = item;
+    return rest;
   }
 }

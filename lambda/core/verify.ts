@@ -491,15 +491,17 @@ async function decideClaimed(
     return settleFailure(deps, item, leaseOwner, error, budget);
   }
   const outcome = decide(result, profile.rules, signals);
-  const final = withReviewSelfieKey(
-    completedRecord(item, result, outcome, clock.now()),
-    image,
+  const completed = completedRecord(item, result, outcome, clock.now());
+  // The selfie a review needs is written before the verdict that opens the review is stored: once
+  // stored, a reviewer may close it at once, and a selfie written after that close would outlive
+  // it. A selfie written for a verdict that then fails to save is left to the review/ lifecycle.
+  const final = await keepReviewSelfie(
     deps.reviewSelfies,
+    withReviewSelfieKey(completed, image, deps.reviewSelfies),
+    image,
+    (error) => deps.observer?.housekeepingFailed?.('keep-review-selfie', error),
   );
   await storePaid(deps, final, leaseOwner, budget);
-  await keepReviewSelfie(deps.reviewSelfies, final, image, (error) =>
-    deps.observer?.housekeepingFailed?.('keep-review-selfie', error),
-  );
   return { record: toPublicRecord(final), replayed: false };
 }
 

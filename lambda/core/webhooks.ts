@@ -196,7 +196,10 @@ export function assertWebhookUrl(
   } catch {
     throw new ConfigError(`${source} must be an https URL`);
   }
-  const loopback = LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.');
+  // An IP literal in 127.0.0.0/8, not a name that merely starts with "127." (DNS decides those).
+  const loopback =
+    LOOPBACK_HOSTS.has(url.hostname) ||
+    /^127\.(?:\d{1,3})\.(?:\d{1,3})\.(?:\d{1,3})$/.test(url.hostname);
   const scheme =
     url.protocol === 'https:' ||
     (url.protocol === 'http:' && options.allowLoopbackHttp && loopback);
@@ -352,9 +355,16 @@ export interface DeliveryRecord {
 /** The log of deliveries (DynamoDB in AWS and locally). */
 export interface WebhookDeliveries {
   get(deliveryId: string): Promise<DeliveryRecord | null>;
-  put(record: DeliveryRecord): Promise<void>;
+  /**
+   * Writes `record` only while the log still holds what this attempt read (`expected`: its attempts
+   * and state, or no entry): another invocation holding the same event (delivery is at least once)
+   * or an erasure may have moved it on. False when it had.
+   */
+  put(record: DeliveryRecord, expected: ExpectedDelivery | null): Promise<boolean>;
   list(options: { failedOnly: boolean; limit: number }): Promise<DeliveryRecord[]>;
 }
+
+export type ExpectedDelivery = Pick<DeliveryRecord, 'attempts' | 'state'>;
 
 /** Signs and POSTs one attempt. Never throws for the receiver's faults: they are results. */
 export interface WebhookSenderPort {
@@ -422,8 +432,11 @@ export async function deliverWebhook(
   }
   const key = await endpoint.key();
   const now = deps.clock.now();
-  // A resend starts a fresh schedule; a retry continues the one it belongs to.
-  const previousAttempts = message.resend ? 0 : (existing?.attempts ?? 0);
+  // A resend starts a fresh schedule; a retry continues the one it belongs to. The queue hands a
+  // resend's message back with its flag still set: once the resend's first attempt is logged
+  // (RETRYING), its retries count on from there.
+  const startsAfresh = message.resend === true && existing?.state !== 'RETRYING';
+  const previousAttempts = startsAfresh ? 0 : (existing?.attempts ?? 0);
   const result = await deps.sender.send({ url: endpoint.url, key, message });
   const finished = deps.clock.now();
   const verdict = judgeAttempt(result, finished);
@@ -470,7 +483,14 @@ export async function deliverWebhook(
             },
           };
   }
-  await deps.deliveries.put(outcome.record);
+  const expected =
+    existing === null ? null : { attempts: existing.attempts, state: existing.state };
+  if (!(await deps.deliveries.put(outcome.record, expected))) {
+    // Another invocation of this event (or an erasure) moved the log on while this attempt ran: it
+    // owns the delivery now. This message is a duplicate; a DELIVERED is never turned back.
+    const current = await deps.deliveries.get(deliveryId);
+    return { kind: 'delivered', record: current ?? outcome.record, duplicate: true };
+  }
   deps.onAttempt?.({
     endpoint: endpoint.name,
     deliveryId,

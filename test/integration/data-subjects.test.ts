@@ -168,8 +168,8 @@ describe('data-subject access and erasure, end to end through the local runtime'
     });
     const agusDelivery = delivery(agusIds.approved);
     const sitiDelivery = delivery(sitiId);
-    await deliveries.put(agusDelivery);
-    await deliveries.put(sitiDelivery);
+    await deliveries.put(agusDelivery, null);
+    await deliveries.put(sitiDelivery, null);
 
     // Act
     const { status, body } = await api('POST', '/data-subjects/erase', { nik: agus.nik });

@@ -31,7 +31,11 @@ import type {
   ErasureReceipts,
 } from '../../lambda/core/subjects.ts';
 import type { IdmetaCheckResult, StoredVerdict } from '../../lambda/core/types.ts';
-import type { DeliveryRecord, WebhookDeliveries } from '../../lambda/core/webhooks.ts';
+import type {
+  DeliveryRecord,
+  ExpectedDelivery,
+  WebhookDeliveries,
+} from '../../lambda/core/webhooks.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -338,8 +342,17 @@ export class InMemoryWebhookDeliveries implements WebhookDeliveries {
     return item === undefined ? null : clone(item);
   }
 
-  async put(record: DeliveryRecord): Promise<void> {
+  async put(record: DeliveryRecord, expected: ExpectedDelivery | null): Promise<boolean> {
+    const current = this.items.get(record.delivery_id);
+    const unchanged =
+      expected === null
+        ? current === undefined
+        : current !== undefined &&
+          current.attempts === expected.attempts &&
+          current.state === expected.state;
+    if (!unchanged) return false;
     this.items.set(record.delivery_id, clone(record));
+    return true;
   }
 
   async list(options: { failedOnly: boolean; limit: number }): Promise<DeliveryRecord[]> {
