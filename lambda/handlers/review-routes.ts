@@ -6,7 +6,7 @@
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { FacematchError, type FieldIssue, ValidationError } from '../core/errors.ts';
+import { type FieldIssue, ValidationError } from '../core/errors.ts';
 import { invalid, parseFields, safeIdSchema } from '../core/request.ts';
 import {
   parseReviewBody,
@@ -17,6 +17,7 @@ import { listOpenReviews, reviewSelfieUrl, reviewVerification } from '../core/re
 import { logger } from '../observability.ts';
 import type { Runtime } from '../runtime.ts';
 import { jsonResponse, readJsonBody } from './http.ts';
+import { callerPrincipal } from './principal.ts';
 
 /** A decision, a reason code and a note of at most 500 characters (4 bytes each at worst). */
 const REVIEW_BODY_MAX_BYTES = 8 * 1024;
@@ -33,19 +34,9 @@ export function verificationIdOf(event: APIGatewayProxyEvent): string {
   return id;
 }
 
-/** The caller's principal: `userArn` for IAM callers, else `caller`; `local` from the local shim. */
-export function reviewerOf(event: APIGatewayProxyEvent): string {
-  const identity = event.requestContext?.identity;
-  const reviewer = identity?.userArn ?? identity?.caller;
-  if (!reviewer) {
-    // Only an unauthenticated route could get here: IAM authorization always names the caller.
-    throw new FacematchError('the caller has no IAM identity to review with', {
-      code: 'REVIEWER_UNKNOWN',
-      status: 403,
-    });
-  }
-  return reviewer;
-}
+/** The reviewer: the caller's IAM principal (lambda/handlers/principal.ts). */
+export const reviewerOf = (event: APIGatewayProxyEvent): string =>
+  callerPrincipal(event, 'REVIEWER_UNKNOWN');
 
 export async function listReviews(
   runtime: Runtime,

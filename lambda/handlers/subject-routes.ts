@@ -29,7 +29,11 @@ export async function eraseDataSubject(
   event: APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult> {
   const { nik } = parseSubjectBody(readJsonBody(event, SUBJECT_BODY_MAX_BYTES));
-  const result = await eraseSubject(nik, callerPrincipal(event), runtime.subjects);
+  const result = await eraseSubject(
+    nik,
+    callerPrincipal(event, 'REQUESTER_UNKNOWN'),
+    runtime.subjects,
+  );
   logger.info('data subject erased', { receipt_id: result.receipt_id, ...result.erased });
   return jsonResponse(200, result);
 }
