@@ -187,6 +187,10 @@ const NETWORK_ERROR_CODES = new Set([
  */
 export const isTransientAwsError = (error: unknown): boolean => isTransient(error, 0);
 
+/** DynamoDB refused a conditional write: the item is not as the writer expected (not a fault). */
+export const isConditionalCheckFailed = (error: unknown): boolean =>
+  (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+
 function isTransient(error: unknown, depth: number): boolean {
   if (typeof error !== 'object' || error === null || depth > 5) return false;
   const candidate = error as {

@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { ReviewStore } from '../core/ports.ts';
 import type { StoredVerdict } from '../core/types.ts';
+import { isConditionalCheckFailed } from './aws-clients.ts';
 import { invalidCursor, type PageCursors } from './page-cursor.ts';
 import { WORKLIST_INDEX, withIndexKeys, withoutIndexKeys } from './verdict-table.ts';
 
@@ -98,7 +99,7 @@ export class DynamoReviewStore implements ReviewStore {
       );
       return true;
     } catch (error) {
-      if ((error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException') {
+      if (isConditionalCheckFailed(error)) {
         return false;
       }
       throw error;

@@ -24,7 +24,7 @@ import type { ClaimInput, ClaimOutcome, SaveOptions, VerdictStore } from '../cor
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
 import type { RequestDigests, StoredVerdict } from '../core/types.ts';
 
-import { isTransientAwsError } from './aws-clients.ts';
+import { isConditionalCheckFailed, isTransientAwsError } from './aws-clients.ts';
 import { createTableIfAbsent } from './dynamo-tables.ts';
 import {
   VERDICT_TABLE_INDEXES,
@@ -469,6 +469,3 @@ const errorName = (error: unknown): string | undefined =>
   typeof error === 'object' && error !== null && 'name' in error && typeof error.name === 'string'
     ? error.name
     : undefined;
-
-const isConditionalCheckFailed = (error: unknown): boolean =>
-  errorName(error) === 'ConditionalCheckFailedException';

@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { SubjectDeliveries } from '../core/subjects.ts';
 import type { DeliveryRecord, ExpectedDelivery, WebhookDeliveries } from '../core/webhooks.ts';
+import { isConditionalCheckFailed } from './aws-clients.ts';
 import { createTableIfAbsent } from './dynamo-tables.ts';
 
 export const DELIVERY_TABLE_PARTITION_KEY = 'delivery_id';
@@ -71,7 +72,7 @@ export class DynamoWebhookDeliveries implements WebhookDeliveries, SubjectDelive
       );
       return true;
     } catch (error) {
-      if ((error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException') {
+      if (isConditionalCheckFailed(error)) {
         return false;
       }
       throw error;

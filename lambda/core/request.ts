@@ -147,6 +147,13 @@ export const verificationIdOfUploadKey = (key: string): string | null =>
   idOfKey(ANY_EXTENSION, key);
 
 /** The user metadata an upload form pins to the verification it was issued for. */
+/**
+ * Every key under which an upload for this id may lie: the extensions the S3 entrance takes (the
+ * form's own key is the `.jpg` one). The sweeper looks for an upload there, an erasure deletes it.
+ */
+export const uploadKeysOf = (verificationId: string): string[] =>
+  ['jpg', 'jpeg', 'png'].map((extension) => `incoming/${verificationId}.${extension}`);
+
 export const UPLOAD_MARKER_METADATA = 'verification-id';
 
 /**

@@ -17,6 +17,8 @@
 import { maskNik } from './nik.ts';
 import type { IdentityVault, VerdictStore } from './ports.ts';
 import { toPublicRecord } from './record.ts';
+import { uploadKeysOf } from './request.ts';
+import { reviewSelfieKey } from './review.ts';
 import type { StoredVerdict, VerdictRecord } from './types.ts';
 
 /** The records of one person, through the by-person index (eventually consistent in AWS). */
@@ -115,9 +117,11 @@ export interface ErasureResult {
  */
 export function selfieKeysOf(item: StoredVerdict): string[] {
   const id = item.verification_id;
-  const keys = new Set<string>(
-    ['jpg', 'jpeg', 'png'].flatMap((ext) => [`incoming/${id}.${ext}`, `review/${id}.${ext}`]),
-  );
+  const keys = new Set<string>([
+    ...uploadKeysOf(id),
+    reviewSelfieKey(id, 'image/jpeg'),
+    reviewSelfieKey(id, 'image/png'),
+  ]);
   if (item.selfie_key) keys.add(item.selfie_key);
   if (item.review_selfie_key) keys.add(item.review_selfie_key);
   return [...keys];

@@ -18,6 +18,7 @@
 import { FacematchError } from './errors.ts';
 import type { CallBudget } from './ports.ts';
 import { releasedRecord } from './record.ts';
+import { uploadKeysOf } from './request.ts';
 import type { StoredVerdict } from './types.ts';
 import { claimForHousekeeping, failClaimed, type VerifyDeps } from './verify.ts';
 
@@ -108,7 +109,7 @@ async function finishableUpload(item: StoredVerdict, deps: SweepDeps) {
 
 /** Where an upload for this id may lie: the form's key, or the keys clients may use. */
 const uploadKeys = (item: StoredVerdict): string[] => {
-  const keys = ['jpg', 'jpeg', 'png'].map((ext) => `incoming/${item.verification_id}.${ext}`);
+  const keys = uploadKeysOf(item.verification_id);
   return item.selfie_key
     ? [item.selfie_key, ...keys.filter((key) => key !== item.selfie_key)]
     : keys;
