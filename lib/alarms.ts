@@ -37,6 +37,26 @@ export const TOKEN_REJECTED_CODE = new IdmetaTokenError().code;
 /** The metric counting those verifications, from the runtime's "verification recorded" lines. */
 export const TOKEN_REJECTED_METRIC = 'IdmetaTokenRejected';
 
+/** An alarm as soon as one message is in `queue`, a dead-letter queue: nothing lands there quietly. */
+export function deadLetterAlarm(
+  scope: Construct,
+  id: string,
+  props: { alarmName: string; alarmDescription: string; queue: IQueue },
+): Alarm {
+  return new Alarm(scope, id, {
+    alarmName: props.alarmName,
+    alarmDescription: props.alarmDescription,
+    metric: props.queue.metricApproximateNumberOfMessagesVisible({
+      period: Duration.minutes(1),
+      statistic: 'Maximum',
+    }),
+    threshold: 1,
+    comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: TreatMissingData.NOT_BREACHING,
+  });
+}
+
 export interface FacematchAlarmsProps {
   envName: string;
   key: IKey;
@@ -84,19 +104,12 @@ export class FacematchAlarms extends Construct {
     };
 
     add(
-      new Alarm(this, 'DeadLetters', {
+      deadLetterAlarm(this, 'DeadLetters', {
         alarmName: name('dead-letters'),
         alarmDescription:
           'Selfie notifications reached the dead-letter queue: their verifications stay PENDING ' +
           'with error DEAD_LETTERED. Fix the cause, then redrive the DLQ (docs/runbook.md).',
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: 'Maximum',
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        queue: props.deadLetterQueue,
       }),
     );
 

@@ -46,6 +46,7 @@ import {
 } from '../lambda/core/webhooks.ts';
 import { METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../lambda/observability.ts';
 import type { DeployedWebhookEndpoint } from '../lambda/webhook-config.ts';
+import { deadLetterAlarm } from './alarms.ts';
 import type { FacematchConfig } from './config.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
@@ -303,20 +304,13 @@ export class Webhooks extends Construct {
       }),
     );
     add(
-      new Alarm(scope, 'DeadLettersAlarm', {
+      deadLetterAlarm(scope, 'DeadLettersAlarm', {
         alarmName: alarmName('dead-letters'),
         alarmDescription:
           `Events for webhook "${endpoint.name}" reached its dead-letter queue: the sender could ` +
           'not attempt them (delivery log or secret unreachable) or EventBridge could not queue ' +
           'them. Fix the cause, then redrive the DLQ (docs/runbook.md).',
-        metric: deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(1),
-          statistic: 'Maximum',
-        }),
-        threshold: 1,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
+        queue: deadLetterQueue,
       }),
     );
     return resources;

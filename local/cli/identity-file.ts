@@ -6,9 +6,10 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { CliError } from './errors.ts';
+import { readAllStdin, STDIN_MAX_BYTES } from './stdin.ts';
 
-/** Far more than `{"nik": ..., "name": ..., "date_of_birth": ...}` needs. */
-const IDENTITY_FILE_MAX_BYTES = 64 * 1024;
+/** The identity file's bound: the stdin reader's. */
+const IDENTITY_FILE_MAX_BYTES = STDIN_MAX_BYTES;
 
 export interface IdentityFields {
   nik: string;
@@ -17,19 +18,6 @@ export interface IdentityFields {
 }
 
 const FIELDS = ['nik', 'name', 'date_of_birth'] as const;
-
-/** All of stdin as text, at most `maxBytes`. */
-export async function readAllStdin(maxBytes = IDENTITY_FILE_MAX_BYTES): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of process.stdin) {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
-    size += bytes.length;
-    if (size > maxBytes) throw new CliError(`the identity on stdin is over ${maxBytes} bytes`);
-    chunks.push(bytes);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 async function readIdentityText(source: string, readStdin: () => Promise<string>) {
   if (source === '-') return { text: await readStdin(), where: 'the identity on stdin' };
@@ -54,7 +42,7 @@ async function readIdentityText(source: string, readStdin: () => Promise<string>
  */
 export async function readIdentityFile(
   source: string,
-  readStdin: () => Promise<string> = readAllStdin,
+  readStdin: () => Promise<string> = () => readAllStdin('the identity on stdin'),
 ): Promise<IdentityFields> {
   const { text, where } = await readIdentityText(source, readStdin);
   let parsed: unknown;

@@ -9,6 +9,7 @@ import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
 import { clean, EXIT, parseJson, renderProblem } from './output.ts';
 import { withProgress } from './progress.ts';
+import { readAllStdin } from './stdin.ts';
 
 export const SUBJECT_USAGE = `usage: facematch subject search|erase --nik-file PATH [options]
 
@@ -38,12 +39,6 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-async function readAllStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** The NIK in a file or on stdin: bare, or as `{"nik": "..."}`. Never echoed in an error. */
 export async function readNik(
   path: string,
@@ -51,8 +46,12 @@ export async function readNik(
 ): Promise<string> {
   let text: string;
   try {
-    text = path === '-' ? await (input.readStdin ?? readAllStdin)() : await readFile(path, 'utf8');
+    text =
+      path === '-'
+        ? await (input.readStdin ?? (() => readAllStdin('the NIK on stdin')))()
+        : await readFile(path, 'utf8');
   } catch (error) {
+    if (error instanceof CliError) throw error;
     const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new CliError(`cannot read the NIK file ${path === '-' ? '(stdin)' : path}: ${code}`);
   }
