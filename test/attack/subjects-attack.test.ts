@@ -3,21 +3,17 @@
  * red while the defect it names is there.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { type ErasureReceipt, eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { StoredVerdict } from '../../lambda/core/types.ts';
-import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { InMemoryErasureReceipts } from '../support/in-memory.ts';
+import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
 
 describe('attack: an erasure that crashed half-way', () => {
   it('announces and receipts every id it erased, not only those the rerun found', async () => {
@@ -113,9 +109,9 @@ if (agus === undefined) throw new Error('no clean-match person in the registry')
 
 describe('attack: erasure against the local runtime', () => {
   let output: OutputCapture;
+  let running: TestLocalRuntime | undefined;
   let local: LocalRuntime;
   let s3: S3Client;
-  let dataDir: string;
 
   const api = async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${local.apiUrl}${path}`, {
@@ -134,29 +130,13 @@ describe('attack: erasure against the local runtime', () => {
 
   beforeAll(async () => {
     output = captureOutput();
-    const { startLocalRuntime } = await import('../../local/server.ts');
-    dataDir = await mkdtemp(join(tmpdir(), 'facematch-attack-subjects-'));
-    local = await startLocalRuntime({
-      port: 0,
-      s3Port: 0,
-      dynamoPort: 0,
-      simulatorPort: 0,
-      dataDir,
-      queueRetryDelayMs: 50,
-      env: { IDMETA_TIMEOUT_MS: '3000', IDMETA_MAX_ATTEMPTS: '2' },
-    });
-    s3 = createS3Client({
-      region: 'ap-southeast-3',
-      credentials: { ...LOCAL_AWS_CREDENTIALS },
-      endpoint: local.s3Endpoint,
-    });
+    running = await startTestLocalRuntime('attack-subjects');
+    ({ local, s3 } = running);
   });
   afterAll(async () => {
-    s3?.destroy();
-    await local?.stop();
+    await running?.stop();
     output?.restore();
     vi.unstubAllEnvs();
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
   it('refuses a cross-site, untyped, foreign-Host call to the data-subject routes (CSRF, DNS rebinding)', async () => {

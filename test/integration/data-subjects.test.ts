@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   GetObjectCommand,
@@ -10,7 +9,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDynamoDocumentClient } from '../../lambda/adapters/aws-clients.ts';
-import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { DynamoWebhookDeliveries } from '../../lambda/adapters/webhook-deliveries.ts';
 import { eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { DeliveryRecord } from '../../lambda/core/webhooks.ts';
@@ -25,6 +23,7 @@ import type { LocalRuntime } from '../../local/server.ts';
 import { LOCAL_WEBHOOK_TABLE } from '../../local/webhooks.ts';
 import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
 
 const people = loadRegistry().people;
 const personWith = (scenario: string): SimPerson => {
@@ -39,6 +38,7 @@ const newId = (label: string) => `ds-${label}-${randomUUID().slice(0, 8)}`;
 
 describe('data-subject access and erasure, end to end through the local runtime', () => {
   let output: OutputCapture;
+  let running: TestLocalRuntime | undefined;
   let local: LocalRuntime;
   let s3: S3Client;
   let dataDir: string;
@@ -78,30 +78,14 @@ describe('data-subject access and erasure, end to end through the local runtime'
 
   beforeAll(async () => {
     output = captureOutput();
-    const { startLocalRuntime } = await import('../../local/server.ts');
-    dataDir = await mkdtemp(join(tmpdir(), 'facematch-subjects-'));
-    local = await startLocalRuntime({
-      port: 0,
-      s3Port: 0,
-      dynamoPort: 0,
-      simulatorPort: 0,
-      dataDir,
-      queueRetryDelayMs: 50,
-      env: { IDMETA_TIMEOUT_MS: '3000', IDMETA_MAX_ATTEMPTS: '2' },
-    });
-    s3 = createS3Client({
-      region: 'ap-southeast-3',
-      credentials: { ...LOCAL_AWS_CREDENTIALS },
-      endpoint: local.s3Endpoint,
-    });
+    running = await startTestLocalRuntime('subjects');
+    ({ local, s3, dataDir } = running);
   });
 
   afterAll(async () => {
-    s3?.destroy();
-    await local?.stop();
+    await running?.stop();
     output?.restore();
     vi.unstubAllEnvs();
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
   const agusIds = { approved: newId('approved'), pending: newId('pending'), kept: newId('kept') };

@@ -4,20 +4,18 @@
  * an open review, the queue, the kept selfie, a decision from the CLI, an appeal, and the races.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createS3Client } from '../../lambda/adapters/s3-client.ts';
-import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import {
   loadRegistry,
   referenceSelfie,
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
-import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
+import type { LocalRuntime } from '../../local/server.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
 
 const people = loadRegistry().people;
 const niLuh = people.find((person) => person.scenario?.includes('borderline face')) as SimPerson;
@@ -35,6 +33,7 @@ type Json = Record<string, unknown>;
 
 describe('human review through the local runtime', () => {
   let output: OutputCapture;
+  let running: TestLocalRuntime | undefined;
   let local: LocalRuntime;
   let s3: S3Client;
   let dataDir: string;
@@ -76,31 +75,14 @@ describe('human review through the local runtime', () => {
     output = captureOutput();
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
     ({ runCli } = await import('../../local/cli.ts'));
-    const { startLocalRuntime } = await import('../../local/server.ts');
-    dataDir = await mkdtemp(join(tmpdir(), 'facematch-review-'));
-    const options: LocalRuntimeOptions = {
-      port: 0,
-      s3Port: 0,
-      dynamoPort: 0,
-      simulatorPort: 0,
-      dataDir,
-      queueRetryDelayMs: 50,
-      env: { IDMETA_TIMEOUT_MS: '3000', IDMETA_MAX_ATTEMPTS: '2' },
-    };
-    local = await startLocalRuntime(options);
-    s3 = createS3Client({
-      region: 'ap-southeast-3',
-      credentials: { ...LOCAL_AWS_CREDENTIALS },
-      endpoint: local.s3Endpoint,
-    });
+    running = await startTestLocalRuntime('review');
+    ({ local, s3, dataDir } = running);
   });
 
   afterAll(async () => {
-    s3?.destroy();
-    await local?.stop();
+    await running?.stop();
     output?.restore();
     vi.unstubAllEnvs();
-    if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
   });
 
   const viaApi = newId('api');
