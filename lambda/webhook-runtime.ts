@@ -1,15 +1,20 @@
 /**
  * The webhook sender's composition root: the deployed endpoints (each with its Secrets Manager
- * signing secret, read once per cache period), the HTTP sender, the delivery log and SQS. Built
- * once per container, so sockets and secrets are kept between invocations.
+ * signing secret, read once per cache period), the HTTP sender, the delivery log and SQS (for
+ * retries, loaded on the first). Built once per container, so sockets and secrets are kept
+ * between invocations.
  */
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDocumentClient, createSecretsManagerClient } from './adapters/aws-clients.ts';
-import { createSqsClient } from './adapters/sqs-client.ts';
+import { lazyPort } from './adapters/lazy-port.ts';
 import { SecretsManagerSecret } from './adapters/token-source.ts';
 import { DELIVERY_RETENTION_DAYS, DynamoWebhookDeliveries } from './adapters/webhook-deliveries.ts';
 import { HttpWebhookSender } from './adapters/webhook-sender.ts';
-import { type DeliverDeps, parseWebhookSecret, type WebhookEndpoint } from './core/webhooks.ts';
+import {
+  type DeliverDeps,
+  type MessageVisibility,
+  parseWebhookSecret,
+  type WebhookEndpoint,
+} from './core/webhooks.ts';
 import { recordWebhookAttempt, setMetricsEnvironment } from './observability.ts';
 import type { WebhookSenderConfig } from './webhook-config.ts';
 
@@ -22,7 +27,8 @@ export interface WebhookRuntime {
   /** Endpoints by the ARN of their queue (an SQS record's `eventSourceARN`). */
   endpointsByQueueArn: Map<string, QueuedEndpoint>;
   deps: DeliverDeps;
-  sqs: SQSClient;
+  /** Where a retry waits: on its own queue (ChangeMessageVisibility). */
+  visibility: MessageVisibility;
 }
 
 export function createWebhookRuntime(config: WebhookSenderConfig): WebhookRuntime {
@@ -48,7 +54,11 @@ export function createWebhookRuntime(config: WebhookSenderConfig): WebhookRuntim
   }
   return {
     endpointsByQueueArn,
-    sqs: createSqsClient(),
+    // SQS only for a retry: its client loads then (lazy-port.ts), not at every cold start.
+    visibility: lazyPort<MessageVisibility>(async () => {
+      const { SqsMessageVisibility } = await import('./adapters/message-visibility.ts');
+      return new SqsMessageVisibility();
+    }),
     deps: {
       sender: new HttpWebhookSender(),
       deliveries: new DynamoWebhookDeliveries({

@@ -371,6 +371,11 @@ export interface WebhookSenderPort {
   send(input: { url: string; key: Uint8Array; message: WebhookMessage }): Promise<AttemptResult>;
 }
 
+/** Keeps a queued message hidden for `seconds`, so the queue itself holds a retry until then. */
+export interface MessageVisibility {
+  hold(queueUrl: string, receiptHandle: string, seconds: number): Promise<void>;
+}
+
 export interface WebhookEndpoint {
   name: string;
   url: string;

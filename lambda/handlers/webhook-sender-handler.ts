@@ -7,10 +7,14 @@
  * the secret unreachable) goes back with the queue's own timeout, and to the DLQ in the end.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { deliverWebhook, messageFromEvent, WebhookMessageError } from '../core/webhooks.ts';
+import {
+  deliverWebhook,
+  type MessageVisibility,
+  messageFromEvent,
+  WebhookMessageError,
+} from '../core/webhooks.ts';
 import { logger } from '../observability.ts';
 import type { WebhookRuntime } from '../webhook-runtime.ts';
 import { safeErrorFields } from './http.ts';
@@ -19,20 +23,14 @@ import { safeErrorFields } from './http.ts';
 const MAX_VISIBILITY_SECONDS = 43_200;
 
 async function holdUntilNextAttempt(
-  sqs: SQSClient,
+  visibility: MessageVisibility,
   queueUrl: string,
   record: SQSRecord,
   delayMs: number,
 ): Promise<void> {
   const seconds = Math.min(MAX_VISIBILITY_SECONDS, Math.max(1, Math.ceil(delayMs / 1000)));
   try {
-    await sqs.send(
-      new ChangeMessageVisibilityCommand({
-        QueueUrl: queueUrl,
-        ReceiptHandle: record.receiptHandle,
-        VisibilityTimeout: seconds,
-      }),
-    );
+    await visibility.hold(queueUrl, record.receiptHandle, seconds);
   } catch (error) {
     // The queue's own visibility timeout then decides when it comes back: sooner, never lost.
     logger.warn('could not delay the retry; the queue timeout applies', safeErrorFields(error));
@@ -65,7 +63,7 @@ async function processRecord(runtime: WebhookRuntime, record: SQSRecord): Promis
   try {
     const outcome = await deliverWebhook(queued.endpoint, message, runtime.deps);
     if (outcome.kind !== 'retry') return true;
-    await holdUntilNextAttempt(runtime.sqs, queued.queueUrl, record, outcome.delayMs);
+    await holdUntilNextAttempt(runtime.visibility, queued.queueUrl, record, outcome.delayMs);
     return false;
   } catch (error) {
     logger.error('webhook delivery could not be attempted; handed back to the queue', {

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqsMessageVisibility } from '../../lambda/adapters/message-visibility.ts';
 import { HttpWebhookSender } from '../../lambda/adapters/webhook-sender.ts';
 import { formatWebhookSecret, parseWebhookSecret } from '../../lambda/core/webhooks.ts';
 import { createWebhookSenderHandler } from '../../lambda/handlers/webhook-sender-handler.ts';
@@ -55,7 +56,7 @@ async function handlerFor(
   sender = new HttpWebhookSender({ allowLoopbackHttp: true, timeoutMs: 2_000 });
   deliveries = new InMemoryWebhookDeliveries();
   const runtime: WebhookRuntime = {
-    sqs: new SQSClient({ region: 'ap-southeast-3' }),
+    visibility: new SqsMessageVisibility(new SQSClient({ region: 'ap-southeast-3' })),
     endpointsByQueueArn: new Map([
       [QUEUE_ARN, { queueUrl: QUEUE_URL, endpoint: { name: 'crm', url: receiver.url, key } }],
     ]),
