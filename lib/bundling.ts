@@ -9,6 +9,9 @@ import { fileURLToPath } from 'node:url';
 import { Runtime } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { builtinImportsPlugin } from './builtin-imports.ts';
+import { directImportsPlugin } from './direct-imports.ts';
+import { lambdaCredentialsPlugin } from './lambda-credentials.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -97,6 +100,11 @@ export function esbuildBundleOptions(handler: HandlerName, bundleDir: string): B
     mainFields: [...BUNDLE.mainFields],
     banner: { js: BUNDLE.banner },
     external: [...BUNDLE.external],
+    // What a cold start loads, cut without changing what the code does (each module says why;
+    // `npm run bench` prints what each is worth, side by side; test/infra/bundle-runs.test.ts runs
+    // the result): the credentials Lambda sets, not the SDK's whole provider chain; built-ins
+    // through require(), not ES module facades; the SDK's imports past its barrel files.
+    plugins: [lambdaCredentialsPlugin(), builtinImportsPlugin(), directImportsPlugin()],
     logLevel: 'warning',
   };
 }

@@ -20,6 +20,26 @@ import {
 /** The budget of issue 6, for what a cold start reads (`npm run bench` measures its time). */
 const MAX_STARTUP_BYTES = 700_000;
 
+/**
+ * Files a cold start loads one by one (the entry and its static chunks). Shared code cut into a
+ * dozen small chunks cost more than their bytes (issue 17); the plugins in lib/bundling.ts keep it
+ * to a few.
+ */
+const MAX_STARTUP_FILES = 5;
+
+/**
+ * What only lazily loaded clients use, reached from a cold start only through the SDK's barrels
+ * (lib/direct-imports.ts): S3's XML protocol and checksum streams; the credential providers a
+ * Lambda never needs (lib/lambda-credentials.ts).
+ */
+const NEVER_AT_STARTUP = [
+  /@aws-sdk\/xml-builder\//,
+  /\/protocols\/xml\//,
+  /\/checksum\/ChecksumStream/,
+  /@aws-sdk\/credential-provider-(node|ini|sso|process|web-identity|http)\//,
+  /@smithy\/credential-provider-imds\//,
+];
+
 const S3_CLIENT = 'node_modules/@aws-sdk/client-s3/dist-es/S3Client.js';
 const EVENTBRIDGE_CLIENT = 'node_modules/@aws-sdk/client-eventbridge/dist-es/EventBridgeClient.js';
 
@@ -47,7 +67,20 @@ describe.each(HANDLER_NAMES)('the %s bundle', (handler) => {
       0,
     );
     expect(startupBytes).toBeLessThanOrEqual(MAX_STARTUP_BYTES);
+    expect(startup.length).toBeLessThanOrEqual(MAX_STARTUP_FILES);
     const atStartup = inputsOf(metafile, startup);
+    expect(
+      [...atStartup].filter((input) => NEVER_AT_STARTUP.some((pattern) => pattern.test(input))),
+    ).toEqual([]);
+    // Built-ins through require() (lib/builtin-imports.ts): the only ES import of one is the
+    // banner's node:module, which makes that require.
+    for (const path of startup) {
+      const text = result.outputFiles.find(
+        (file) => relative(PROJECT_ROOT, file.path) === path,
+      )?.text;
+      const builtinImports = [...(text ?? '').matchAll(/from\s*["'](node:[^"']+)["']/g)];
+      expect(builtinImports.map((match) => match[1])).toEqual(['node:module']);
+    }
     const anywhere = inputsOf(metafile, Object.keys(metafile.outputs));
     expect(atStartup).not.toContain(S3_CLIENT);
     expect(atStartup).not.toContain(EVENTBRIDGE_CLIENT);
@@ -57,6 +90,9 @@ describe.each(HANDLER_NAMES)('the %s bundle', (handler) => {
       expect(anywhere).toContain(EVENTBRIDGE_CLIENT);
     } else {
       expect([...anywhere].filter((input) => input.includes('@aws-sdk/client-s3/'))).toEqual([]);
+      // SQS only for a retry (lambda/webhook-runtime.ts).
+      expect([...atStartup].filter((input) => input.includes('@aws-sdk/client-sqs/'))).toEqual([]);
+      expect(anywhere).toContain('node_modules/@aws-sdk/client-sqs/dist-es/SQSClient.js');
     }
     expect(anywhere).not.toContain('node_modules/@aws-sdk/client-s3/dist-es/S3.js');
   });

@@ -1,0 +1,290 @@
+/**
+ * The bundles the stack deploys, run: each handler's `index.mjs` built by lib/bundling.ts (every
+ * plugin it uses: built-ins through `require()`, the SDK's imports redirected past its barrels,
+ * Lambda's credentials from the environment), loaded by a plain `node` as Lambda loads it and
+ * invoked against dynalite, s3rver, the IDmeta simulator and loopback fakes of Secrets Manager and
+ * SQS. The unit and integration suites run the TypeScript; this one proves the build did not
+ * change what it does: the lazy chunks (S3's XML protocol, SQS) load and work, and without
+ * credentials in the environment the SDK's own provider chain still finds them.
+ */
+import { execFile } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDeliveriesTable } from '../../lambda/adapters/webhook-deliveries.ts';
+import { formatWebhookSecret } from '../../lambda/core/webhooks.ts';
+import {
+  BUNDLE_ENTRY_FILE,
+  buildBundle,
+  esbuildBuildOptions,
+  type HandlerName,
+  LAMBDA_NODE_OPTIONS,
+} from '../../lib/bundling.ts';
+import { CREDENTIAL_CHAIN_FILE } from '../../lib/lambda-credentials.ts';
+import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
+import {
+  getVerificationEvent,
+  postVerificationEvent,
+  s3NotificationBody,
+  sqsEvent,
+  sqsRecord,
+} from '../support/events.ts';
+import { type FakeHttpServer, json, refusedUrl, startFakeHttp } from '../support/fake-http.ts';
+import { agusIdentity, agusSelfie } from '../support/faults.ts';
+import { LOCAL_AWS_REGION } from '../support/local-aws.ts';
+import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+
+const CHILD = new URL('../support/bundle-child.mjs', import.meta.url).pathname;
+const WEBHOOK_QUEUE_ARN = 'arn:aws:sqs:ap-southeast-3:111122223333:facematch-test-webhook-crm';
+const WEBHOOK_KEY = randomBytes(32);
+
+let t: TestRuntime;
+let outdir: string;
+/** Secrets Manager and SQS, answered by `x-amz-target`. */
+let awsFake: FakeHttpServer;
+
+beforeAll(async () => {
+  t = await startTestRuntime();
+  outdir = await mkdtemp(join(tmpdir(), 'facematch-bundle-runs-'));
+  awsFake = await startFakeHttp((request) =>
+    request.headers['x-amz-target'] === 'secretsmanager.GetSecretValue'
+      ? json(200, {
+          ARN: 'arn:aws:secretsmanager:ap-southeast-3:111122223333:secret:facematch/test/webhook',
+          Name: 'facematch/test/webhook',
+          SecretString: formatWebhookSecret(WEBHOOK_KEY),
+        })
+      : json(200, {}),
+  );
+  for (const handler of ['api', 'selfie-uploaded', 'webhook-sender'] as HandlerName[]) {
+    await buildBundle({ ...esbuildBuildOptions(handler, outdir), logLevel: 'error' });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await awsFake?.close();
+  await t?.stop();
+  if (outdir) await rm(outdir, { recursive: true, force: true });
+});
+
+/** Lambda's environment: the function's variables and the role's credentials. */
+const lambdaEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
+  PATH: process.env.PATH ?? '/usr/bin:/bin',
+  HOME: outdir,
+  NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+  AWS_REGION: LOCAL_AWS_REGION,
+  AWS_ACCESS_KEY_ID: LOCAL_AWS_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: LOCAL_AWS_CREDENTIALS.secretAccessKey,
+  AWS_SESSION_TOKEN: 'bundle-test-session-token',
+  AWS_ENDPOINT_URL_DYNAMODB: t.localAws.dynamoEndpoint,
+  AWS_ENDPOINT_URL_S3: t.localAws.s3Endpoint,
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: awsFake.url,
+  AWS_ENDPOINT_URL_SQS: awsFake.url,
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  ...t.env,
+  ...extra,
+});
+
+interface ChildOutcome {
+  results: unknown[];
+  error?: { name: string; message: string };
+}
+
+async function invokeBundle(
+  handler: HandlerName,
+  events: unknown[],
+  env: Record<string, string>,
+): Promise<ChildOutcome & { output: string }> {
+  const eventsFile = join(outdir, `events-${randomUUID()}.json`);
+  await writeFile(eventsFile, JSON.stringify(events));
+  // Not spawnSync: the servers it talks to run in this process and must keep answering.
+  const child = await new Promise<{ stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ['--expose-gc', CHILD, join(outdir, handler, BUNDLE_ENTRY_FILE), eventsFile],
+      { env, encoding: 'utf8', timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
+      (_error, stdout, stderr) => resolve({ stdout, stderr }),
+    );
+  });
+  const output = `${child.stdout}${child.stderr}`;
+  const last = child.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return { ...(JSON.parse(last) as ChildOutcome), output };
+  } catch {
+    throw new Error(`the bundle's child printed no result:\n${output}`);
+  }
+}
+
+const bodyOf = (result: unknown) =>
+  JSON.parse((result as { body: string }).body) as Record<string, unknown>;
+
+describe('the deployed bundles, run as Lambda runs them', () => {
+  it('api: a verification is checked, stored and read back', async () => {
+    // Prepare
+    const id = `fm-bundle-${randomUUID().slice(0, 8)}`;
+    const post = postVerificationEvent({
+      verification_id: id,
+      ...agusIdentity,
+      selfie_image: agusSelfie.dataUri,
+    });
+
+    // Act
+    const run = await invokeBundle('api', [post, getVerificationEvent(id)], lambdaEnv());
+
+    // Assess
+    expect(run.error, run.output).toBeUndefined();
+    const [created, read] = run.results;
+    expect(bodyOf(created)).toMatchObject({ verification_id: id, decision: 'APPROVED' });
+    expect(bodyOf(read)).toMatchObject({
+      verification_id: id,
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+    });
+    expect(run.output).not.toContain(agusIdentity.nik);
+  });
+
+  it('selfie-uploaded: an upload is read from S3 (its lazy chunk) and verified', async () => {
+    // Prepare
+    const id = `fm-bundle-${randomUUID().slice(0, 8)}`;
+    const key = `incoming/${id}.jpg`;
+    await t.localAws.s3Client.send(
+      new PutObjectCommand({
+        Bucket: t.localAws.bucket,
+        Key: key,
+        Body: agusSelfie.bytes,
+        Metadata: {
+          nik: agusIdentity.nik,
+          name: encodeURIComponent(agusIdentity.name),
+          'date-of-birth': agusIdentity.date_of_birth,
+        },
+      }),
+    );
+
+    // Act
+    const run = await invokeBundle(
+      'selfie-uploaded',
+      [sqsEvent([{ body: s3NotificationBody([key]) }])],
+      lambdaEnv(),
+    );
+
+    // Assess
+    expect(run.error, run.output).toBeUndefined();
+    expect(run.results).toEqual([{ batchItemFailures: [] }]);
+    expect(await t.runtime.deps.store.get(id)).toMatchObject({
+      status: 'COMPLETED',
+      decision: 'APPROVED',
+    });
+  });
+
+  it('webhook-sender: a failed delivery waits on its queue (SQS, its lazy chunk)', async () => {
+    // Prepare: a receiver that refuses connections, so the attempt is retryable.
+    const deliveriesTable = `facematch-webhook-deliveries-test-${randomUUID().slice(0, 8)}`;
+    await createDeliveriesTable(t.localAws.dynamoClient, deliveriesTable);
+    const receiver = (await refusedUrl()).replace('http:', 'https:');
+    const eventId = randomUUID();
+    const record = {
+      ...sqsRecord({
+        body: JSON.stringify({
+          version: '0',
+          id: eventId,
+          'detail-type': 'Verification Completed',
+          source: 'facematch',
+          account: '111122223333',
+          time: '2026-12-03T10:00:00Z',
+          region: 'ap-southeast-3',
+          resources: [],
+          detail: { verification_id: 'ver-bundle', status: 'COMPLETED', decision: 'APPROVED' },
+        }),
+      }),
+      eventSourceARN: WEBHOOK_QUEUE_ARN,
+    };
+    // SQS sends to the queue URL's host, so the queue lives on the fake.
+    const queueUrl = `${awsFake.url}/111122223333/facematch-test-webhook-crm`;
+    const env = lambdaEnv({
+      WEBHOOK_DELIVERIES_TABLE_NAME: deliveriesTable,
+      WEBHOOK_ENDPOINTS: JSON.stringify([
+        {
+          name: 'crm',
+          url: receiver,
+          secretId: 'facematch/test/webhook',
+          queueArn: WEBHOOK_QUEUE_ARN,
+          queueUrl,
+        },
+      ]),
+    });
+    awsFake.requests.length = 0;
+
+    // Act
+    const run = await invokeBundle('webhook-sender', [{ Records: [record] }], env);
+
+    // Assess
+    expect(run.error, run.output).toBeUndefined();
+    expect(run.results).toEqual([{ batchItemFailures: [{ itemIdentifier: record.messageId }] }]);
+    const targets = awsFake.requests.map((request) => request.headers['x-amz-target']);
+    expect(targets, run.output).toEqual([
+      'secretsmanager.GetSecretValue',
+      'AmazonSQS.ChangeMessageVisibility',
+    ]);
+    const hold = JSON.parse(awsFake.requests[1]?.body ?? '{}') as Record<string, unknown>;
+    expect(hold).toMatchObject({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle });
+    const logged = await t.localAws.documentClient.send(
+      new GetCommand({ TableName: deliveriesTable, Key: { delivery_id: `crm/${eventId}` } }),
+    );
+    expect(logged.Item).toMatchObject({ state: 'RETRYING', attempts: 1 });
+  });
+
+  it("without credentials in the environment, the SDK's own chain finds them (a profile)", async () => {
+    // Prepare: a shared credentials file and AWS_PROFILE, as outside Lambda; no AWS_ACCESS_KEY_ID.
+    const id = `fm-bundle-${randomUUID().slice(0, 8)}`;
+    const credentialsFile = join(outdir, 'credentials');
+    await writeFile(
+      credentialsFile,
+      [
+        '[bundle-test]',
+        `aws_access_key_id = ${LOCAL_AWS_CREDENTIALS.accessKeyId}`,
+        `aws_secret_access_key = ${LOCAL_AWS_CREDENTIALS.secretAccessKey}`,
+        '',
+      ].join('\n'),
+    );
+    const {
+      AWS_ACCESS_KEY_ID: _key,
+      AWS_SECRET_ACCESS_KEY: _secret,
+      AWS_SESSION_TOKEN: _token,
+      ...withoutCredentials
+    } = lambdaEnv();
+    const env = {
+      ...withoutCredentials,
+      AWS_PROFILE: 'bundle-test',
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+      AWS_CONFIG_FILE: join(outdir, 'no-config'),
+    };
+    const post = postVerificationEvent({
+      verification_id: id,
+      ...agusIdentity,
+      selfie_image: agusSelfie.dataUri,
+    });
+
+    // Act
+    const run = await invokeBundle('api', [post], env);
+    const none = await invokeBundle('api', [getVerificationEvent(id)], {
+      ...withoutCredentials,
+      AWS_SHARED_CREDENTIALS_FILE: join(outdir, 'no-credentials'),
+      AWS_CONFIG_FILE: join(outdir, 'no-config'),
+      // No metadata service here: fail fast instead of waiting for one.
+      AWS_EC2_METADATA_DISABLED: 'true',
+    });
+
+    // Assess: the chain's file sits beside the chunk that loads it, and it was used.
+    const files = await readdir(join(outdir, 'api', 'chunks'));
+    expect(files).toContain(CREDENTIAL_CHAIN_FILE);
+    expect(run.error, run.output).toBeUndefined();
+    expect(bodyOf(run.results[0])).toMatchObject({ verification_id: id, decision: 'APPROVED' });
+    // No credentials anywhere: the call fails as the SDK fails, answered as a server error.
+    expect(none.error, none.output).toBeUndefined();
+    expect((none.results[0] as { statusCode: number }).statusCode).toBeGreaterThanOrEqual(500);
+  });
+});
