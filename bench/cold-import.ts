@@ -9,6 +9,9 @@
  *   module `index.mjs` (with its chunks, if split) loaded with `import()`, and the stack's
  *   NODE_OPTIONS (LAMBDA_NODE_OPTIONS, imported from the stack's own definition).
  * - empty: an empty ES module, for what node's loader costs on its own.
+ * - floor (api only): the libraries every first request needs and nothing else of ours
+ *   (bench/floor-entry.ts), built as the bundle is: what no change to our code can go below.
+ * - lever rows: the deployed bundle with one lever taken away, in the same loop (below).
  * Every child runs with `--expose-gc`, as Lambda's bootstrap starts every Node function.
  *
  * Method: every sample is a fresh `node` process (bench/import-child.mjs) that times the load with
@@ -22,8 +25,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
+import { builtinImportsPlugin } from '../lib/builtin-imports.ts';
 import {
+  BUNDLE,
   buildBundle,
   esbuildBuildOptions,
   HANDLER_NAMES,
@@ -31,6 +36,8 @@ import {
   LAMBDA_NODE_OPTIONS,
   PROJECT_ROOT,
 } from '../lib/bundling.ts';
+import { directImportsPlugin } from '../lib/direct-imports.ts';
+import { lambdaCredentialsPlugin } from '../lib/lambda-credentials.ts';
 import { median, percentile } from './stats.ts';
 
 const run = promisify(execFile);
@@ -77,14 +84,30 @@ export function handlerEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * `single-maps`, `single`, `split-maps`: what each lever is worth, side by side in the same loop
- * (informational, for the handlers in LEVER_HANDLERS): the bundle without code splitting (one
- * `index.mjs`, the dynamic imports inlined) with and without --enable-source-maps, and the split
- * bundle with it.
+ * What each lever is worth, side by side in the same loop (informational, for LEVER_HANDLERS):
+ * the deployed bundle with one lever taken away. `single`: no code splitting (one `index.mjs`,
+ * the dynamic imports inlined). `split-maps`: --enable-source-maps added to NODE_OPTIONS (what
+ * the stack deployed before). `no-<plugin>`: built without one of lib/bundling.ts's plugins.
  */
-export type Variant = 'empty' | 'bundle' | 'baseline' | 'single-maps' | 'single' | 'split-maps';
+export type Variant =
+  | 'empty'
+  | 'bundle'
+  | 'baseline'
+  | 'floor'
+  | 'single'
+  | 'split-maps'
+  | 'no-lambda-credentials'
+  | 'no-direct-imports'
+  | 'no-builtin-imports';
 
 export const LEVER_HANDLERS: readonly HandlerName[] = ['api', 'selfie-uploaded'];
+
+/** The plugin each `no-<plugin>` variant leaves out. */
+const PLUGIN_LEVERS: Array<[Variant, string]> = [
+  ['no-lambda-credentials', lambdaCredentialsPlugin().name],
+  ['no-direct-imports', directImportsPlugin().name],
+  ['no-builtin-imports', builtinImportsPlugin().name],
+];
 
 /** Node's source-map flag, the one lever that is a flag (what the stack deployed before). */
 const SOURCE_MAPS_FLAG = '--enable-source-maps';
@@ -149,9 +172,9 @@ export function entryFileOf(options: { outfile?: string; outdir?: string }): str
   throw new Error('esbuild options without outfile or outdir');
 }
 
-/** Builds the three variants, keyed `<handler>/<variant>`. */
+/** Builds every variant, keyed `<handler>/<variant>`. */
 async function buildVariants(): Promise<Map<string, Target>> {
-  for (const folder of ['bundle', 'baseline', 'single', 'external']) {
+  for (const folder of ['bundle', 'baseline', 'levers', 'floor']) {
     await rm(join(BENCH_OUT, folder), { recursive: true, force: true });
   }
   await mkdir(join(BENCH_OUT, 'baseline'), { recursive: true });
@@ -161,24 +184,35 @@ async function buildVariants(): Promise<Map<string, Target>> {
   const empty = join(BENCH_OUT, 'empty.mjs');
   await writeFile(empty, 'export {};\n');
   targets.set('-/empty', { file: empty, mode: 'import', bytes: 11, mapBytes: 0 });
+  /** Builds `options` (split, as deployed) and targets its entry with the stack's NODE_OPTIONS. */
+  const splitTarget = async (options: BuildOptions): Promise<Target> => {
+    const { metafile } = await buildBundle({ ...options, logLevel: 'error' });
+    const entry = entryFileOf(options);
+    return {
+      file: entry,
+      mode: 'import',
+      ...sizes(metafile, entry),
+      nodeOptions: LAMBDA_NODE_OPTIONS,
+    };
+  };
   for (const handler of HANDLER_NAMES) {
     // Exactly what `npm run build` writes (same function, same options), in our own folder.
     const deployable = esbuildBuildOptions(handler, join(BENCH_OUT, 'bundle'));
-    const ours = await buildBundle({ ...deployable, logLevel: 'error' });
-    const entry = entryFileOf(deployable);
-    targets.set(`${handler}/bundle`, {
-      file: entry,
-      mode: 'import',
-      ...sizes(ours.metafile, entry),
-      nodeOptions: LAMBDA_NODE_OPTIONS,
-    });
+    targets.set(`${handler}/bundle`, await splitTarget(deployable));
+    if (handler === 'api') {
+      const floor = esbuildBuildOptions(handler, join(BENCH_OUT, 'floor'));
+      const floorEntry = new URL('./floor-entry.ts', import.meta.url).pathname;
+      targets.set(
+        `${handler}/floor`,
+        await splitTarget({ ...floor, entryPoints: { [BUNDLE.entryName]: floorEntry } }),
+      );
+    }
     if (LEVER_HANDLERS.includes(handler)) {
-      const withMaps = `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`;
       targets.set(`${handler}/split-maps`, {
         ...(targets.get(`${handler}/bundle`) as Target),
-        nodeOptions: withMaps,
+        nodeOptions: `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`,
       });
-      const singleFile = join(BENCH_OUT, 'single', handler, 'index.mjs');
+      const singleFile = join(BENCH_OUT, 'levers', 'single', handler, 'index.mjs');
       const { outdir: _outdir, chunkNames: _chunks, outExtension: _ext, ...rest } = deployable;
       const single = await build({
         ...rest,
@@ -187,13 +221,20 @@ async function buildVariants(): Promise<Map<string, Target>> {
         metafile: true,
         logLevel: 'error',
       });
-      const singleTarget: Target = {
+      targets.set(`${handler}/single`, {
         file: singleFile,
         mode: 'import',
         ...sizes(single.metafile, singleFile),
-      };
-      targets.set(`${handler}/single-maps`, { ...singleTarget, nodeOptions: withMaps });
-      targets.set(`${handler}/single`, { ...singleTarget, nodeOptions: LAMBDA_NODE_OPTIONS });
+        nodeOptions: LAMBDA_NODE_OPTIONS,
+      });
+      for (const [variant, pluginName] of PLUGIN_LEVERS) {
+        const options = esbuildBuildOptions(handler, join(BENCH_OUT, 'levers', variant));
+        const plugins = (options.plugins ?? []).filter((plugin) => plugin.name !== pluginName);
+        if (plugins.length === options.plugins?.length) {
+          throw new Error(`the bundle has no plugin ${pluginName}: the ${variant} row would lie`);
+        }
+        targets.set(`${handler}/${variant}`, await splitTarget({ ...options, plugins }));
+      }
     }
     // NodejsFunction's default: CommonJS, not minified, no source map, `@aws-sdk/*` external,
     // esbuild's own mainFields; only the entry point and the target are ours.

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { HANDLER_NAMES } from '../lib/bundling.ts';
 import type { RoundTripsResult, SweepReadsResult } from './budgets.ts';
 import { runChild } from './child-process.ts';
-import { type ColdImportResult, measureColdImport } from './cold-import.ts';
+import { type ColdImportResult, measureColdImport, type Variant } from './cold-import.ts';
 import { type ConnectionsPhase, measureConnections } from './connections.ts';
 import type { ConsoleResult } from './console.ts';
 import type { OverheadSummary } from './overhead.ts';
@@ -123,6 +123,18 @@ async function section(name: string, body: () => Promise<void>): Promise<void> {
   log();
 }
 
+const VARIANT_LABELS: Record<Variant, string> = {
+  empty: 'empty module',
+  bundle: 'ours, as deployed',
+  baseline: 'NodejsFunction default',
+  floor: '  floor: libraries only',
+  single: '  lever off: one file',
+  'split-maps': '  lever off: maps on',
+  'no-lambda-credentials': '  lever off: credential chain',
+  'no-direct-imports': '  lever off: SDK barrels',
+  'no-builtin-imports': '  lever off: import built-ins',
+};
+
 function reportCold(result: ColdImportResult): void {
   const byKey = new Map(result.rows.map((row) => [`${row.handler}/${row.variant}`, row]));
   const empty = byKey.get('-/empty');
@@ -134,14 +146,7 @@ function reportCold(result: ColdImportResult): void {
         : NaN;
     return [
       row.handler,
-      {
-        empty: 'empty module',
-        bundle: 'ours, as deployed',
-        baseline: 'NodejsFunction default',
-        'single-maps': '  lever: one file, maps on',
-        single: '  lever: one file',
-        'split-maps': '  lever: split, maps on',
-      }[row.variant],
+      VARIANT_LABELS[row.variant],
       `${row.mode === 'import' ? 'import()' : 'require()'}${row.nodeOptions ? ` ${row.nodeOptions}` : ''}`,
       row.variant === 'empty' ? '-' : `${(row.bytes / 1000).toFixed(0)} kB`,
       row.mapBytes === 0 ? '-' : `${(row.mapBytes / 1000).toFixed(0)} kB`,
@@ -180,8 +185,19 @@ function reportCold(result: ColdImportResult): void {
     '   start-up JS: the entry file and the chunks it imports statically (lazy chunks excluded);',
   );
   log('   the default also reads the AWS SDK from node_modules, not counted here.');
-  log('   lever rows (informational): ours without code splitting (one index.mjs) and/or with');
-  log('   --enable-source-maps added to NODE_OPTIONS, in the same loop: what each lever is worth.');
+  log('   lever rows (informational, same loop): the deployed bundle with one lever taken away:');
+  log('   one file: no code splitting; maps on: --enable-source-maps added to NODE_OPTIONS;');
+  log(
+    "   credential chain: the SDK's whole default credential chain bundled (lib/lambda-credentials.ts);",
+  );
+  log("   SDK barrels: the SDK's imports through @smithy/core's and @aws-sdk/core's index.js");
+  log(
+    '   (lib/direct-imports.ts); import built-ins: node: built-ins as ES imports (lib/builtin-imports.ts).',
+  );
+  log(
+    "   floor (informational): the api's libraries alone (bench/floor-entry.ts), built the same way:",
+  );
+  log('   what no change to our own code can go below.');
   for (const handler of Object.keys(COLD_RATIO)) {
     if ((HANDLER_NAMES as readonly string[]).includes(handler)) continue;
     checks.push({
