@@ -1,22 +1,23 @@
 /**
  * An esbuild plugin: the bundle reaches Node's built-in modules with `require()`, not `import`.
  *
- * Why: an ES module bundle keeps `import … from "node:crypto"` as it is, and Node answers an
+ * Why: an ES module bundle keeps `import … from "node:util"` as it is, and Node answers an
  * `import` of a built-in with an ES module facade built from every export the built-in has. Making
  * that list reads each export, and some exports are lazy getters that load whole subsystems when
- * read: `crypto.webcrypto`, `util.parseArgs`/`util.MIMEType`, `stream`'s web stream adapters. A
- * cold start paid for all of them though the code uses none. `require()` returns the module object
- * as it is, getters untouched. Measured side by side with `npm run bench` (its lever rows).
+ * read (`util.parseArgs` and `util.MIMEType`, `stream`'s web stream adapters). A cold
+ * start paid for all of them though the code uses none. `require()` returns the module object as it
+ * is, getters untouched. Measured side by side with `npm run bench` (its lever rows).
+ * (`crypto.webcrypto` still loads: the SDK's uuid reads `globalThis.crypto` at start-up.)
  *
- * A few built-ins are used only on paths a cold start does not take (`stream/web` by middy's
- * streaming responses and the SDK's event streams, `zlib` by compressed response bodies): they are
- * loaded on the first read of one of their exports, not when the bundle starts.
+ * One built-in is reached at start-up only for a path a cold start does not take: `stream/web`,
+ * imported by middy for streaming responses. It is loaded on the first read of one of its
+ * exports, not when the bundle starts.
  */
 import { builtinModules, createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 /** Built-ins a cold start never uses, loaded on first use. */
-export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'zlib'];
+export const LAZY_BUILTINS: readonly string[] = ['stream/web'];
 
 const NAMESPACE = 'facematch-builtin';
 
@@ -31,13 +32,14 @@ const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegE
 /**
  * A CommonJS module standing for the built-in `name`. A lazy one defines every export as a getter
  * that loads the built-in on first read; esbuild's interop copies exports as getters, so named
- * imports of it stay lazy too. The export list is taken from the Node that builds: every Node
- * from 20 on has the same one for these modules (a test checks each still exists).
+ * imports of it stay lazy too. The export list is the building Node's (every own property, the
+ * non-enumerable ones included); an export a later Node adds would read as undefined, so a lazy
+ * built-in must be one whose exports the code uses have been there since Node 20 (ReadableStream).
  */
 export function builtinModuleSource(name: string, lazy: boolean): string {
   const specifier = JSON.stringify(`node:${name}`);
   if (!lazy) return `module.exports = require(${specifier});`;
-  const exportNames = Object.keys(requireHere(name) as object);
+  const exportNames = Object.getOwnPropertyNames(requireHere(name) as object);
   const getters = exportNames
     .map(
       (key) =>

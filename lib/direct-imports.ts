@@ -19,10 +19,12 @@
  * - A barrel imported statically is loaded without its re-exports (every name was redirected).
  *   Anything that still needs a name from it fails the build with esbuild's "No matching export":
  *   a mistake here is a build error, never a missing function at run time.
- * - A barrel loaded with `import()` or `require()` (the SDK loads event streams that way) is
- *   bundled whole, re-exports included, in a namespace of its own, so it stays complete.
- * - Forms that cannot be redirected (`import * as`, a default import, `export *` of a barrel from
- *   outside the barrels) fail the build with a message naming the file.
+ * - A barrel loaded with `import()` or `require()` (the SDK loads event streams that way), or
+ *   imported by anything outside the SDK's `dist-es` files, is bundled whole, re-exports
+ *   included, in a namespace of its own, so it stays complete.
+ * - Forms that cannot be redirected (`import * as`, a default import, a bare `import "<barrel>"`,
+ *   `export *` of a barrel from outside the barrels) fail the build with a message naming the
+ *   file.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -80,7 +82,6 @@ function parseBindings(list: string): Binding[] {
 const NAMED_IMPORT = /^import\s*\{([^}]*)\}\s*from\s*(["'])[^"']+\2$/;
 const NAMED_REEXPORT = /^export\s*\{([^}]*)\}\s*from\s*(["'])[^"']+\2$/;
 const STAR_REEXPORT = /^export\s*\*\s*from\s*(["'])[^"']+\1$/;
-const BARE_IMPORT = /^import\s*(["'])[^"']+\1$/;
 
 export function directImportsPlugin(): Plugin {
   return {
@@ -242,8 +243,6 @@ export function directImportsPlugin(): Plugin {
               target,
               args.path,
             );
-          } else if (BARE_IMPORT.test(statement.text)) {
-            continue;
           } else {
             throw new Error(
               `direct imports: cannot redirect \`${statement.text}\` in ${args.path}; ` +
@@ -263,8 +262,13 @@ export function directImportsPlugin(): Plugin {
       // re-exports from other barrels is loaded whole too.
       build.onResolve({ filter: /^(@|\.)/ }, async (args) => {
         const whole = args.namespace === WHOLE_BARREL_NAMESPACE;
-        if (!whole && args.kind !== 'dynamic-import' && args.kind !== 'require-call')
-          return undefined;
+        // Static imports in the SDK's dist-es files were redirected (onLoad above); anything else
+        // that imports a barrel gets all of it.
+        const redirected =
+          args.kind === 'import-statement' &&
+          args.namespace === 'file' &&
+          SDK_MODULE_PATH.test(args.importer);
+        if (!whole && (redirected || args.kind === 'entry-point')) return undefined;
         if (args.pluginData === WHOLE_BARREL_NAMESPACE) return undefined;
         if (!mayBeBarrel(args.path, args.importer)) return undefined;
         const result = await build.resolve(args.path, {
@@ -286,7 +290,8 @@ export function directImportsPlugin(): Plugin {
         const { source, localExports } = await parse(args.path);
         if (localExports.length > 0) {
           throw new Error(
-            `direct imports: ${args.path} is loaded with import() or require() and defines ` +
+            `direct imports: ${args.path} is loaded whole (by import(), require() or code outside ` +
+              `the SDK) and defines ` +
               `${localExports.join(', ')} itself; it cannot be bundled whole beside its stripped copy`,
           );
         }

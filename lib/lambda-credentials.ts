@@ -11,10 +11,12 @@
  * AWS_SESSION_TOKEN from the function's role, and the SDK's chain returns exactly those
  * (`fromEnv`, its first link). `npm run bench` measures the lever side by side.
  *
- * Same answer as the SDK in every case: the environment's credentials when the chain would take
- * them (they are set and no AWS_PROFILE or `profile` asks to skip them); otherwise the SDK's own
- * chain, unchanged, from a file of its own beside the code that imports it (a separate bundle, not
- * a chunk: it shares nothing with the cold start's code, so it cuts nothing into pieces).
+ * The same answer as the SDK's, decided at each call as its chain decides: the environment's
+ * credentials when the chain would take them (they are set and no AWS_PROFILE or `profile` asks to
+ * skip them); otherwise the SDK's own chain, unchanged, from a file of its own beside the code that
+ * imports it (a separate bundle, not a chunk: it shares nothing with the cold start's code, so it
+ * cuts nothing into pieces). test/infra/bundle-runs.test.ts runs all three cases: environment
+ * (without the chain's file), a profile, a profile beside environment credentials.
  */
 import { dirname, join } from 'node:path';
 import { build as esbuild, type Plugin } from 'esbuild';
@@ -25,15 +27,25 @@ const PROVIDER_PACKAGE = '@aws-sdk/credential-provider-node';
 /** The SDK's whole chain, written beside the output file that imports it. */
 export const CREDENTIAL_CHAIN_FILE = 'aws-credential-chain.mjs';
 
+/**
+ * Decided at each call, as the SDK's chain decides: the environment's credentials when they are set
+ * and no profile is asked for, else the chain (loaded once; a failed load is tried again).
+ */
 const PROVIDER_SOURCE = `
 import { ENV_KEY, ENV_SECRET, fromEnv } from "@aws-sdk/credential-provider-env";
 export const defaultProvider = (init = {}) => {
-  const profile = init.profile ?? process.env.AWS_PROFILE;
-  if (!profile && process.env[ENV_KEY] && process.env[ENV_SECRET]) return fromEnv(init);
   let chain;
+  const fullChain = () =>
+    (chain ??= import("./${CREDENTIAL_CHAIN_FILE}")
+      .then((module) => module.defaultProvider(init))
+      .catch((error) => {
+        chain = undefined;
+        throw error;
+      }));
   return async (properties) => {
-    chain ??= (await import("./${CREDENTIAL_CHAIN_FILE}")).defaultProvider(init);
-    return chain(properties);
+    const profile = init.profile ?? process.env.AWS_PROFILE;
+    if (!profile && process.env[ENV_KEY] && process.env[ENV_SECRET]) return fromEnv(init)(properties);
+    return (await fullChain())(properties);
   };
 };
 `;
@@ -83,8 +95,11 @@ export function lambdaCredentialsPlugin(): Plugin {
             logLevel: 'error',
           });
           result.outputFiles?.push(...(chain.outputFiles ?? []));
-          Object.assign(result.metafile.inputs, chain.metafile.inputs);
           Object.assign(result.metafile.outputs, chain.metafile.outputs);
+          // The main build's view of a shared input (its imports through the plugins) stays.
+          for (const [path, input] of Object.entries(chain.metafile.inputs)) {
+            result.metafile.inputs[path] ??= input;
+          }
         }
       });
     },

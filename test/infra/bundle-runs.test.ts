@@ -4,12 +4,13 @@
  * Lambda's credentials from the environment), loaded by a plain `node` as Lambda loads it and
  * invoked against dynalite, s3rver, the IDmeta simulator and loopback fakes of Secrets Manager and
  * SQS. The unit and integration suites run the TypeScript; this one proves the build did not
- * change what it does: the lazy chunks (S3's XML protocol, SQS) load and work, and without
- * credentials in the environment the SDK's own provider chain still finds them.
+ * change what it does: the lazy chunks (S3's XML protocol, SQS) load and work, Lambda's credentials
+ * are read from the environment without the SDK's chain, and whenever the chain would have answered
+ * otherwise (a profile, nothing at all) it still does.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -59,7 +60,7 @@ beforeAll(async () => {
         })
       : json(200, {}),
   );
-  for (const handler of ['api', 'selfie-uploaded', 'webhook-sender'] as HandlerName[]) {
+  for (const handler of ['api', 'selfie-uploaded', 'sweeper', 'webhook-sender'] as HandlerName[]) {
     await buildBundle({ ...esbuildBuildOptions(handler, outdir), logLevel: 'error' });
   }
 }, 120_000);
@@ -119,6 +120,19 @@ async function invokeBundle(
   }
 }
 
+/** A verdict event as EventBridge puts it on an endpoint's queue. */
+const verdictEvent = (id: string) => ({
+  version: '0',
+  id,
+  'detail-type': 'Verification Completed',
+  source: 'facematch',
+  account: '111122223333',
+  time: '2026-12-03T10:00:00Z',
+  region: 'ap-southeast-3',
+  resources: [],
+  detail: { verification_id: 'ver-bundle', status: 'COMPLETED', decision: 'APPROVED' },
+});
+
 const bodyOf = (result: unknown) =>
   JSON.parse((result as { body: string }).body) as Record<string, unknown>;
 
@@ -132,8 +146,12 @@ describe('the deployed bundles, run as Lambda runs them', () => {
       selfie_image: agusSelfie.dataUri,
     });
 
-    // Act
-    const run = await invokeBundle('api', [post, getVerificationEvent(id)], lambdaEnv());
+    // Act: with Lambda's credentials in the environment, the SDK's chain is not needed at all.
+    const chainFile = join(outdir, 'api', 'chunks', CREDENTIAL_CHAIN_FILE);
+    await rename(chainFile, `${chainFile}.away`);
+    const run = await invokeBundle('api', [post, getVerificationEvent(id)], lambdaEnv()).finally(
+      () => rename(`${chainFile}.away`, chainFile),
+    );
 
     // Assess
     expect(run.error, run.output).toBeUndefined();
@@ -180,6 +198,18 @@ describe('the deployed bundles, run as Lambda runs them', () => {
     });
   });
 
+  it('sweeper: a scheduled sweep reads the worklist and reports', async () => {
+    // Act
+    const run = await invokeBundle('sweeper', [{}], {
+      ...lambdaEnv(),
+      SELFIE_QUEUE_URL: `${awsFake.url}/111122223333/facematch-test-selfies`,
+    });
+
+    // Assess
+    expect(run.error, run.output).toBeUndefined();
+    expect(run.results[0]).toMatchObject({ read: expect.any(Number), actions: expect.any(Object) });
+  });
+
   it('webhook-sender: a failed delivery waits on its queue (SQS, its lazy chunk)', async () => {
     // Prepare: a receiver that refuses connections, so the attempt is retryable.
     const deliveriesTable = `facematch-webhook-deliveries-test-${randomUUID().slice(0, 8)}`;
@@ -188,17 +218,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
     const eventId = randomUUID();
     const record = {
       ...sqsRecord({
-        body: JSON.stringify({
-          version: '0',
-          id: eventId,
-          'detail-type': 'Verification Completed',
-          source: 'facematch',
-          account: '111122223333',
-          time: '2026-12-03T10:00:00Z',
-          region: 'ap-southeast-3',
-          resources: [],
-          detail: { verification_id: 'ver-bundle', status: 'COMPLETED', decision: 'APPROVED' },
-        }),
+        body: JSON.stringify(verdictEvent(eventId)),
       }),
       eventSourceARN: WEBHOOK_QUEUE_ARN,
     };
@@ -286,5 +306,61 @@ describe('the deployed bundles, run as Lambda runs them', () => {
     // No credentials anywhere: the call fails as the SDK fails, answered as a server error.
     expect(none.error, none.output).toBeUndefined();
     expect((none.results[0] as { statusCode: number }).statusCode).toBeGreaterThanOrEqual(500);
+    // ...by the SDK's own chain, loaded from its file and run to its end (a missing file would
+    // be a module-not-found error).
+    expect(none.output).toContain('"error_name":"CredentialsProviderError"');
+    expect(none.output).toContain('credential-provider-node/dist-es/defaultProvider.js');
+  });
+  it("with a profile asked for beside the environment's credentials, signs with the profile's", async () => {
+    // Prepare: AWS_PROFILE and env credentials both set; the SDK takes the profile (and warns).
+    const credentialsFile = join(outdir, 'credentials-both');
+    await writeFile(
+      credentialsFile,
+      [
+        '[signing]',
+        'aws_access_key_id = AKIAPROFILEKEY000001',
+        'aws_secret_access_key = profile-secret',
+        '',
+      ].join('\n'),
+    );
+    awsFake.requests.length = 0;
+    const env = lambdaEnv({
+      AWS_ACCESS_KEY_ID: 'AKIAENVIRONMENTKEY01',
+      AWS_PROFILE: 'signing',
+      AWS_SHARED_CREDENTIALS_FILE: credentialsFile,
+      AWS_CONFIG_FILE: join(outdir, 'no-config'),
+      WEBHOOK_DELIVERIES_TABLE_NAME: `facematch-webhook-deliveries-test-${randomUUID().slice(0, 8)}`,
+      WEBHOOK_ENDPOINTS: JSON.stringify([
+        {
+          name: 'crm',
+          url: 'https://127.0.0.1:9/hook',
+          secretId: 'facematch/test/webhook',
+          queueArn: WEBHOOK_QUEUE_ARN,
+          queueUrl: `${awsFake.url}/111122223333/facematch-test-webhook-crm`,
+        },
+      ]),
+    });
+    const record = {
+      ...sqsRecord({
+        body: JSON.stringify(verdictEvent(randomUUID())),
+      }),
+      eventSourceARN: WEBHOOK_QUEUE_ARN,
+    };
+    await createDeliveriesTable(
+      t.localAws.dynamoClient,
+      env.WEBHOOK_DELIVERIES_TABLE_NAME as string,
+    );
+
+    // Act
+    const run = await invokeBundle('webhook-sender', [{ Records: [record] }], env);
+
+    // Assess: whatever became of the message, Secrets Manager was asked with the profile's key.
+    expect(run.error, run.output).toBeUndefined();
+    const secretRead = awsFake.requests.find(
+      (request) => request.headers['x-amz-target'] === 'secretsmanager.GetSecretValue',
+    );
+    expect(secretRead?.headers.authorization, run.output).toContain(
+      'Credential=AKIAPROFILEKEY000001/',
+    );
   });
 });

@@ -5,11 +5,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtinImportsPlugin } from '../../lib/builtin-imports.ts';
+import { builtinImportsPlugin, builtinModuleSource } from '../../lib/builtin-imports.ts';
 import { directImportsPlugin } from '../../lib/direct-imports.ts';
 
 let root: string;
@@ -173,6 +174,37 @@ describe('direct imports (lib/direct-imports.ts)', () => {
       /imports "missing" from .*protocols\/index\.js, which does not export it/,
     );
   });
+  it('fails the build on a bare import of a barrel (its re-exports would not run)', async () => {
+    // Prepare
+    await write(
+      'node_modules/@smithy/client/dist-es/index.js',
+      'import "@smithy/core/protocols";\nexport const client = 1;\n',
+    );
+
+    // Act
+    const attempt = bundle('entry.js');
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/cannot redirect `import "@smithy\/core\/protocols"`/);
+  });
+
+  it("gives code outside the SDK's dist-es files the whole barrel", async () => {
+    // Prepare: our own code (or another library) importing a barrel as a namespace.
+    await write(
+      'node_modules/@smithy/core/dist-es/submodules/protocols/index.js',
+      'export * from "./xml/codec.js";\nexport { jsonCodec as codec } from "./json.js";\n',
+    );
+    await write(
+      'outside.js',
+      'import * as protocols from "@smithy/core/protocols";\nconsole.log(protocols.xml, protocols.codec);\n',
+    );
+
+    // Act
+    const text = await bundle('outside.js');
+
+    // Assess
+    expect(await run(text)).toBe('xml json-codec');
+  });
 });
 
 describe('built-ins through require() (lib/builtin-imports.ts)', () => {
@@ -192,10 +224,25 @@ describe('built-ins through require() (lib/builtin-imports.ts)', () => {
     );
 
     // Act
-    const text = await bundle('builtins.js', [builtinImportsPlugin()]);
+    const text = await bundle('builtins.js', [builtinImportsPlugin(['zlib'])]);
 
     // Assess
     expect(text).not.toMatch(/from\s*["']node:(crypto|zlib)["']/);
     expect(await run(text)).toBe('false true facematch 64');
   });
+
+  it.each(['stream/web', 'zlib'])(
+    'a lazy %s offers every export of the real one, the same values',
+    async (name) => {
+      // Every own property, the non-enumerable ones too (zlib's Z_* constants are not enumerable).
+      await write(`lazy-${name.replace('/', '-')}.js`, builtinModuleSource(name, true));
+      const lazy = createRequire(join(root, 'x.js'))(
+        join(root, `lazy-${name.replace('/', '-')}.js`),
+      ) as Record<string, unknown>;
+      const real = createRequire(import.meta.url)(name) as Record<string, unknown>;
+      const names = Object.getOwnPropertyNames(real);
+      expect(names.length).toBeGreaterThan(5);
+      expect(names.filter((key) => lazy[key] !== real[key])).toEqual([]);
+    },
+  );
 });
