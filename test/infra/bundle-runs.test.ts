@@ -33,6 +33,7 @@ import {
   s3NotificationBody,
   sqsEvent,
   sqsRecord,
+  verdictEvent,
 } from '../support/events.ts';
 import { type FakeHttpServer, json, refusedUrl, startFakeHttp } from '../support/fake-http.ts';
 import { agusIdentity, agusSelfie } from '../support/faults.ts';
@@ -119,19 +120,6 @@ async function invokeBundle(
     throw new Error(`the bundle's child printed no result:\n${output}`);
   }
 }
-
-/** A verdict event as EventBridge puts it on an endpoint's queue. */
-const verdictEvent = (id: string) => ({
-  version: '0',
-  id,
-  'detail-type': 'Verification Completed',
-  source: 'facematch',
-  account: '111122223333',
-  time: '2026-12-03T10:00:00Z',
-  region: 'ap-southeast-3',
-  resources: [],
-  detail: { verification_id: 'ver-bundle', status: 'COMPLETED', decision: 'APPROVED' },
-});
 
 const bodyOf = (result: unknown) =>
   JSON.parse((result as { body: string }).body) as Record<string, unknown>;

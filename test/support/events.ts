@@ -162,6 +162,19 @@ export function sqsEvent(records: SqsRecordInput[]): SQSEvent {
   return { Records: records.map(sqsRecord) };
 }
 
+/** A verdict event as EventBridge puts it on a webhook endpoint's queue. */
+export const verdictEvent = (id = randomUUID()) => ({
+  version: '0',
+  id,
+  'detail-type': 'Verification Completed',
+  source: 'facematch',
+  account: '111122223333',
+  time: '2026-12-03T10:00:00Z',
+  region: 'ap-southeast-3',
+  resources: [],
+  detail: { verification_id: `ver-${id.slice(0, 8)}`, status: 'COMPLETED', decision: 'APPROVED' },
+});
+
 /** The fixture SQS event itself (its one key: `incoming/ver-fixture-1.jpg`). */
 export function fixtureSqsEvent(): SQSEvent {
   return structuredClone(SQS_EVENT);

@@ -3,7 +3,7 @@
  * verifying with the Standard Webhooks library, SQS itself faked. A retryable failure must stay on
  * the queue with the schedule's wait as its visibility; everything else is acknowledged.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { formatWebhookSecret, parseWebhookSecret } from '../../lambda/core/webho
 import { createWebhookSenderHandler } from '../../lambda/handlers/webhook-sender-handler.ts';
 import type { WebhookRuntime } from '../../lambda/webhook-runtime.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
-import { captureOutput, sqsRecord } from '../support/events.ts';
+import { captureOutput, sqsRecord, verdictEvent } from '../support/events.ts';
 import { InMemoryWebhookDeliveries } from '../support/in-memory.ts';
 import {
   type ReceiverAnswer,
@@ -29,18 +29,6 @@ const sqs = mockClient(SQSClient);
 let receiver: WebhookReceiver;
 let sender: HttpWebhookSender;
 let deliveries: InMemoryWebhookDeliveries;
-
-const verdictEvent = (id = randomUUID()) => ({
-  version: '0',
-  id,
-  'detail-type': 'Verification Completed',
-  source: 'facematch',
-  account: '111122223333',
-  time: '2026-12-03T10:00:00Z',
-  region: 'ap-southeast-3',
-  resources: [],
-  detail: { verification_id: `ver-${id.slice(0, 8)}`, status: 'COMPLETED', decision: 'APPROVED' },
-});
 
 const record = (body: unknown, queueArn = QUEUE_ARN) => ({
   ...sqsRecord({ body: JSON.stringify(body) }),
