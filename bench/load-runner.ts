@@ -59,6 +59,7 @@ import {
 } from '../local/idmeta-simulator/registry.ts';
 import { type IdmetaSimulator, startIdmetaSimulator } from '../local/idmeta-simulator/server.ts';
 import type { LocalRuntime } from '../local/server.ts';
+import { uploadMetadata } from '../test/support/events.ts';
 import { startWebhookReceiver } from '../test/support/webhook-receiver.ts';
 
 export interface LoadOptions {
@@ -665,12 +666,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
               Key: `incoming/${subject.id}.${extension}`,
               Body: subject.selfie.bytes,
               ContentType: subject.selfie.mime,
-              // S3 user metadata is US-ASCII: the name goes percent-encoded.
-              Metadata: {
-                nik: subject.person.nik,
-                name: encodeURIComponent(subject.person.name),
-                'date-of-birth': subject.person.date_of_birth,
-              },
+              Metadata: uploadMetadata(subject.person),
             }),
             { abortSignal: requestSignal },
           ),

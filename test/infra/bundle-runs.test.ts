@@ -33,6 +33,7 @@ import {
   s3NotificationBody,
   sqsEvent,
   sqsRecord,
+  uploadMetadata,
   verdictEvent,
 } from '../support/events.ts';
 import { type FakeHttpServer, json, refusedUrl, startFakeHttp } from '../support/fake-http.ts';
@@ -162,11 +163,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
         Bucket: t.localAws.bucket,
         Key: key,
         Body: agusSelfie.bytes,
-        Metadata: {
-          nik: agusIdentity.nik,
-          name: encodeURIComponent(agusIdentity.name),
-          'date-of-birth': agusIdentity.date_of_birth,
-        },
+        Metadata: uploadMetadata(agusIdentity),
       }),
     );
 

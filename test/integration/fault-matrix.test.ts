@@ -36,6 +36,7 @@ import {
   postVerificationEvent,
   s3NotificationBody,
   sqsEvent,
+  uploadMetadata,
 } from '../support/events.ts';
 import {
   type ApiHandler,
@@ -68,12 +69,7 @@ const IDMETA_TIMEOUT_MS = 800;
 const IDMETA_MAX_ATTEMPTS = 3;
 const MAX_RECEIVE_COUNT = 3;
 
-/** The identity as an uploader puts it into the object's user metadata (US-ASCII). */
-const agusMetadata = {
-  nik: agus.nik,
-  name: encodeURIComponent(agus.name),
-  'date-of-birth': agus.date_of_birth,
-};
+const agusMetadata = uploadMetadata(agus);
 
 const newId = (label: string) => `fm-${label}-${randomUUID().slice(0, 8)}`;
 

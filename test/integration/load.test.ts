@@ -14,6 +14,7 @@ import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { conformingFetch } from '../support/conformance.ts';
+import { uploadMetadata } from '../support/events.ts';
 
 describe('the local runtime under a small mixed load', () => {
   it('gives every verification a final state and pays IDmeta at most once per id', async () => {
@@ -92,11 +93,7 @@ describe('the local runtime under a small mixed load', () => {
             Bucket: local.bucket,
             Key: `incoming/${id}.jpg`,
             Body: referenceSelfie(person.nik).bytes,
-            Metadata: {
-              nik: person.nik,
-              name: encodeURIComponent(person.name),
-              'date-of-birth': person.date_of_birth,
-            },
+            Metadata: uploadMetadata(person),
           }),
         );
       await put();

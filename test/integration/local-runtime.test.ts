@@ -16,7 +16,7 @@ import {
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
 import { conformingFetch, servedConformance } from '../support/conformance.ts';
-import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { captureOutput, type OutputCapture, uploadMetadata } from '../support/events.ts';
 import { rawRequest } from '../support/raw-http.ts';
 
 /** The bearer token `startLocalRuntime` gives its simulator (local/server.ts). */
@@ -48,12 +48,6 @@ const identityOf = (who: SimPerson) => ({
   nik: who.nik,
   name: who.name,
   date_of_birth: who.date_of_birth,
-});
-/** S3 user metadata is US-ASCII: the name goes percent-encoded. */
-const metadataOf = (who: SimPerson) => ({
-  nik: who.nik,
-  name: encodeURIComponent(who.name),
-  'date-of-birth': who.date_of_birth,
 });
 
 const newId = (label: string) => `e2e-${label}-${randomUUID().slice(0, 8)}`;
@@ -205,7 +199,7 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     const id = `${newId('metadata')}:2025`;
 
     // Act
-    await putObject(`incoming/${id}.png`, selfieOf(andi, 1).bytes, metadataOf(andi));
+    await putObject(`incoming/${id}.png`, selfieOf(andi, 1).bytes, uploadMetadata(andi));
     const { body } = await pollUntilFinished(id);
 
     // Assess
@@ -224,8 +218,8 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     const selfie = selfieOf(hendra);
 
     // Act
-    await putObject(`incoming/${id}.jpg`, selfie.bytes, metadataOf(hendra));
-    await putObject(`incoming/${id}.jpg`, selfie.bytes, metadataOf(hendra));
+    await putObject(`incoming/${id}.jpg`, selfie.bytes, uploadMetadata(hendra));
+    await putObject(`incoming/${id}.jpg`, selfie.bytes, uploadMetadata(hendra));
     await local.queue.idle();
 
     // Assess
@@ -263,7 +257,7 @@ describe('the local runtime, end to end over loopback HTTP', () => {
     );
 
     // Act
-    await putObject(key, selfieOf(niLuh).bytes, metadataOf(niLuh));
+    await putObject(key, selfieOf(niLuh).bytes, uploadMetadata(niLuh));
     await local.queue.idle();
 
     // Assess
@@ -537,7 +531,7 @@ describe('the local runtime, end to end over loopback HTTP', () => {
       while (facematchCalls(apiId).length === 0) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      await putObject(`incoming/${s3Id}.jpg`, selfieOf(siti).bytes, metadataOf(siti));
+      await putObject(`incoming/${s3Id}.jpg`, selfieOf(siti).bytes, uploadMetadata(siti));
       await local.queue.idle();
     } finally {
       await posted.catch(() => undefined);

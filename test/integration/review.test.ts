@@ -14,7 +14,7 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
-import { captureOutput, type OutputCapture } from '../support/events.ts';
+import { captureOutput, type OutputCapture, uploadMetadata } from '../support/events.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
 
 const people = loadRegistry().people;
@@ -116,11 +116,7 @@ describe('human review through the local runtime', () => {
         Bucket: local.bucket,
         Key: `incoming/${viaS3}.jpg`,
         Body: selfie.bytes,
-        Metadata: {
-          nik: niLuh.nik,
-          name: encodeURIComponent(niLuh.name),
-          'date-of-birth': niLuh.date_of_birth,
-        },
+        Metadata: uploadMetadata(niLuh),
       }),
     );
     let record: Json = {};

@@ -19,6 +19,7 @@ import {
   postVerificationEvent,
   s3NotificationBody,
   sqsEvent,
+  uploadMetadata,
 } from '../support/events.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
@@ -123,11 +124,7 @@ describe('signals over dynalite, through both entrances', () => {
         Bucket: local.localAws.bucket,
         Key: key,
         Body: referenceSelfie(who.nik).bytes,
-        Metadata: {
-          nik: who.nik,
-          name: encodeURIComponent(who.name),
-          'date-of-birth': who.date_of_birth,
-        },
+        Metadata: uploadMetadata(who),
       }),
     );
 

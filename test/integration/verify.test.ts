@@ -42,6 +42,7 @@ import {
   type SimPerson,
 } from '../../local/idmeta-simulator/registry.ts';
 import { DEFAULT_SIM_TOKEN, type SimCall } from '../../local/idmeta-simulator/server.ts';
+import { uploadMetadata } from '../support/events.ts';
 import { makePng } from '../support/images.ts';
 import {
   RotatableSecret,
@@ -701,9 +702,7 @@ describe('the S3 path against real objects', () => {
     const id = newId();
     const key = `incoming/${id}.png`;
     await putSelfie(key, referenceSelfie(ANDI.nik, 1).bytes, {
-      nik: ANDI.nik,
-      name: encodeURIComponent(ANDI.name),
-      'date-of-birth': ANDI.date_of_birth,
+      ...uploadMetadata(ANDI),
       'template-id': 'tf-batch',
     });
 

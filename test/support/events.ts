@@ -100,6 +100,16 @@ export function getVerificationEvent(id: string): APIGatewayProxyEvent {
   });
 }
 
+/**
+ * A person's identity as an uploader puts it into the selfie object's user metadata: S3 user
+ * metadata is US-ASCII, so the name goes percent-encoded.
+ */
+export const uploadMetadata = (who: { nik: string; name: string; date_of_birth: string }) => ({
+  nik: who.nik,
+  name: encodeURIComponent(who.name),
+  'date-of-birth': who.date_of_birth,
+});
+
 export interface S3ObjectInput {
   /** The key exactly as S3 puts it in a notification: URL-encoded, a space as `+`. */
   key: string;

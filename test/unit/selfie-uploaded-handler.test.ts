@@ -17,6 +17,7 @@ import {
   s3NotificationBody,
   s3TestEventBody,
   sqsEvent,
+  uploadMetadata,
 } from '../support/events.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
@@ -25,12 +26,7 @@ const MAX_RECEIVE_COUNT = 3;
 const agus = loadRegistry().people[0];
 if (agus === undefined) throw new Error('the registry has no first person');
 const agusSelfie = referenceSelfie(agus.nik);
-/** The identity as an uploader puts it into the object's user metadata. */
-const agusMetadata = {
-  nik: agus.nik,
-  name: encodeURIComponent(agus.name),
-  'date-of-birth': agus.date_of_birth,
-};
+const agusMetadata = uploadMetadata(agus);
 
 /** A verification id no other case uses. */
 const newId = (label: string) => `s3-${label}-${randomUUID().slice(0, 8)}`;
