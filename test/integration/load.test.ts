@@ -4,17 +4,13 @@
  * facematch promises under load, nothing lost and nothing paid twice, and no timing at all:
  * two shared cores make any latency bound a coin toss.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it, vi } from 'vitest';
 import { type LoadReport, runLoad, summaryLine } from '../../bench/load-runner.ts';
-import { createS3Client } from '../../lambda/adapters/s3-client.ts';
-import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { conformingFetch } from '../support/conformance.ts';
 import { uploadMetadata } from '../support/events.ts';
+import { startTestLocalRuntime } from '../support/local-runtime.ts';
 
 describe('the local runtime under a small mixed load', () => {
   it('gives every verification a final state and pays IDmeta at most once per id', async () => {
@@ -66,22 +62,8 @@ describe('the local runtime under a small mixed load', () => {
     // Prepare: quiet, as the load run is (the logger reads its level when it is first loaded).
     vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    const dataDir = await mkdtemp(join(tmpdir(), 'facematch-reupload-'));
-    const { startLocalRuntime } = await import('../../local/server.ts');
-    const local = await startLocalRuntime({
-      port: 0,
-      s3Port: 0,
-      dynamoPort: 0,
-      simulatorPort: 0,
-      dataDir,
-      queueRetryDelayMs: 50,
-      env: {},
+    const { local, s3, stop } = await startTestLocalRuntime('reupload', {
       log: () => undefined,
-    });
-    const s3 = createS3Client({
-      region: 'ap-southeast-3',
-      credentials: { ...LOCAL_AWS_CREDENTIALS },
-      endpoint: local.s3Endpoint,
     });
     try {
       const person = loadRegistry().people[0];
@@ -111,9 +93,7 @@ describe('the local runtime under a small mixed load', () => {
       );
       expect(left.KeyCount ?? 0).toBe(0);
     } finally {
-      s3.destroy();
-      await local.stop();
-      await rm(dataDir, { recursive: true, force: true });
+      await stop();
       vi.unstubAllEnvs();
     }
   });

@@ -17,7 +17,17 @@ export interface TestLocalRuntime {
   stop(): Promise<void>;
 }
 
-export async function startTestLocalRuntime(label: string): Promise<TestLocalRuntime> {
+export interface TestLocalRuntimeOptions {
+  /** Merged over the suites' IDmeta settings. */
+  env?: Record<string, string>;
+  /** Where the runtime's own lines go (default: stdout). */
+  log?: (line: string) => void;
+}
+
+export async function startTestLocalRuntime(
+  label: string,
+  options: TestLocalRuntimeOptions = {},
+): Promise<TestLocalRuntime> {
   const { startLocalRuntime } = await import('../../local/server.ts');
   const { createS3Client } = await import('../../lambda/adapters/s3-client.ts');
   const { LOCAL_AWS_CREDENTIALS } = await import('../../local/aws-servers.ts');
@@ -29,7 +39,8 @@ export async function startTestLocalRuntime(label: string): Promise<TestLocalRun
     simulatorPort: 0,
     dataDir,
     queueRetryDelayMs: 50,
-    env: { IDMETA_TIMEOUT_MS: '3000', IDMETA_MAX_ATTEMPTS: '2' },
+    env: { IDMETA_TIMEOUT_MS: '3000', IDMETA_MAX_ATTEMPTS: '2', ...options.env },
+    ...(options.log === undefined ? {} : { log: options.log }),
   });
   const s3 = createS3Client({
     region: 'ap-southeast-3',
