@@ -9,11 +9,12 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type ErasureReceipt, eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { StoredVerdict } from '../../lambda/core/types.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { InMemoryErasureReceipts } from '../support/in-memory.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
+import { personWith } from '../support/people.ts';
 
 describe('attack: an erasure that crashed half-way', () => {
   it('announces and receipts every id it erased, not only those the rerun found', async () => {
@@ -104,8 +105,7 @@ describe('attack: an erasure whose receipt could not be written', () => {
   });
 });
 
-const agus = loadRegistry().people.find((person) => person.scenario?.includes('clean match'));
-if (agus === undefined) throw new Error('no clean-match person in the registry');
+const agus = personWith('clean match');
 
 describe('attack: erasure against the local runtime', () => {
   let output: OutputCapture;

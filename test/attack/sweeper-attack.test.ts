@@ -15,12 +15,12 @@ import {
   verifyUploadedSelfie,
 } from '../../lambda/core/verify.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { personWith } from '../support/people.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const HOUR_MS = 3_600_000;
-const agus = loadRegistry().people.find((person) => person.scenario?.includes('clean match'));
-if (agus === undefined) throw new Error('no clean-match person in the registry');
+const agus = personWith('clean match');
 
 const newId = (label: string) => `atk-${label}-${randomUUID().slice(0, 8)}`;
 const budget = () => ({ deadline: Date.now() + 20_000 });

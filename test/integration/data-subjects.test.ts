@@ -14,23 +14,14 @@ import { eraseSubject, type SubjectDeps } from '../../lambda/core/subjects.ts';
 import type { DeliveryRecord } from '../../lambda/core/webhooks.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import { runCli } from '../../local/cli.ts';
-import {
-  loadRegistry,
-  referenceSelfie,
-  type SimPerson,
-} from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie, type SimPerson } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { LOCAL_WEBHOOK_TABLE } from '../../local/webhooks.ts';
 import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
+import { personWith } from '../support/people.ts';
 
-const people = loadRegistry().people;
-const personWith = (scenario: string): SimPerson => {
-  const found = people.find((candidate) => candidate.scenario?.includes(scenario));
-  if (found === undefined) throw new Error(`no registry person for "${scenario}"`);
-  return found;
-};
 const agus = personWith('clean match');
 const siti = personWith('a woman');
 

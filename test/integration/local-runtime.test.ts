@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { LOCAL_AWS_CREDENTIALS } from '../../local/aws-servers.ts';
 import {
-  loadRegistry,
   type ReferenceSelfie,
   referenceSelfie,
   type SimPerson,
@@ -17,6 +16,7 @@ import {
 import type { LocalRuntime, LocalRuntimeOptions } from '../../local/server.ts';
 import { conformingFetch, servedConformance } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture, uploadMetadata } from '../support/events.ts';
+import { personWith } from '../support/people.ts';
 import { rawRequest } from '../support/raw-http.ts';
 
 /** The bearer token `startLocalRuntime` gives its simulator (local/server.ts). */
@@ -24,12 +24,6 @@ const SIMULATOR_TOKEN = 'sim-local-token';
 const MAX_RECEIVE_COUNT = 3;
 const IDMETA_MAX_ATTEMPTS = 2;
 
-const people = loadRegistry().people;
-const personWith = (scenario: string): SimPerson => {
-  const found = people.find((candidate) => candidate.scenario?.includes(scenario));
-  if (found === undefined) throw new Error(`no registry person for "${scenario}"`);
-  return found;
-};
 const agus = personWith('clean match');
 const siti = personWith('a woman');
 const hendra = personWith('HIGH risk');

@@ -8,18 +8,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  loadRegistry,
-  referenceSelfie,
-  type SimPerson,
-} from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie, type SimPerson } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { captureOutput, type OutputCapture, uploadMetadata } from '../support/events.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
+import { personWith } from '../support/people.ts';
 
-const people = loadRegistry().people;
-const niLuh = people.find((person) => person.scenario?.includes('borderline face')) as SimPerson;
-const agus = people.find((person) => person.scenario?.includes('clean match')) as SimPerson;
+const niLuh = personWith('borderline face');
+const agus = personWith('clean match');
 const identityOf = (who: SimPerson) => ({
   nik: who.nik,
   name: who.name,

@@ -16,15 +16,15 @@ import { type SweepDeps, sweep } from '../../lambda/core/sweep.ts';
 import { markDeadLettered, startPendingVerification, verify } from '../../lambda/core/verify.ts';
 import { createSelfieUploadedHandler } from '../../lambda/handlers/selfie-uploaded-handler.ts';
 import type { Runtime } from '../../lambda/runtime.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
 import { sqsEvent } from '../support/events.ts';
+import { personWith } from '../support/people.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const LEASE_MS = 1_000;
 const HOUR_MS = 3_600_000;
-const agus = loadRegistry().people.find((person) => person.scenario?.includes('clean match'));
-if (agus === undefined) throw new Error('no clean-match person in the registry');
+const agus = personWith('clean match');
 
 const newId = (label: string) => `sweep-${label}-${randomUUID().slice(0, 8)}`;
 const budget = () => ({ deadline: Date.now() + 20_000 });

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHandler } from '../../lambda/handlers/api-handler.ts';
 import { createSweeperHandler } from '../../lambda/handlers/sweeper-handler.ts';
-import { loadRegistry, referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
+import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
 import {
   apiEvent,
@@ -11,10 +11,10 @@ import {
   type OutputCapture,
   postVerificationEvent,
 } from '../support/events.ts';
+import { personWith } from '../support/people.ts';
 import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
-const niLuh = loadRegistry().people.find((person) => person.scenario?.includes('borderline'));
-if (niLuh === undefined) throw new Error('the registry lost its borderline person');
+const niLuh = personWith('borderline');
 /** The fixture's IAM caller (test/fixtures/aws-events/apigw-rest-iam-auth.json). */
 const FIXTURE_USER_ARN = 'arn:aws:sts::123456789012:assumed-role/Admin/aamorosi';
 const NOTE = 'private remark: quokka-7731';
