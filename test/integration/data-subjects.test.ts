@@ -17,6 +17,7 @@ import { runCli } from '../../local/cli.ts';
 import { referenceSelfie, type SimPerson } from '../../local/idmeta-simulator/registry.ts';
 import type { LocalRuntime } from '../../local/server.ts';
 import { LOCAL_WEBHOOK_TABLE } from '../../local/webhooks.ts';
+import { captureCliOutput } from '../support/cli.ts';
 import { conformingFetch } from '../support/conformance.ts';
 import { captureOutput, type OutputCapture } from '../support/events.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
@@ -271,16 +272,7 @@ describe('data-subject access and erasure, end to end through the local runtime'
   });
 
   it('CLI: reads the NIK from stdin, never from the command line, and asks for --yes to erase', async () => {
-    const io = () => {
-      const out = { stdout: '', stderr: '' };
-      return {
-        out,
-        io: {
-          stdout: { write: (chunk: string) => (out.stdout += chunk) },
-          stderr: { write: (chunk: string) => (out.stderr += chunk) },
-        },
-      };
-    };
+    const io = () => captureCliOutput();
     const deps = {
       env: { FACEMATCH_ENDPOINT: local.apiUrl },
       readStdin: async () => `{"nik": "${siti.nik}"}\n`,

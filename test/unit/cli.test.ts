@@ -24,19 +24,13 @@ import {
 } from '../../local/cli/output.ts';
 import { sniffImage } from '../../local/cli/selfie-file.ts';
 import { runCli } from '../../local/cli.ts';
+import { captureCliOutput } from '../support/cli.ts';
 import { type FakeHttpServer, json, startFakeHttp } from '../support/fake-http.ts';
 import { makeJpeg, makePng } from '../support/images.ts';
 
 // --- helpers -------------------------------------------------------------------------------
 
-function capture(isTTY = false) {
-  const out = { stdout: '', stderr: '' };
-  const io = {
-    stdout: { write: (chunk: string) => (out.stdout += chunk) },
-    stderr: { write: (chunk: string) => (out.stderr += chunk), isTTY },
-  };
-  return { io, out };
-}
+const capture = captureCliOutput;
 
 function record(overrides: Partial<VerdictRecord> = {}): VerdictRecord {
   return {

@@ -8,22 +8,14 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runRedrive } from '../../local/cli/redrive-command.ts';
 import { runCli } from '../../local/cli.ts';
+import { captureCliOutput } from '../support/cli.ts';
 
 const DLQ_ARN = 'arn:aws:sqs:ap-southeast-3:123456789012:facematch-dev-dlq';
 
 const sqs = mockClient(SQSClient);
 const cloudformation = mockClient(CloudFormationClient);
 
-const capture = () => {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: {
-      stdout: { write: (chunk: string) => (out.stdout += chunk) },
-      stderr: { write: (chunk: string) => (out.stderr += chunk) },
-    },
-  };
-};
+const capture = () => captureCliOutput();
 
 describe('facematch redrive', () => {
   afterEach(() => {

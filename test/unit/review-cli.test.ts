@@ -1,19 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { FetchInit } from '../../local/cli/api-client.ts';
 import { runCli } from '../../local/cli.ts';
+import { captureCliOutput } from '../support/cli.ts';
 
 const ENDPOINT = 'http://127.0.0.1:3999';
 
-function capture() {
-  const out = { stdout: '', stderr: '' };
-  return {
-    out,
-    io: {
-      stdout: { write: (chunk: string) => (out.stdout += chunk) },
-      stderr: { write: (chunk: string) => (out.stderr += chunk) },
-    },
-  };
-}
+const capture = () => captureCliOutput();
 
 function answering(status: number, body: unknown, type = 'application/json') {
   const calls: Array<{ url: string; init: FetchInit }> = [];
