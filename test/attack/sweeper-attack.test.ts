@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseVerificationBody } from '../../lambda/core/request.ts';
 import { eraseSubject, searchSubject } from '../../lambda/core/subjects.ts';
 import { type SweepDeps, sweep } from '../../lambda/core/sweep.ts';
 import {
@@ -17,7 +16,7 @@ import {
 import type { Runtime } from '../../lambda/runtime.ts';
 import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { personWith } from '../support/people.ts';
-import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { apiRequest, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const HOUR_MS = 3_600_000;
 const agus = personWith('clean match');
@@ -36,13 +35,7 @@ describe('attack: the sweeper', () => {
   let runtime: Runtime;
   let requeued: string[];
 
-  const request = (payload: Record<string, unknown>) => ({
-    ...parseVerificationBody(payload, {
-      limits: runtime.deps.settings.selfieLimits,
-      now: Date.now(),
-    }),
-    source: 'api' as const,
-  });
+  const request = (payload: Record<string, unknown>) => apiRequest(payload, runtime);
   const sweepAt = (aheadMs: number) => {
     const base: SweepDeps = runtime.sweepDeps({ requeue: async (key) => void requeued.push(key) });
     return sweep(
@@ -154,12 +147,8 @@ describe('attack: the sweeper racing an erasure', () => {
       runtime.config.sweep.uploadGraceMs -
       60_000;
     const id = newId('erased-while-swept');
-    const pending = parseVerificationBody(body(id), {
-      limits: settings.selfieLimits,
-      now: Date.now(),
-    });
     await startPendingVerification(
-      { ...pending, source: 'api' },
+      apiRequest(body(id), runtime),
       { ...runtime.deps, clock: { now: () => longAgo } },
       budget(),
     );
@@ -202,12 +191,7 @@ describe('attack: dead-letter marking racing an erasure', () => {
 
   it('does not bring back, sealed identity and all, a record erased while its message dead-letters', async () => {
     const id = newId('erased-while-dead-lettered');
-    const settings = runtime.deps.settings;
-    const pending = parseVerificationBody(body(id), {
-      limits: settings.selfieLimits,
-      now: Date.now(),
-    });
-    await startPendingVerification({ ...pending, source: 'api' }, runtime.deps, budget());
+    await startPendingVerification(apiRequest(body(id), runtime), runtime.deps, budget());
 
     // The queue worker's last receive failed; the erasure lands between its read and its claim.
     const store = runtime.deps.store;
@@ -249,11 +233,7 @@ describe('attack: the sweeper behind a head of items it skips', () => {
     // never gets its upload.
     const tableName = await t.createTable();
     const own = t.createRuntime({ env: { VERDICT_TABLE_NAME: tableName, SWEEP_BATCH_SIZE: '2' } });
-    const settings = own.deps.settings;
-    const request = (id: string) => ({
-      ...parseVerificationBody(body(id), { limits: settings.selfieLimits, now: Date.now() }),
-      source: 'api' as const,
-    });
+    const request = (id: string) => apiRequest(body(id), own);
     const anHourAgo = { ...own.deps, clock: { now: () => Date.now() - HOUR_MS } };
     for (const label of ['outage-1', 'outage-2']) {
       const id = newId(label);

@@ -11,7 +11,6 @@ import { DynamoVerdictStore } from '../../lambda/adapters/verdict-store.ts';
 import { objectCreatedNotification } from '../../lambda/adapters/work-queue.ts';
 import type { VerdictEventDetail } from '../../lambda/core/ports.ts';
 import { newRecord } from '../../lambda/core/record.ts';
-import { parseVerificationBody } from '../../lambda/core/request.ts';
 import { type SweepDeps, sweep } from '../../lambda/core/sweep.ts';
 import { markDeadLettered, startPendingVerification, verify } from '../../lambda/core/verify.ts';
 import { createSelfieUploadedHandler } from '../../lambda/handlers/selfie-uploaded-handler.ts';
@@ -20,7 +19,7 @@ import { referenceSelfie } from '../../local/idmeta-simulator/registry.ts';
 import { lambdaContext } from '../../local/lambda-shim.ts';
 import { sqsEvent } from '../support/events.ts';
 import { personWith } from '../support/people.ts';
-import { startTestRuntime, type TestRuntime } from '../support/runtime.ts';
+import { apiRequest, startTestRuntime, type TestRuntime } from '../support/runtime.ts';
 
 const LEASE_MS = 1_000;
 const HOUR_MS = 3_600_000;
@@ -42,13 +41,7 @@ describe('the sweeper', () => {
   let requeued: string[];
   let published: VerdictEventDetail[];
 
-  const request = (payload: Record<string, unknown>) => ({
-    ...parseVerificationBody(payload, {
-      limits: runtime.deps.settings.selfieLimits,
-      now: Date.now(),
-    }),
-    source: 'api' as const,
-  });
+  const request = (payload: Record<string, unknown>) => apiRequest(payload, runtime);
   /** The sweeper's view, its clock moved `aheadMs` into the future. */
   const sweepDeps = (aheadMs = 0): SweepDeps => {
     const base = runtime.sweepDeps({ requeue: async (key) => void requeued.push(key) });

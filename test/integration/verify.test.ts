@@ -27,8 +27,6 @@ import {
   VerificationInProgressError,
 } from '../../lambda/core/errors.ts';
 import { newRecord } from '../../lambda/core/record.ts';
-import { parseVerificationBody } from '../../lambda/core/request.ts';
-import type { VerificationRequest } from '../../lambda/core/types.ts';
 import {
   markDeadLettered,
   startPendingVerification,
@@ -45,6 +43,7 @@ import { DEFAULT_SIM_TOKEN, type SimCall } from '../../local/idmeta-simulator/se
 import { uploadMetadata } from '../support/events.ts';
 import { makePng } from '../support/images.ts';
 import {
+  apiRequest,
   RotatableSecret,
   startTestRuntime,
   TEST_TEMPLATE_ID,
@@ -96,15 +95,6 @@ function bodyOf(person: Person, overrides: Record<string, unknown> = {}): Record
     date_of_birth: person.date_of_birth,
     ...('selfie_image' in overrides ? {} : { selfie_image: referenceSelfie(person.nik).dataUri }),
     ...overrides,
-  };
-}
-
-/** What the API entrance hands to verify(): the body through the same parser. */
-function apiRequest(body: Record<string, unknown>, runtime = t.runtime): VerificationRequest {
-  const { deps } = runtime;
-  return {
-    ...parseVerificationBody(body, { limits: deps.settings.selfieLimits, now: deps.clock.now() }),
-    source: 'api',
   };
 }
 
@@ -257,7 +247,11 @@ describe('verify() decides from what the registry answers', () => {
     const id = idOf(body);
 
     // Act
-    const { record, replayed } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record, replayed } = await verify(
+      apiRequest(body, t.runtime),
+      t.runtime.deps,
+      budget(),
+    );
 
     // Assess
     expect(replayed).toBe(false);
@@ -286,7 +280,7 @@ describe('verify() decides from what the registry answers', () => {
     const body = bodyOf(AGUS, { verification_id: undefined });
 
     // Act
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     expect(record.verification_id).toMatch(/^sim-/);
@@ -309,7 +303,7 @@ describe('verify() pays IDmeta once per verification id', () => {
     const body = bodyOf(AGUS);
     const id = idOf(body);
     t.simulator.scriptFaults([{ latencyMs: 300 }], { verificationId: id });
-    const request = apiRequest(body);
+    const request = apiRequest(body, t.runtime);
 
     // Act
     const outcomes = await Promise.all(
@@ -363,7 +357,7 @@ describe('verify() pays IDmeta once per verification id', () => {
     // Act: a queue worker (no waiting) during the lease, then an API request that waits it out.
     const whileLeased = verify(apiRequest(body, queue), queue.deps, budget());
     await expect(whileLeased).rejects.toBeInstanceOf(VerificationInProgressError);
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     expect(Date.now()).toBeGreaterThan(leaseExpiresAt);
@@ -419,7 +413,7 @@ describe('verify() rides out IDmeta faults', () => {
     t.simulator.scriptFaults([{ status: 503 }], { verificationId: id });
 
     // Act
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     expect(record).toMatchObject({ status: 'COMPLETED', decision: 'APPROVED', attempts: 1 });
@@ -435,7 +429,7 @@ describe('verify() rides out IDmeta faults', () => {
     const started = Date.now();
 
     // Act
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     expect(Date.now() - started).toBeGreaterThanOrEqual(990);
@@ -488,7 +482,7 @@ describe('verify() rides out IDmeta faults', () => {
     const id = idOf(body);
 
     // Act
-    const { record } = await verify(apiRequest(body), deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), deps, budget());
 
     // Assess
     expect(record).toMatchObject({ status: 'COMPLETED', decision: 'APPROVED', attempts: 1 });
@@ -504,7 +498,7 @@ describe('verify() rides out IDmeta faults', () => {
     t.simulator.setTokens(['a-token-nobody-has']);
     const body = bodyOf(AGUS);
     const id = idOf(body);
-    const request = apiRequest(body);
+    const request = apiRequest(body, t.runtime);
 
     // Act
     const refused = verify(request, deps, budget());
@@ -638,7 +632,11 @@ describe('the S3 path against real objects', () => {
   /** POST without a selfie: the PENDING record and its presigned upload. */
   async function startPending(person: Person) {
     const body = bodyOf(person, { selfie_image: undefined });
-    const outcome = await startPendingVerification(apiRequest(body), t.runtime.deps, budget());
+    const outcome = await startPendingVerification(
+      apiRequest(body, t.runtime),
+      t.runtime.deps,
+      budget(),
+    );
     return { id: idOf(body), ...outcome };
   }
 
@@ -848,7 +846,7 @@ describe('the IDmeta deadline', () => {
     // Prepare
     const body = bodyOf(AGUS);
     const id = idOf(body);
-    const request = apiRequest(body);
+    const request = apiRequest(body, t.runtime);
 
     // Act
     const late = verify(request, t.runtime.deps, tooClose());
@@ -872,7 +870,7 @@ describe('the IDmeta deadline', () => {
     // Prepare
     const body = bodyOf(NI_LUH, { selfie_image: undefined });
     const id = idOf(body);
-    await startPendingVerification(apiRequest(body), t.runtime.deps, budget());
+    await startPendingVerification(apiRequest(body, t.runtime), t.runtime.deps, budget());
     const key = `incoming/${id}.jpg`;
     await putSelfie(key, referenceSelfie(NI_LUH.nik).bytes);
 
@@ -920,7 +918,7 @@ describe('the two entrances on one uploaded object', () => {
     const body = bodyOf(AGUS, { verification_id: id, selfie_image: undefined, selfie_s3_key: key });
 
     // Act
-    const outcome = verify(apiRequest(body), t.runtime.deps, budget());
+    const outcome = verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     await expect(outcome).resolves.toMatchObject({
@@ -938,6 +936,7 @@ describe('the two entrances on one uploaded object', () => {
     await putSelfie(key, referenceSelfie(AGUS.nik).bytes);
     const request = apiRequest(
       bodyOf(AGUS, { verification_id: id, selfie_image: undefined, selfie_s3_key: key }),
+      t.runtime,
     );
     t.simulator.scriptFaults(
       Array.from({ length: t.runtime.config.idmeta.maxAttempts }, () => ({ status: 503 })),
@@ -961,7 +960,7 @@ describe('the two entrances on one uploaded object', () => {
     const key = `incoming/${id}.jpg`;
     await putSelfie(key, referenceSelfie(AGUS.nik).bytes);
     const body = bodyOf(AGUS, { verification_id: id, selfie_image: undefined, selfie_s3_key: key });
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Act
     const notified = await verifyUploadedSelfie({ key, verificationId: id }, queue.deps, budget());
@@ -983,7 +982,7 @@ describe('the two entrances on one uploaded object', () => {
     const body = bodyOf(AGUS, { verification_id: id, selfie_image: undefined, selfie_s3_key: key });
 
     // Act
-    const { record } = await verify(apiRequest(body), t.runtime.deps, budget());
+    const { record } = await verify(apiRequest(body, t.runtime), t.runtime.deps, budget());
 
     // Assess
     expect(record).toMatchObject({ status: 'COMPLETED', selfie_key: key });

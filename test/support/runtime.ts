@@ -12,6 +12,8 @@ import { IdmetaClient } from '../../lambda/adapters/idmeta-client.ts';
 import type { TokenSource } from '../../lambda/adapters/token-source.ts';
 import { createVerdictTable } from '../../lambda/adapters/verdict-store.ts';
 import { parseConfig } from '../../lambda/config.ts';
+import { parseVerificationBody } from '../../lambda/core/request.ts';
+import type { VerificationRequest } from '../../lambda/core/types.ts';
 import type { VerifyDeps } from '../../lambda/core/verify.ts';
 import { logger } from '../../lambda/observability.ts';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../lambda/runtime.ts';
@@ -146,6 +148,15 @@ export async function startTestRuntime(options: TestRuntimeOptions = {}): Promis
       stopped ??= Promise.all([simulator.close(), localAws.stop()]).then(() => restoreQuiet());
       return stopped;
     },
+  };
+}
+
+/** What the API entrance hands to verify(): `body` through the same parser, `runtime`'s limits. */
+export function apiRequest(body: Record<string, unknown>, runtime: Runtime): VerificationRequest {
+  const { deps } = runtime;
+  return {
+    ...parseVerificationBody(body, { limits: deps.settings.selfieLimits, now: deps.clock.now() }),
+    source: 'api',
   };
 }
 
