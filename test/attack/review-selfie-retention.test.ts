@@ -7,12 +7,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { reviewSelfieUrl } from '../../lambda/core/review-service.ts';
-import type { StoredVerdict } from '../../lambda/core/types.ts';
 import {
   InMemoryReviewSelfies,
   InMemoryReviewStore,
   InMemoryVerdictStore,
 } from '../support/in-memory.ts';
+import { reviewVerdictItem } from '../support/records.ts';
 
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-12-03T10:00:00.000Z');
@@ -20,28 +20,12 @@ const NOW = Date.parse('2026-12-03T10:00:00.000Z');
 describe('attack: a kept selfie past retention.reviewSelfieDays', () => {
   it('is not handed to a reviewer 30 days after its review opened', async () => {
     const opened = new Date(NOW - 30 * DAY).toISOString();
-    const item = {
+    const item = reviewVerdictItem(opened, {
       verification_id: 'ver-old',
-      template_id: 'tf',
-      status: 'COMPLETED',
-      decision: 'REVIEW',
       machine_decision: 'REVIEW',
-      reasons: ['FACE_INCONCLUSIVE'],
-      face_similarity: 72,
-      matches: {},
-      risk_rating: 'LOW',
-      idmeta: null,
-      nik_masked: '3201********0001',
-      nik_hash: 'hash',
-      source: 'api',
-      attempts: 1,
-      created_at: opened,
-      updated_at: opened,
-      completed_at: opened,
-      expires_at: 0,
       review: { state: 'OPEN', opened_at: opened },
       review_selfie_key: 'review/ver-old.jpg',
-    } as StoredVerdict;
+    });
     const store = new InMemoryVerdictStore();
     store.items.set(item.verification_id, item);
     const selfies = new InMemoryReviewSelfies();

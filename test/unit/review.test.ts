@@ -22,32 +22,13 @@ import {
   ScriptedIdmeta,
   verifiedResult,
 } from '../support/in-memory.ts';
+import { reviewVerdictItem } from '../support/records.ts';
 import { request, setup } from '../support/verify-setup.ts';
 
 const T0 = Date.parse('2026-05-01T08:00:00.000Z');
 
-function completed(overrides: Partial<StoredVerdict> = {}): StoredVerdict {
-  return {
-    verification_id: 'ver-1',
-    template_id: 'tf',
-    status: 'COMPLETED',
-    decision: 'REVIEW',
-    reasons: ['FACE_INCONCLUSIVE'],
-    face_similarity: 72,
-    matches: {},
-    risk_rating: 'LOW',
-    idmeta: null,
-    nik_masked: '3201********0001',
-    nik_hash: 'hash',
-    source: 'api',
-    attempts: 1,
-    created_at: new Date(T0).toISOString(),
-    updated_at: new Date(T0).toISOString(),
-    completed_at: new Date(T0).toISOString(),
-    expires_at: 0,
-    ...overrides,
-  };
-}
+const completed = (overrides: Partial<StoredVerdict> = {}): StoredVerdict =>
+  reviewVerdictItem(new Date(T0).toISOString(), overrides);
 
 const approve = { decision: 'APPROVED', reason: 'FACE_CONFIRMED', reopen: false } as const;
 
