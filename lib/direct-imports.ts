@@ -29,7 +29,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { init as initLexer, parse as parseModule } from 'es-module-lexer';
-import type { Plugin, PluginBuild } from 'esbuild';
+import type { Plugin } from 'esbuild';
 
 const WHOLE_BARREL_NAMESPACE = 'facematch-whole-barrel';
 
@@ -83,102 +83,114 @@ const NAMED_IMPORT = /^import\s*\{([^}]*)\}\s*from\s*(["'])[^"']+\2$/;
 const NAMED_REEXPORT = /^export\s*\{([^}]*)\}\s*from\s*(["'])[^"']+\2$/;
 const STAR_REEXPORT = /^export\s*\*\s*from\s*(["'])[^"']+\1$/;
 
+/** `compute` once per key (a build reads every SDK file once, however many import it). */
+function memoize<A extends unknown[], T>(
+  keyOf: (...args: A) => string,
+  compute: (...args: A) => Promise<T>,
+): (...args: A) => Promise<T> {
+  const results = new Map<string, Promise<T>>();
+  return (...args) => {
+    const key = keyOf(...args);
+    let result = results.get(key);
+    if (result === undefined) {
+      result = compute(...args);
+      results.set(key, result);
+    }
+    return result;
+  };
+}
+
+const byPath = (path: string) => path;
+
+/** Blank lines for those a statement spanned: stack frames in the SDK keep their line numbers. */
+const lineBreaksOf = (text: string) => '\n'.repeat(text.split('\n').length - 1);
+
 export function directImportsPlugin(): Plugin {
   return {
     name: 'facematch-direct-imports',
     setup(build) {
-      const parsed = new Map<string, Promise<ParsedModule>>();
-      const exportMaps = new Map<string, Promise<Map<string, Origin>>>();
+      const parse = memoize(byPath, async (path): Promise<ParsedModule> => {
+        await initLexer;
+        const source = await readFile(path, 'utf8');
+        const [imports, exports] = parseModule(source, path);
+        const statements = imports
+          .filter((record) => record.t === STATIC_IMPORT && record.n !== undefined)
+          .map((record) => ({
+            text: source.slice(record.ss, record.se).replace(/;$/, ''),
+            start: record.ss,
+            end: record.se,
+            specifier: record.n as string,
+          }));
+        const localExports = exports
+          .filter((entry) => entry.ln !== undefined)
+          .map((entry) => entry.n);
+        return { source, statements, localExports };
+      });
 
-      const parse = (path: string) => {
-        let module = parsed.get(path);
-        if (!module) {
-          module = (async () => {
-            await initLexer;
-            const source = await readFile(path, 'utf8');
-            const [imports, exports] = parseModule(source, path);
-            const statements = imports
-              .filter((record) => record.t === STATIC_IMPORT && record.n !== undefined)
-              .map((record) => ({
-                text: source.slice(record.ss, record.se).replace(/;$/, ''),
-                start: record.ss,
-                end: record.se,
-                specifier: record.n as string,
-              }));
-            const localExports = exports
-              .filter((entry) => entry.ln !== undefined)
-              .map((entry) => entry.n);
-            return { source, statements, localExports };
-          })();
-          parsed.set(path, module);
-        }
-        return module;
-      };
-
-      const resolveFrom = async (build: PluginBuild, specifier: string, importer: string) => {
-        const result = await build.resolve(specifier, {
-          kind: 'import-statement',
-          resolveDir: dirname(importer),
-          importer,
-        });
-        if (result.errors.length > 0) {
-          throw new Error(`direct imports: cannot resolve ${specifier} from ${importer}`);
-        }
-        return result.path;
-      };
+      /** Resolved once per folder and specifier: every file of a folder asks the same. */
+      const resolveFrom = memoize(
+        (specifier: string, importer: string) => `${dirname(importer)}\0${specifier}`,
+        async (specifier: string, importer: string) => {
+          const result = await build.resolve(specifier, {
+            kind: 'import-statement',
+            resolveDir: dirname(importer),
+            importer,
+          });
+          if (result.errors.length > 0) {
+            throw new Error(`direct imports: cannot resolve ${specifier} from ${importer}`);
+          }
+          return result.path;
+        },
+      );
 
       /**
        * Every name a module exports, with the module that defines it, seen through barrels only:
        * a name a non-barrel module exports is its own, whatever it re-exports.
        */
-      const exportMap = (path: string): Promise<Map<string, Origin>> => {
-        let map = exportMaps.get(path);
-        if (!map) {
-          map = (async () => {
-            const module = await parse(path);
-            const origins = new Map<string, Origin>();
-            const add = (name: string, origin: Origin) => {
-              const seen = origins.get(name);
-              if (seen === undefined) origins.set(name, origin);
-              else if (
-                seen === 'ambiguous' ||
-                origin === 'ambiguous' ||
-                seen.path !== origin.path ||
-                seen.name !== origin.name
-              ) {
-                origins.set(name, 'ambiguous');
-              }
-            };
-            const explicit = new Set<string>(module.localExports);
-            for (const name of module.localExports) origins.set(name, { path, name });
-            for (const statement of module.statements) {
-              const named = NAMED_REEXPORT.exec(statement.text);
-              if (named) {
-                const target = await resolveFrom(build, statement.specifier, path);
-                const targetMap = await exportMap(target);
-                for (const { imported, local } of parseBindings(named[1] as string)) {
-                  explicit.add(local);
-                  const origin = isBarrel(path)
-                    ? (targetMap.get(imported) ?? { path: target, name: imported })
-                    : { path, name: local };
-                  origins.set(local, origin);
-                }
+      const exportMap: (path: string) => Promise<Map<string, Origin>> = memoize(
+        byPath,
+        async (path) => {
+          const module = await parse(path);
+          const origins = new Map<string, Origin>();
+          const add = (name: string, origin: Origin) => {
+            const seen = origins.get(name);
+            if (seen === undefined) origins.set(name, origin);
+            else if (
+              seen === 'ambiguous' ||
+              origin === 'ambiguous' ||
+              seen.path !== origin.path ||
+              seen.name !== origin.name
+            ) {
+              origins.set(name, 'ambiguous');
+            }
+          };
+          const explicit = new Set<string>(module.localExports);
+          for (const name of module.localExports) origins.set(name, { path, name });
+          for (const statement of module.statements) {
+            const named = NAMED_REEXPORT.exec(statement.text);
+            if (named) {
+              const target = await resolveFrom(statement.specifier, path);
+              const targetMap = await exportMap(target);
+              for (const { imported, local } of parseBindings(named[1] as string)) {
+                explicit.add(local);
+                const origin = isBarrel(path)
+                  ? (targetMap.get(imported) ?? { path: target, name: imported })
+                  : { path, name: local };
+                origins.set(local, origin);
               }
             }
-            for (const statement of module.statements) {
-              if (!STAR_REEXPORT.test(statement.text)) continue;
-              const target = await resolveFrom(build, statement.specifier, path);
-              for (const [name, origin] of await exportMap(target)) {
-                if (name === 'default' || explicit.has(name)) continue;
-                add(name, isBarrel(path) ? origin : { path, name });
-              }
+          }
+          for (const statement of module.statements) {
+            if (!STAR_REEXPORT.test(statement.text)) continue;
+            const target = await resolveFrom(statement.specifier, path);
+            for (const [name, origin] of await exportMap(target)) {
+              if (name === 'default' || explicit.has(name)) continue;
+              add(name, isBarrel(path) ? origin : { path, name });
             }
-            return origins;
-          })();
-          exportMaps.set(path, map);
-        }
-        return map;
-      };
+          }
+          return origins;
+        },
+      );
 
       /** `import { … } from "<barrel>"` -> one import per defining module. */
       const redirect = async (
@@ -217,42 +229,31 @@ export function directImportsPlugin(): Plugin {
           if (!mayBeBarrel(statement.specifier, args.path)) continue;
           const isReexport =
             STAR_REEXPORT.test(statement.text) || NAMED_REEXPORT.test(statement.text);
+          const replaceStatement = (replacement: string) => {
+            contents +=
+              module.source.slice(copied, statement.start) +
+              replacement +
+              lineBreaksOf(statement.text);
+            copied = statement.end;
+          };
           if (barrel && isReexport) {
             // A barrel's re-exports: every importer was redirected past them.
-            const lineBreaks = '\n'.repeat(statement.text.split('\n').length - 1);
-            contents += module.source.slice(copied, statement.start) + lineBreaks;
-            copied = statement.end;
+            replaceStatement('');
             continue;
           }
-          const target = await resolveFrom(build, statement.specifier, args.path);
+          const target = await resolveFrom(statement.specifier, args.path);
           if (!isBarrel(target)) continue;
-          const namedImport = NAMED_IMPORT.exec(statement.text);
-          const namedReexport = NAMED_REEXPORT.exec(statement.text);
-          let replacement: string;
-          if (namedImport) {
-            replacement = await redirect(
-              'import',
-              parseBindings(namedImport[1] as string),
-              target,
-              args.path,
-            );
-          } else if (namedReexport) {
-            replacement = await redirect(
-              'export',
-              parseBindings(namedReexport[1] as string),
-              target,
-              args.path,
-            );
-          } else {
+          const keyword = statement.text.startsWith('import') ? 'import' : 'export';
+          const named = (keyword === 'import' ? NAMED_IMPORT : NAMED_REEXPORT).exec(statement.text);
+          if (!named) {
             throw new Error(
               `direct imports: cannot redirect \`${statement.text}\` in ${args.path}; ` +
                 'only named imports and re-exports of a barrel can be',
             );
           }
-          // The same number of lines: stack frames in the SDK keep their line numbers.
-          const lineBreaks = '\n'.repeat(statement.text.split('\n').length - 1);
-          contents += module.source.slice(copied, statement.start) + replacement + lineBreaks;
-          copied = statement.end;
+          replaceStatement(
+            await redirect(keyword, parseBindings(named[1] as string), target, args.path),
+          );
         }
         if (copied === 0) return undefined;
         return { contents: contents + module.source.slice(copied), loader: 'js' };
