@@ -9,15 +9,16 @@
  * is, getters untouched. Measured side by side with `npm run bench` (its lever rows).
  * (`crypto.webcrypto` still loads: the SDK's uuid reads `globalThis.crypto` at start-up.)
  *
- * One built-in is reached at start-up only for a path a cold start does not take: `stream/web`,
- * imported by middy for streaming responses. It is loaded on the first read of one of its
- * exports, not when the bundle starts.
+ * Some built-ins are imported at start-up only for a path a cold start does not take: middy's
+ * `stream/web` and `stream/promises`, for streaming responses, and `module`, whose `SourceMap`
+ * lambda/handlers/stack-frames.ts needs when an error is logged. Each is loaded on the first read
+ * of one of its exports, not when the bundle starts.
  */
 import { builtinModules, createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 /** Built-ins a cold start never uses, loaded on first use. */
-export const LAZY_BUILTINS: readonly string[] = ['stream/web'];
+export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'stream/promises', 'module'];
 
 const NAMESPACE = 'facematch-builtin';
 

@@ -34,12 +34,18 @@ export const HANDLER_NAMES = Object.keys(HANDLER_ENTRIES) as HandlerName[];
 const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1');
 
 /**
- * An ESM bundle still meets CommonJS code among its dependencies (the AWS SDK's, Powertools')
- * that calls `require` for Node built-ins; ESM has no `require`, so the bundle makes one.
+ * An ESM bundle still meets CommonJS code among its dependencies (the AWS SDK's, Powertools') that
+ * calls `require` for Node built-ins, and lib/builtin-imports.ts reaches every built-in that way;
+ * ESM has no `require`, so the bundle makes one. Built-ins are all it is ever asked for (every
+ * other module is inside the bundle), so it asks `process.getBuiltinModule` (Node 20.16, 22.3)
+ * rather than `node:module`'s createRequire: loading `node:module` (with its source-map support)
+ * at every cold start cost more than the rest of the banner's work.
  */
-const CREATE_REQUIRE_BANNER =
-  "import { createRequire as __facematchCreateRequire } from 'node:module';" +
-  'const require = __facematchCreateRequire(import.meta.url);';
+const BUILTIN_REQUIRE_BANNER =
+  'function require(id) {' +
+  ' const builtin = process.getBuiltinModule(id);' +
+  ' if (builtin === undefined) throw new Error(`the bundle has no module ${id}: only Node built-ins are required at run time`);' +
+  ' return builtin; }';
 
 /** The bundle, described once. */
 export const BUNDLE = {
@@ -59,7 +65,7 @@ export const BUNDLE = {
   sourcesContent: false,
   // ES module builds first: they tree-shake, the CommonJS ones do not.
   mainFields: ['module', 'main'],
-  banner: CREATE_REQUIRE_BANNER,
+  banner: BUILTIN_REQUIRE_BANNER,
   // Nothing external: the AWS SDK is bundled, so the code runs against the SDK version it was
   // tested with, not whatever the runtime ships this month.
   external: [] as string[],
