@@ -12,9 +12,6 @@
  * - floor (api only): the libraries every first request needs and nothing else of ours
  *   (bench/floor-entry.ts), built as the bundle is: what no change to our code can go below.
  * - lever rows: the deployed bundle with one lever taken away, in the same loop (below).
- * - without-zod (api only): the deployed bundle with `zod/mini` replaced by a stand-in whose every
- *   export does nothing, so init runs and no request could: what zod's code and the schemas built
- *   at load cost a cold start (how far dropping zod from the Lambda path could go).
  * Every child runs with `--expose-gc`, as Lambda's bootstrap starts every Node function.
  *
  * Method: every sample is a fresh `node` process (bench/import-child.mjs) that times the load with
@@ -28,7 +25,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { builtinImportsPlugin } from '../lib/builtin-imports.ts';
 import {
   BUNDLE,
@@ -101,8 +98,7 @@ export type Variant =
   | 'split-maps'
   | 'no-lambda-credentials'
   | 'no-direct-imports'
-  | 'no-builtin-imports'
-  | 'without-zod';
+  | 'no-builtin-imports';
 
 export const LEVER_HANDLERS: readonly HandlerName[] = ['api', 'selfie-uploaded'];
 
@@ -112,28 +108,6 @@ const PLUGIN_LEVERS: Array<[Variant, string]> = [
   ['no-direct-imports', directImportsPlugin().name],
   ['no-builtin-imports', builtinImportsPlugin().name],
 ];
-
-/**
- * `zod/mini` as a module whose every export is one do-nothing stand-in (any call, `new`, or
- * property read returns it), for the without-zod row. Its export names are zod's own.
- */
-async function zodStandIn(): Promise<Plugin> {
-  const names = Object.keys(await import('zod/mini'));
-  const contents =
-    'const standIn = new Proxy(function () {}, { get: (_t, key) => (key === "then" ? undefined : ' +
-    'key === Symbol.toPrimitive ? () => "" : standIn), apply: () => standIn, construct: () => standIn });\n' +
-    `export { ${names.map((name) => `standIn as ${name === 'default' ? 'default' : JSON.stringify(name)}`).join(', ')} };\n`;
-  return {
-    name: 'bench-zod-stand-in',
-    setup(build) {
-      build.onResolve({ filter: /^zod\/mini$/ }, () => ({
-        path: 'zod/mini',
-        namespace: 'zod-stand-in',
-      }));
-      build.onLoad({ filter: /.*/, namespace: 'zod-stand-in' }, () => ({ contents, loader: 'js' }));
-    },
-  };
-}
 
 /** Node's source-map flag, the one lever that is a flag (what the stack deployed before). */
 const SOURCE_MAPS_FLAG = '--enable-source-maps';
@@ -231,14 +205,6 @@ async function buildVariants(): Promise<Map<string, Target>> {
       targets.set(
         `${handler}/floor`,
         await splitTarget({ ...floor, entryPoints: { [BUNDLE.entryName]: floorEntry } }),
-      );
-      const withoutZod = esbuildBuildOptions(handler, join(BENCH_OUT, 'levers', 'without-zod'));
-      targets.set(
-        `${handler}/without-zod`,
-        await splitTarget({
-          ...withoutZod,
-          plugins: [await zodStandIn(), ...(withoutZod.plugins ?? [])],
-        }),
       );
     }
     if (LEVER_HANDLERS.includes(handler)) {

@@ -3,7 +3,7 @@
  * first request needs (the DynamoDB and Secrets Manager clients as aws-clients.ts configures them,
  * Powertools' logger and metrics, middy), and none of the rest of our code. Built with the stack's
  * bundle options, so the difference between this row and the api's is what our code and its own
- * dependencies (zod, the routes, the config) cost at a cold start.
+ * dependencies (the routes, the config, image-size) cost at a cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';

@@ -133,7 +133,6 @@ const VARIANT_LABELS: Record<Variant, string> = {
   'no-lambda-credentials': '  lever off: credential chain',
   'no-direct-imports': '  lever off: SDK barrels',
   'no-builtin-imports': '  lever off: import built-ins',
-  'without-zod': '  without zod (init only)',
 };
 
 function reportCold(result: ColdImportResult): void {
@@ -199,10 +198,6 @@ function reportCold(result: ColdImportResult): void {
     "   floor (informational): the api's libraries alone (bench/floor-entry.ts), built the same way:",
   );
   log('   what no change to our own code can go below.');
-  log(
-    '   without zod (informational): the api with zod/mini replaced by a do-nothing stand-in, so',
-  );
-  log("   init runs and no request could: what zod's code and its schemas cost a cold start.");
   for (const handler of Object.keys(COLD_RATIO)) {
     if ((HANDLER_NAMES as readonly string[]).includes(handler)) continue;
     checks.push({

@@ -44,7 +44,7 @@ const ESBUILD_TARGET = LAMBDA_RUNTIME.name.replace(/^nodejs(\d+)\.x$/, 'node$1')
 const BUILTIN_REQUIRE_BANNER =
   'function require(id) {' +
   ' const builtin = process.getBuiltinModule(id);' +
-  ' if (builtin === undefined) throw new Error(`the bundle has no module ${id}: only Node built-ins are required at run time`);' +
+  ' if (builtin === undefined) throw new Error("the bundle has no module " + id + ": only Node built-ins are required at run time");' +
   ' return builtin; }';
 
 /** The bundle, described once. */

@@ -9,10 +9,9 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as z from 'zod';
-import * as zm from 'zod/mini';
 import { CONFIG_DEFAULTS, sha256Hex } from '../lambda/config.ts';
 import { resolveProfiles } from '../lambda/core/profiles.ts';
-import { safeIdSchema } from '../lambda/core/request.ts';
+import { isSafeId } from '../lambda/core/request.ts';
 import { ENDPOINT_NAME, WEBHOOK_EVENT_TYPES } from '../lambda/core/webhooks.ts';
 import { PROJECT_ROOT } from './bundling.ts';
 
@@ -151,7 +150,7 @@ const webhookEndpoint = z.strictObject({
 const templateId = z
   .string()
   .refine(
-    (value) => zm.safeParse(safeIdSchema, value).success,
+    (value) => isSafeId(value),
     'must be an IDmeta trust flow id: letters, digits and _ . : - (first a letter or digit)',
   );
 

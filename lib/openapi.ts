@@ -14,8 +14,13 @@ import {
   subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
-import { safeIdSchema, subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
-import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
+import {
+  reviewBodySchema,
+  reviewListQuerySchema,
+  safeIdSchema,
+  subjectBodySchema,
+  verificationBodySchema,
+} from './request-schemas.ts';
 
 type JsonObject = Record<string, unknown>;
 

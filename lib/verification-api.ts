@@ -32,8 +32,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import * as z from 'zod/mini';
-import { subjectBodySchema, verificationBodySchema } from '../lambda/core/request.ts';
-import { reviewBodySchema, reviewListQuerySchema } from '../lambda/core/review.ts';
+import {
+  reviewBodySchema,
+  reviewListQuerySchema,
+  subjectBodySchema,
+  verificationBodySchema,
+} from './request-schemas.ts';
 
 export const API_STAGE_NAME = 'v1';
 

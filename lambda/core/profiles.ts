@@ -7,19 +7,13 @@
  * The version is a hash of the resolved rules' canonical JSON, so an auditor can tell exactly
  * which rules decided a verdict. Hashing is passed in: the core stays free of `node:crypto`.
  */
-import * as z from 'zod/mini';
 import { KNOWN_MATCH_FIELDS } from './match-fields.ts';
-import { safeIdSchema } from './request.ts';
+import { isSafeId } from './request.ts';
 import type { DecisionPolicy, PolicyRules, ResolvedProfile } from './types.ts';
 
 export { KNOWN_MATCH_FIELDS };
 
 export const DEFAULT_PROFILE = 'default';
-
-/**
- * Match fields IDmeta's Dukcapil facematch documents as booleans (docs: `result.data`); a profile
- * may require any of them. Score, liveness and housekeeping fields are not matches.
- */
 
 export const PROFILE_DEFAULTS = {
   highRisk: 'review',
@@ -28,75 +22,137 @@ export const PROFILE_DEFAULTS = {
   duplicateDays: 90,
 } as const;
 
-const threshold = () => z.optional(z.number().check(z.gte(0), z.lte(100)));
-/** Counts and periods: whole numbers from 1 (a limit of 0 would refuse everybody). */
-const limit = (max: number) =>
-  z.optional(
-    z.number().check(z.int('must be a whole number'), z.gte(1, 'must be at least 1'), z.lte(max)),
-  );
+/** A profile as written: every field may be left out. */
+interface ProfileInput {
+  approveThreshold?: number;
+  rejectThreshold?: number;
+  requiredMatches?: string[];
+  highRisk?: PolicyRules['highRisk'];
+  velocity?: Partial<PolicyRules['velocity']>;
+  duplicate?: PolicyRules['duplicate'];
+  duplicateDays?: number;
+}
 
-const profileSchema = z.strictObject({
-  approveThreshold: threshold(),
-  rejectThreshold: threshold(),
-  requiredMatches: z.optional(
-    z.array(
-      z
-        .string()
-        .check(
-          z.refine(
-            (field: string) => (KNOWN_MATCH_FIELDS as readonly string[]).includes(field),
-            `must be a match field IDmeta returns: ${KNOWN_MATCH_FIELDS.join(', ')}`,
-          ),
-        ),
-    ),
-  ),
-  highRisk: z.optional(z.enum(['review', 'reject'])),
-  velocity: z.optional(
-    z.strictObject({
-      reviewAfter: limit(1000),
-      refuseAfter: limit(1000),
-      windowHours: limit(24 * 366),
-    }),
-  ),
-  duplicate: z.optional(z.enum(['ignore', 'review'])),
-  duplicateDays: limit(3650),
-});
+type Problems = ProfileProblem[];
 
-type ProfileInput = z.output<typeof profileSchema>;
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
-const profilesSchema = z.record(
-  z
-    .string()
-    .check(
-      z.refine(
-        (key: string) => key === DEFAULT_PROFILE || z.safeParse(safeIdSchema, key).success,
-        'must be "default" or a template_id',
-      ),
-    ),
-  profileSchema,
-);
-
-/** zod/mini carries no messages of its own (no locale): say what is wrong, without the value. */
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.message !== '' && issue.message !== 'Invalid input') return issue.message;
-  switch (issue.code) {
-    case 'unrecognized_keys':
-      return `unknown setting ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
-    case 'invalid_type':
-      return `must be ${issue.expected === 'object' || issue.expected === 'array' ? 'an' : 'a'} ${issue.expected}`;
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`;
-    case 'too_small':
-      return `must be at least ${String(issue.minimum)}`;
-    case 'too_big':
-      return `must be at most ${String(issue.maximum)}`;
-    case 'invalid_key': {
-      const [inner] = issue.issues;
-      return inner ? describeIssue(inner as z.core.$ZodIssue) : 'not a valid key';
-    }
-    default:
-      return issue.message;
+/** Checks a number, listing every rule it breaks (a limit of 0.5 is neither whole nor >= 1). */
+function checkNumber(
+  value: unknown,
+  path: string[],
+  range: { min: number; max: number; whole: boolean },
+  problems: Problems,
+): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    problems.push({ path, message: 'must be a number' });
+    return;
   }
+  if (range.whole && !Number.isSafeInteger(value)) {
+    problems.push({ path, message: 'must be a whole number' });
+  }
+  if (value < range.min) problems.push({ path, message: `must be at least ${range.min}` });
+  if (value > range.max) problems.push({ path, message: `must be at most ${range.max}` });
+}
+
+const threshold = { min: 0, max: 100, whole: false };
+/** Counts and periods: whole numbers from 1 (a limit of 0 would refuse everybody). */
+const limit = (max: number) => ({ min: 1, max, whole: true });
+
+function checkChoice(
+  value: unknown,
+  choices: readonly string[],
+  path: string[],
+  problems: Problems,
+): void {
+  if (typeof value !== 'string' || !choices.includes(value)) {
+    const listed = choices.map((choice) => JSON.stringify(choice)).join(', ');
+    problems.push({ path, message: `must be one of ${listed}` });
+  }
+}
+
+function checkMatches(value: unknown, path: string[], problems: Problems): void {
+  if (!Array.isArray(value)) {
+    problems.push({ path, message: 'must be an array' });
+    return;
+  }
+  value.forEach((field: unknown, index) => {
+    const at = [...path, String(index)];
+    if (typeof field !== 'string') problems.push({ path: at, message: 'must be a string' });
+    else if (!(KNOWN_MATCH_FIELDS as readonly string[]).includes(field)) {
+      problems.push({
+        path: at,
+        message: `must be a match field IDmeta returns: ${KNOWN_MATCH_FIELDS.join(', ')}`,
+      });
+    }
+  });
+}
+
+/**
+ * An object of known settings only: each present one is checked by `checks`, then any other key
+ * is named (a misspelt setting must not be ignored in silence).
+ */
+function checkSettings(
+  value: unknown,
+  path: string[],
+  checks: Record<string, (setting: unknown, at: string[]) => void>,
+  problems: Problems,
+): void {
+  if (!isObject(value)) {
+    problems.push({ path, message: 'must be an object' });
+    return;
+  }
+  for (const [name, check] of Object.entries(checks)) {
+    if (value[name] !== undefined) check(value[name], [...path, name]);
+  }
+  const unknown = Object.keys(value).filter((key) => !Object.hasOwn(checks, key));
+  if (unknown.length > 0) {
+    const named = unknown.map((key) => `"${key}"`).join(', ');
+    problems.push({ path, message: `unknown setting ${named}` });
+  }
+}
+
+function checkProfile(value: unknown, path: string[], problems: Problems): void {
+  const number = (range: typeof threshold) => (setting: unknown, at: string[]) =>
+    checkNumber(setting, at, range, problems);
+  checkSettings(
+    value,
+    path,
+    {
+      approveThreshold: number(threshold),
+      rejectThreshold: number(threshold),
+      requiredMatches: (setting, at) => checkMatches(setting, at, problems),
+      highRisk: (setting, at) => checkChoice(setting, ['review', 'reject'], at, problems),
+      velocity: (setting, at) =>
+        checkSettings(
+          setting,
+          at,
+          {
+            reviewAfter: number(limit(1000)),
+            refuseAfter: number(limit(1000)),
+            windowHours: number(limit(24 * 366)),
+          },
+          problems,
+        ),
+      duplicate: (setting, at) => checkChoice(setting, ['ignore', 'review'], at, problems),
+      duplicateDays: number(limit(3650)),
+    },
+    problems,
+  );
+}
+
+/** Every problem of the profiles' shape; none means `raw` is a record of `ProfileInput`s. */
+function shapeProblems(raw: Record<string, unknown>): Problems {
+  const problems: Problems = [];
+  for (const [name, profile] of Object.entries(raw)) {
+    if (name !== DEFAULT_PROFILE && !isSafeId(name)) {
+      problems.push({ path: [name], message: 'must be "default" or a template_id' });
+      continue;
+    }
+    checkProfile(profile, [name], problems);
+  }
+  return problems;
 }
 
 /** Every profile resolved, by key; `default` is always present. */
@@ -194,16 +250,8 @@ export function resolveProfiles(
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
   }
-  const parsed = z.safeParse(profilesSchema, raw);
-  if (!parsed.success) {
-    return {
-      profiles: null,
-      problems: parsed.error.issues.map((issue) => ({
-        path: issue.path.map(String),
-        message: describeIssue(issue),
-      })),
-    };
-  }
+  const shape = shapeProblems(raw as Record<string, unknown>);
+  if (shape.length > 0) return { profiles: null, problems: shape };
   const environmentRules: PolicyRules = {
     ...PROFILE_DEFAULTS,
     velocity: { ...PROFILE_DEFAULTS.velocity },
@@ -211,7 +259,7 @@ export function resolveProfiles(
     rejectThreshold: environment.rejectThreshold,
     requiredMatches: [],
   };
-  const inputs = parsed.data;
+  const inputs = raw as Record<string, ProfileInput>;
   const base = resolve(inputs[DEFAULT_PROFILE] ?? {}, environmentRules);
   const problems: ProfileProblem[] = [];
   const profiles: Record<string, ResolvedProfile> = {};

@@ -1,19 +1,32 @@
 /**
  * Validation of what the two entrances receive: the POST /verifications body and the user
- * metadata of an uploaded selfie. Each field has one schema, used by both entrances and by the
- * OpenAPI document; what depends on the clock (no birth date in the future) or on two fields
- * (the NIK's embedded date against date_of_birth) is checked once, in `finishIdentity`.
+ * metadata of an uploaded selfie. Each field is defined once (core/fields.ts), used by both
+ * entrances and by the OpenAPI document; what depends on the clock (no birth date in the future)
+ * or on two fields (the NIK's embedded date against date_of_birth) is checked once, in
+ * `finishIdentity`.
  */
-import * as z from 'zod/mini';
 import { calendarDateOf, compareCalendarDates, parseCalendarDate } from './dates.ts';
 import { type FieldIssue, ValidationError } from './errors.ts';
+import {
+  andThen,
+  type Field,
+  type FieldValue,
+  failed,
+  maxLength,
+  minLength,
+  ok,
+  optional,
+  pattern,
+  rewrite,
+  test,
+  text,
+  trim,
+} from './fields.ts';
 import { NIK_PATTERN, NIK_RULES, nikAgreesWithBirthDate } from './nik.ts';
 import { decodeSelfie } from './selfie.ts';
 import type { CalendarDate, Identity, SelfieInput, SelfieLimits } from './types.ts';
 
 // Messages never repeat the value: the issue's path says which field, and values are personal.
-const text = (): z.ZodMiniString<string> =>
-  z.string({ error: (issue) => (issue.input === undefined ? 'is required' : 'must be a string') });
 
 const SAFE_ID_MAX_LENGTH = 128;
 
@@ -30,29 +43,38 @@ const NO_SIXTEEN_DIGITS = new RegExp(`^${NO_SIXTEEN_DIGITS_AHEAD}`);
  * `verification_id` and `template_id` become S3 keys and DynamoDB keys: no `/`, no `..`, no
  * control characters, nothing that could climb out of `incoming/`.
  */
-export const safeIdSchema = text().check(
-  z.maxLength(SAFE_ID_MAX_LENGTH, `must be at most ${SAFE_ID_MAX_LENGTH} characters`),
-  z.regex(
-    SAFE_ID_SHAPE,
-    'must start with a letter or digit and contain only letters, digits and _ . : -',
-  ),
-  z.regex(NO_DOUBLE_DOT, 'must not contain ".."'),
-  // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear there.
-  // Grouped digits stay allowed: date-and-serial ids (ord-20241126-12345678) hold 16 of them, and
-  // are far more common in ids than a NIK written in groups.
-  z.regex(NO_SIXTEEN_DIGITS, 'must not contain 16 or more digits in a row (it could be a NIK)'),
-  z.describe(
-    'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no "..", no run of 16 digits.',
-  ),
+export const safeIdField = text(
+  [
+    maxLength(SAFE_ID_MAX_LENGTH, `must be at most ${SAFE_ID_MAX_LENGTH} characters`),
+    pattern(
+      SAFE_ID_SHAPE,
+      'must start with a letter or digit and contain only letters, digits and _ . : -',
+    ),
+    pattern(NO_DOUBLE_DOT, 'must not contain ".."'),
+    // Ids are logged, and are table and S3 keys: one that carries a NIK would put it in clear
+    // there. Grouped digits stay allowed: date-and-serial ids (ord-20241126-12345678) hold 16 of
+    // them, and are far more common in ids than a NIK written in groups.
+    pattern(NO_SIXTEEN_DIGITS, 'must not contain 16 or more digits in a row (it could be a NIK)'),
+  ],
+  {
+    description:
+      'Letters, digits and _ . : - (first a letter or digit), at most 128 characters, no "..", no run of 16 digits.',
+  },
 );
 
-export const nikSchema = text().check(
-  z.trim(),
-  z.regex(NIK_PATTERN, { error: 'must be exactly 16 digits', abort: true }),
-  ...NIK_RULES.map((rule) => z.regex(rule.pattern, rule.message)),
-  z.describe(
-    '16-digit NIK: PP RR DD DDMMYY SSSS (province not 0, women: day + 40, serial not 0000).',
-  ),
+/** Whether `value` is a safe id (a verification or template id). */
+export const isSafeId = (value: unknown): value is string => safeIdField.parse(value).ok;
+
+export const nikField = text(
+  [
+    trim,
+    pattern(NIK_PATTERN, 'must be exactly 16 digits', true),
+    ...NIK_RULES.map((rule) => pattern(rule.pattern, rule.message)),
+  ],
+  {
+    description:
+      '16-digit NIK: PP RR DD DDMMYY SSSS (province not 0, women: day + 40, serial not 0000).',
+  },
 );
 
 const NAME_MAX_LENGTH = 100;
@@ -68,16 +90,15 @@ export const normaliseName = (name: string): string =>
  * Letters of any script with their combining marks, and the punctuation of Indonesian names and
  * titles ("Dr. H. Ahmad, S.H.", "Ni Made Ayu", "O'Neil"). Single-word names are common.
  */
-export const nameSchema = text().check(
-  z.overwrite(normaliseName),
-  z.minLength(1, { error: 'must not be empty', abort: true }),
-  z.maxLength(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`),
-  z.regex(/^[\p{L}\p{M} .',-]*$/u, {
-    error: "may contain only letters, spaces and . ' , -",
-    abort: true,
-  }),
-  z.regex(/\p{L}/u, 'must contain a letter'),
-  z.describe("Name as registered: letters, spaces and . ' , - (trimmed, spaces collapsed)."),
+export const nameField = text(
+  [
+    rewrite(normaliseName),
+    minLength(1, 'must not be empty', true),
+    maxLength(NAME_MAX_LENGTH, `must be at most ${NAME_MAX_LENGTH} characters`),
+    pattern(/^[\p{L}\p{M} .',-]*$/u, "may contain only letters, spaces and . ' , -", true),
+    pattern(/\p{L}/u, 'must contain a letter'),
+  ],
+  { description: "Name as registered: letters, spaces and . ' , - (trimmed, spaces collapsed)." },
 );
 
 const DATE_SHAPE = /^(?:\d{2}-\d{2}-\d{4}|\d{4}-\d{2}-\d{2})$/;
@@ -96,24 +117,23 @@ const FROM_1900 = /^(?:\d{2}-\d{2}-(?:19|[2-9]\d)\d{2}|(?:19|[2-9]\d)\d{2}-\d{2}
  * `DD-MM-YYYY` or `YYYY-MM-DD`, a real date, not before 1900: all of it patterns, so the OpenAPI
  * document says it too. The future needs the clock: `finishIdentity` checks it.
  */
-export const dateOfBirthSchema = z.pipe(
-  text().check(
-    z.trim(),
-    z.regex(DATE_SHAPE, { error: 'must be DD-MM-YYYY or YYYY-MM-DD', abort: true }),
-    z.regex(DATE_IN_CALENDAR, { error: 'is not a real calendar date', abort: true }),
-    z.regex(FROM_1900, 'must not be before 1900-01-01'),
-    z.describe(
-      'Date of birth, DD-MM-YYYY or YYYY-MM-DD: a real date from 1900-01-01 to today (a date in the future is refused, which no pattern can say).',
-    ),
+export const dateOfBirthField: Field<CalendarDate> = andThen(
+  text(
+    [
+      trim,
+      pattern(DATE_SHAPE, 'must be DD-MM-YYYY or YYYY-MM-DD', true),
+      pattern(DATE_IN_CALENDAR, 'is not a real calendar date', true),
+      pattern(FROM_1900, 'must not be before 1900-01-01'),
+    ],
+    {
+      description:
+        'Date of birth, DD-MM-YYYY or YYYY-MM-DD: a real date from 1900-01-01 to today (a date in the future is refused, which no pattern can say).',
+    },
   ),
-  z.transform((value: string, context): CalendarDate => {
+  (value) => {
     const date = parseCalendarDate(value);
-    if (date === null) {
-      context.issues.push({ code: 'custom', message: 'is not a real calendar date', input: value });
-      return z.NEVER;
-    }
-    return date;
-  }),
+    return date === null ? failed('is not a real calendar date') : ok(date);
+  },
 );
 
 const UPLOAD_KEY = /^incoming\/(.+)\.([A-Za-z0-9]{1,8})$/;
@@ -128,7 +148,7 @@ function idOfKey(extension: RegExp, key: string): string | null {
   if (key.length > UPLOAD_KEY_MAX_LENGTH) return null;
   const [, id, ext] = UPLOAD_KEY.exec(key) ?? [];
   if (id === undefined || ext === undefined || !extension.test(ext)) return null;
-  return z.safeParse(safeIdSchema, id).success ? id : null;
+  return isSafeId(id) ? id : null;
 }
 
 /**
@@ -165,7 +185,7 @@ export function markedVerificationId(metadata: Record<string, string>): string |
     ([name]) => name.toLowerCase() === UPLOAD_MARKER_METADATA,
   );
   if (entry === undefined) return undefined;
-  return z.safeParse(safeIdSchema, entry[1]).success ? entry[1] : null;
+  return isSafeId(entry[1]) ? entry[1] : null;
 }
 
 /**
@@ -177,55 +197,54 @@ const SELFIE_KEY_PATTERN = new RegExp(
     `[${SAFE_ID_FIRST}][${SAFE_ID_REST}]{0,${SAFE_ID_MAX_LENGTH - 1}}\\.(?:[jJ][pP][eE]?[gG]|[pP][nN][gG])$`,
 );
 
-export const selfieKeySchema = text().check(
-  z.regex(SELFIE_KEY_PATTERN, {
-    error: 'must be incoming/<verification id>.jpg, .jpeg or .png',
-    abort: true,
-  }),
-  // The function stays the authority (the handler and the S3 entrance read ids with it); the
-  // pattern above says the same, as a test holds it to.
-  z.refine(
-    (key: string) => verificationIdOfSelfieKey(key) !== null,
-    'must be incoming/<verification id>.jpg, .jpeg or .png',
-  ),
-  z.describe(
-    "Key of an uploaded selfie: incoming/<this request's verification_id>.<jpg|jpeg|png>.",
-  ),
+export const selfieKeyField = text(
+  [
+    pattern(SELFIE_KEY_PATTERN, 'must be incoming/<verification id>.jpg, .jpeg or .png', true),
+    // The function stays the authority (the handler and the S3 entrance read ids with it); the
+    // pattern above says the same, as a test holds it to.
+    test(
+      (key) => verificationIdOfSelfieKey(key) !== null,
+      'must be incoming/<verification id>.jpg, .jpeg or .png',
+    ),
+  ],
+  {
+    description:
+      "Key of an uploaded selfie: incoming/<this request's verification_id>.<jpg|jpeg|png>.",
+  },
 );
 
 /**
  * Only the type here: the size cap and the content are `decodeSelfie`'s, which answer 413/415
  * rather than a 400 field issue.
  */
-export const selfieImageSchema = text().check(
-  z.describe('JPEG or PNG as a data:image/...;base64, URI or bare base64.'),
-);
+export const selfieImageField = text([], {
+  description: 'JPEG or PNG as a data:image/...;base64, URI or bare base64.',
+});
 
 /** A request carries its selfie one way at most. */
 const SELFIE_FIELDS = ['selfie_image', 'selfie_s3_key'] as const;
 
-/** The POST /verifications body. Unknown keys are ignored. */
-export const verificationBodySchema = z
-  .object({
-    verification_id: z.optional(safeIdSchema),
-    template_id: z.optional(safeIdSchema),
-    nik: nikSchema,
-    name: nameSchema,
-    date_of_birth: dateOfBirthSchema,
-    selfie_image: z.optional(selfieImageSchema),
-    selfie_s3_key: z.optional(selfieKeySchema),
-  })
-  .check(
-    // For the document only: `parseVerificationBody` checks both rules itself, the first with
-    // the same list (a key names its verification, so a key needs a verification_id).
-    z.meta({
-      not: { required: [...SELFIE_FIELDS] },
-      dependentRequired: { selfie_s3_key: ['verification_id'] },
-    }),
-    z.describe('At most one of selfie_image and selfie_s3_key; neither: 202 and an upload form.'),
-  );
+/** The POST /verifications body's fields. Unknown keys are ignored. */
+export const verificationBodyFields = {
+  verification_id: optional(safeIdField),
+  template_id: optional(safeIdField),
+  nik: nikField,
+  name: nameField,
+  date_of_birth: dateOfBirthField,
+  selfie_image: optional(selfieImageField),
+  selfie_s3_key: optional(selfieKeyField),
+};
 
-export type VerificationBody = z.input<typeof verificationBodySchema>;
+/**
+ * What the document says of the body as a whole. `parseVerificationBody` checks both rules
+ * itself, the first with the same list (a key names its verification, so a key needs a
+ * verification_id).
+ */
+export const verificationBodyRules = {
+  not: { required: [...SELFIE_FIELDS] },
+  dependentRequired: { selfie_s3_key: ['verification_id'] },
+  description: 'At most one of selfie_image and selfie_s3_key; neither: 202 and an upload form.',
+};
 
 export interface ParsedVerification {
   verificationId?: string;
@@ -240,8 +259,8 @@ export interface ParsedObjectMetadata {
   identity: Identity;
 }
 
-type Shape = Record<string, z.ZodMiniType>;
-type ParsedFields<S extends Shape> = { [K in keyof S]?: z.output<S[K]> };
+type Shape = Record<string, Field<unknown>>;
+type ParsedFields<S extends Shape> = { [K in keyof S]?: FieldValue<S[K]> };
 
 /**
  * Parses each field on its own, so every invalid field is reported at once and each valid one
@@ -256,13 +275,11 @@ export function parseFields<S extends Shape>(
   const fields: ParsedFields<S> = {};
   for (const key of Object.keys(shape) as (keyof S & string)[]) {
     const value = Object.hasOwn(source, key) ? source[key] : undefined;
-    const result = z.safeParse(shape[key] as S[typeof key], value);
-    if (result.success) {
-      fields[key] = result.data as z.output<S[typeof key]>;
+    const result = (shape[key] as S[typeof key]).parse(value);
+    if (result.ok) {
+      fields[key] = result.value as FieldValue<S[typeof key]>;
     } else {
-      for (const issue of result.error.issues) {
-        issues.push({ path: pathOf(key), message: issue.message });
-      }
+      for (const message of result.issues) issues.push({ path: pathOf(key), message });
     }
   }
   return fields;
@@ -320,7 +337,7 @@ export function parseVerificationBody(
   if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
 
   const issues: FieldIssue[] = [];
-  const fields = parseFields(verificationBodySchema.shape, body, (key) => key, issues);
+  const fields = parseFields(verificationBodyFields, body, (key) => key, issues);
   if (SELFIE_FIELDS.every((field) => body[field] !== undefined)) {
     issues.push({ path: 'selfie_s3_key', message: 'must not be sent together with selfie_image' });
   } else if (
@@ -359,28 +376,23 @@ export function parseVerificationBody(
  * (`encodeURIComponent`). Decoding cannot change a valid ASCII name: `%` is not a name
  * character. A malformed sequence is an issue, not an exception.
  */
-const percentEncodedNameSchema = z.pipe(
-  z.pipe(
-    text(),
-    z.transform((value: string, context) => {
-      try {
-        return decodeURIComponent(value);
-      } catch {
-        context.issues.push({ code: 'custom', message: 'has a malformed %-escape', input: value });
-        return z.NEVER;
-      }
-    }),
-  ),
-  nameSchema,
-);
-
-const objectMetadataSchema = z.object({
-  'verification-id': z.optional(safeIdSchema),
-  'template-id': z.optional(safeIdSchema),
-  nik: nikSchema,
-  name: percentEncodedNameSchema,
-  'date-of-birth': dateOfBirthSchema,
+const percentEncodedNameField = andThen(text([]), (value) => {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(value);
+  } catch {
+    return failed('has a malformed %-escape');
+  }
+  return nameField.parse(decoded);
 });
+
+const objectMetadataFields = {
+  'verification-id': optional(safeIdField),
+  'template-id': optional(safeIdField),
+  nik: nikField,
+  name: percentEncodedNameField,
+  'date-of-birth': dateOfBirthField,
+};
 
 const IDENTITY_METADATA_KEYS = ['nik', 'name', 'date-of-birth'] as const;
 
@@ -406,7 +418,7 @@ export function parseObjectMetadata(
   }
 
   const issues: FieldIssue[] = [];
-  const fields = parseFields(objectMetadataSchema.shape, source, pathOf, issues);
+  const fields = parseFields(objectMetadataFields, source, pathOf, issues);
   const identity = finishIdentity(
     { nik: fields.nik, name: fields.name, dateOfBirth: fields['date-of-birth'] },
     { nik: pathOf('nik'), dateOfBirth: pathOf('date-of-birth') },
@@ -423,12 +435,12 @@ export function parseObjectMetadata(
 }
 
 /** `POST /data-subjects/search|erase`: the NIK travels in the body, never in a URL. */
-export const subjectBodySchema = z.object({ nik: nikSchema });
+export const subjectBodyFields = { nik: nikField };
 
 export function parseSubjectBody(body: unknown): { nik: string } {
   if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
   const issues: FieldIssue[] = [];
-  const { nik } = parseFields(subjectBodySchema.shape, body, (key) => key, issues);
+  const { nik } = parseFields(subjectBodyFields, body, (key) => key, issues);
   if (issues.length > 0 || nik === undefined) throw invalid(issues);
   return { nik };
 }

@@ -7,8 +7,8 @@
  * stands now, and `history` every decision in order (the policy's `DECIDED`, then each
  * `REVIEWED`), so an appeal can show who overrode what and when.
  */
-import * as z from 'zod/mini';
 import { FacematchError, type FieldIssue } from './errors.ts';
+import { boolean, maxLength, oneOf, optional, pattern, test, text } from './fields.ts';
 import { invalid, parseFields } from './request.ts';
 import {
   type HistoryEntry,
@@ -28,59 +28,68 @@ export const MANUAL_REASONS = {
 const MANUAL_REASON_CODES: readonly string[] = Object.values(MANUAL_REASONS);
 
 // Messages never repeat the value: a note is free text and may be personal.
-const requiredEnum = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.enum(values, {
-    error: (issue) =>
-      issue.input === undefined ? 'is required' : `must be one of ${values.join(', ')}`,
-  });
+const requiredOneOf = <const T extends readonly [string, ...string[]]>(
+  values: T,
+  description: string,
+) =>
+  oneOf(
+    values,
+    (input) => (input === undefined ? 'is required' : `must be one of ${values.join(', ')}`),
+    description,
+  );
 
-/** The POST /verifications/{id}/review body. Unknown keys are ignored (a `reviewer` too). */
-export const reviewBodySchema = z.object({
-  decision: requiredEnum(['APPROVED', 'REJECTED']).check(
-    z.describe("The reviewer's decision; it replaces the verdict's."),
+/** The POST /verifications/{id}/review body's fields. Unknown keys are ignored (a `reviewer` too). */
+export const reviewBodyFields = {
+  decision: requiredOneOf(
+    ['APPROVED', 'REJECTED'],
+    "The reviewer's decision; it replaces the verdict's.",
   ),
-  reason: requiredEnum(REVIEW_REASONS).check(z.describe('Why, as a stable code.')),
-  note: z.optional(
-    z
-      .string({ error: 'must be a string' })
-      .check(
-        z.maxLength(REVIEW_NOTE_MAX_LENGTH, `must be at most ${REVIEW_NOTE_MAX_LENGTH} characters`),
-        z.describe('Free text kept in the record only: never logged, announced or measured.'),
-      ),
+  reason: requiredOneOf(REVIEW_REASONS, 'Why, as a stable code.'),
+  note: optional(
+    text(
+      [maxLength(REVIEW_NOTE_MAX_LENGTH, `must be at most ${REVIEW_NOTE_MAX_LENGTH} characters`)],
+      {
+        notText: () => 'must be a string',
+        description: 'Free text kept in the record only: never logged, announced or measured.',
+      },
+    ),
   ),
-  reopen: z.optional(
-    z
-      .boolean({ error: 'must be true or false' })
-      .check(z.describe('Decide a closed review again (an appeal); both decisions stay.')),
+  reopen: optional(
+    boolean(
+      'must be true or false',
+      'Decide a closed review again (an appeal); both decisions stay.',
+    ),
   ),
-});
+};
 
 export const REVIEW_PAGE_DEFAULT_LIMIT = 50;
 export const REVIEW_PAGE_MAX_LIMIT = 100;
 
+const PAGE_LIMIT_ISSUE = `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`;
+
 /** GET /verifications's query: the one list there is, the open review queue. */
-export const reviewListQuerySchema = z.object({
-  review: z
-    .enum(['open'], {
-      error: (issue) => (issue.input === undefined ? 'is required' : 'must be open'),
-    })
-    .check(z.describe('The only list: open reviews, oldest first.')),
-  limit: z.optional(
-    z.string().check(
-      z.regex(/^\d{1,3}$/, `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`),
-      z.refine(
-        (value) => Number(value) >= 1 && Number(value) <= REVIEW_PAGE_MAX_LIMIT,
-        `must be a whole number from 1 to ${REVIEW_PAGE_MAX_LIMIT}`,
-      ),
-      z.describe(
-        `Page size, 1 to ${REVIEW_PAGE_MAX_LIMIT} (default ${REVIEW_PAGE_DEFAULT_LIMIT}).`,
-      ),
+export const reviewListQueryFields = {
+  review: oneOf(
+    ['open'],
+    (input) => (input === undefined ? 'is required' : 'must be open'),
+    'The only list: open reviews, oldest first.',
+  ),
+  limit: optional(
+    text(
+      [
+        pattern(/^\d{1,3}$/, PAGE_LIMIT_ISSUE, true),
+        test(
+          (value) => Number(value) >= 1 && Number(value) <= REVIEW_PAGE_MAX_LIMIT,
+          PAGE_LIMIT_ISSUE,
+        ),
+      ],
+      {
+        description: `Page size, 1 to ${REVIEW_PAGE_MAX_LIMIT} (default ${REVIEW_PAGE_DEFAULT_LIMIT}).`,
+      },
     ),
   ),
-  cursor: z.optional(
-    z.string().check(z.describe('`next_cursor` of the previous page, unchanged.')),
-  ),
-});
+  cursor: optional(text([], { description: '`next_cursor` of the previous page, unchanged.' })),
+};
 
 export interface ReviewInput {
   decision: ReviewDecision;
@@ -95,12 +104,7 @@ export function parseReviewBody(body: unknown): ReviewInput {
     throw invalid([{ path: '', message: 'must be a JSON object' }]);
   }
   const issues: FieldIssue[] = [];
-  const fields = parseFields(
-    reviewBodySchema.shape,
-    body as Record<string, unknown>,
-    String,
-    issues,
-  );
+  const fields = parseFields(reviewBodyFields, body as Record<string, unknown>, String, issues);
   if (issues.length > 0) throw invalid(issues);
   const input: ReviewInput = {
     decision: fields.decision as ReviewDecision,

@@ -5,13 +5,12 @@
  * the body's note is never logged.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod/mini';
 import { type FieldIssue, ValidationError } from '../core/errors.ts';
-import { invalid, parseFields, safeIdSchema } from '../core/request.ts';
+import { invalid, isSafeId, parseFields } from '../core/request.ts';
 import {
   parseReviewBody,
   REVIEW_PAGE_DEFAULT_LIMIT,
-  reviewListQuerySchema,
+  reviewListQueryFields,
 } from '../core/review.ts';
 import { listOpenReviews, reviewSelfieUrl, reviewVerification } from '../core/review-service.ts';
 import { logger } from '../observability.ts';
@@ -25,7 +24,7 @@ const REVIEW_BODY_MAX_BYTES = 8 * 1024;
 /** The path's verification id, checked as ids are everywhere (400 otherwise). */
 export function verificationIdOf(event: APIGatewayProxyEvent): string {
   const id = event.pathParameters?.verification_id ?? '';
-  if (!z.safeParse(safeIdSchema, id).success) {
+  if (!isSafeId(id)) {
     throw new ValidationError('invalid verification id', [
       { path: 'verification_id', message: 'not a valid verification id' },
     ]);
@@ -44,7 +43,7 @@ export async function listReviews(
 ): Promise<APIGatewayProxyResult> {
   const query = event.queryStringParameters ?? {};
   const issues: FieldIssue[] = [];
-  const fields = parseFields(reviewListQuerySchema.shape, query, String, issues);
+  const fields = parseFields(reviewListQueryFields, query, String, issues);
   if (issues.length > 0) throw invalid(issues);
   const page = await listOpenReviews(runtime.review, {
     limit: fields.limit === undefined ? REVIEW_PAGE_DEFAULT_LIMIT : Number(fields.limit),

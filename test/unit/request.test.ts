@@ -8,11 +8,11 @@ import {
 import {
   parseObjectMetadata,
   parseVerificationBody,
-  verificationBodySchema,
   verificationIdOfSelfieKey,
   verificationIdOfUploadKey,
 } from '../../lambda/core/request.ts';
 import { DEFAULT_SELFIE_LIMITS, maxSelfieTextLength } from '../../lambda/core/selfie.ts';
+import { verificationBodySchema } from '../../lib/request-schemas.ts';
 import { makeJpeg, makePng } from '../support/images.ts';
 import { thrownBy, validationFailure } from '../support/thrown.ts';
 
