@@ -35,10 +35,14 @@ interface ProfileInput {
 
 type Problems = ProfileProblem[];
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** An object as JSON makes one: nothing inherited to read settings from, no array, no Date. */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
 
-/** Checks a number, listing every rule it breaks (a limit of 0.5 is neither whole nor >= 1). */
+/** Checks a number: a number, whole when it must be, then in range (both ends named). */
 function checkNumber(
   value: unknown,
   path: string[],
@@ -51,6 +55,7 @@ function checkNumber(
   }
   if (range.whole && !Number.isSafeInteger(value)) {
     problems.push({ path, message: 'must be a whole number' });
+    return;
   }
   if (value < range.min) problems.push({ path, message: `must be at least ${range.min}` });
   if (value > range.max) problems.push({ path, message: `must be at most ${range.max}` });
@@ -77,7 +82,9 @@ function checkMatches(value: unknown, path: string[], problems: Problems): void 
     problems.push({ path, message: 'must be an array' });
     return;
   }
-  value.forEach((field: unknown, index) => {
+  // Every index, holes too (`forEach` would skip them).
+  for (let index = 0; index < value.length; index += 1) {
+    const field: unknown = value[index];
     const at = [...path, String(index)];
     if (typeof field !== 'string') problems.push({ path: at, message: 'must be a string' });
     else if (!(KNOWN_MATCH_FIELDS as readonly string[]).includes(field)) {
@@ -86,7 +93,7 @@ function checkMatches(value: unknown, path: string[], problems: Problems): void 
         message: `must be a match field IDmeta returns: ${KNOWN_MATCH_FIELDS.join(', ')}`,
       });
     }
-  });
+  }
 }
 
 /**
@@ -99,7 +106,7 @@ function checkSettings(
   checks: Record<string, (setting: unknown, at: string[]) => void>,
   problems: Problems,
 ): void {
-  if (!isObject(value)) {
+  if (!isPlainObject(value)) {
     problems.push({ path, message: 'must be an object' });
     return;
   }
@@ -247,10 +254,10 @@ export function resolveProfiles(
   environment: DecisionPolicy,
   hash: ProfileHash,
 ): ProfilesOutcome {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  if (!isPlainObject(raw)) {
     return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
   }
-  const shape = shapeProblems(raw as Record<string, unknown>);
+  const shape = shapeProblems(raw);
   if (shape.length > 0) return { profiles: null, problems: shape };
   const environmentRules: PolicyRules = {
     ...PROFILE_DEFAULTS,

@@ -92,6 +92,22 @@ describe('POLICY_PROFILES validation: every problem listed, each naming its fiel
     expect(parse([1, 2]).problems).toEqual(['POLICY_PROFILES: must be a JSON object']);
   });
 
+  it('names a number that is not whole once, a hole in a list, and never skips a __proto__ key', () => {
+    expect(
+      parse({ default: { duplicateDays: 0.5, velocity: { windowHours: -3.1 } } }).problems,
+    ).toEqual([
+      'POLICY_PROFILES.default.velocity.windowHours: must be a whole number',
+      'POLICY_PROFILES.default.duplicateDays: must be a whole number',
+    ]);
+    expect(parseText('{"default":{"requiredMatches":["name",null]}}').problems).toEqual([
+      'POLICY_PROFILES.default.requiredMatches.1: must be a string',
+    ]);
+    // JSON.parse makes `__proto__` an own key: a profile under it is refused, not dropped.
+    expect(parseText('{"__proto__":{"approveThreshold":20}}').problems).toEqual([
+      'POLICY_PROFILES.__proto__: must be "default" or a template_id',
+    ]);
+  });
+
   it('fails the start-up naming the variable and the field', () => {
     const error = thrown(() =>
       parseConfig({
