@@ -266,7 +266,7 @@ type ParsedFields<S extends Shape> = { [K in keyof S]?: FieldValue<S[K]> };
  * Parses each field on its own, so every invalid field is reported at once and each valid one
  * is available for the checks that span fields.
  */
-export function parseFields<S extends Shape>(
+function parseFields<S extends Shape>(
   shape: S,
   source: Record<string, unknown>,
   pathOf: (key: string) => string,
@@ -285,7 +285,26 @@ export function parseFields<S extends Shape>(
   return fields;
 }
 
-export const invalid = (issues: FieldIssue[], code?: string): ValidationError => {
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The fields of a JSON object (a body, a query string), every one valid; else `INVALID_REQUEST`
+ * listing every issue. For requests with no check across fields.
+ */
+export function validFields<S extends Shape>(
+  shape: S,
+  source: unknown,
+): { [K in keyof S]: FieldValue<S[K]> } {
+  if (!isRecord(source)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
+  const issues: FieldIssue[] = [];
+  const fields = parseFields(shape, source, String, issues);
+  if (issues.length > 0) throw invalid(issues);
+  // Every field parsed: a required one has its value, an optional one its value or undefined.
+  return fields as { [K in keyof S]: FieldValue<S[K]> };
+}
+
+const invalid = (issues: FieldIssue[], code?: string): ValidationError => {
   const paths = [...new Set(issues.map((issue) => issue.path || 'body'))].join(', ');
   return new ValidationError(`invalid request: ${paths}`, issues, code ? { code } : {});
 };
@@ -321,9 +340,6 @@ function finishIdentity(
   }
   return { nik, name, dateOfBirth };
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
  * Validates a POST /verifications body, then decodes its selfie. Throws a `ValidationError`
@@ -438,9 +454,6 @@ export function parseObjectMetadata(
 export const subjectBodyFields = { nik: nikField };
 
 export function parseSubjectBody(body: unknown): { nik: string } {
-  if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
-  const issues: FieldIssue[] = [];
-  const { nik } = parseFields(subjectBodyFields, body, (key) => key, issues);
-  if (issues.length > 0 || nik === undefined) throw invalid(issues);
+  const { nik } = validFields(subjectBodyFields, body);
   return { nik };
 }

@@ -7,9 +7,9 @@
  * stands now, and `history` every decision in order (the policy's `DECIDED`, then each
  * `REVIEWED`), so an appeal can show who overrode what and when.
  */
-import { FacematchError, type FieldIssue } from './errors.ts';
+import { FacematchError } from './errors.ts';
 import { boolean, maxLength, oneOf, optional, pattern, test, text } from './fields.ts';
-import { invalid, parseFields } from './request.ts';
+import { validFields } from './request.ts';
 import {
   type HistoryEntry,
   REVIEW_REASONS,
@@ -48,10 +48,7 @@ export const reviewBodyFields = {
   note: optional(
     text(
       [maxLength(REVIEW_NOTE_MAX_LENGTH, `must be at most ${REVIEW_NOTE_MAX_LENGTH} characters`)],
-      {
-        notText: () => 'must be a string',
-        description: 'Free text kept in the record only: never logged, announced or measured.',
-      },
+      { description: 'Free text kept in the record only: never logged, announced or measured.' },
     ),
   ),
   reopen: optional(
@@ -100,18 +97,13 @@ export interface ReviewInput {
 
 /** Validates a review body, listing every invalid field at once. */
 export function parseReviewBody(body: unknown): ReviewInput {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw invalid([{ path: '', message: 'must be a JSON object' }]);
-  }
-  const issues: FieldIssue[] = [];
-  const fields = parseFields(reviewBodyFields, body as Record<string, unknown>, String, issues);
-  if (issues.length > 0) throw invalid(issues);
+  const fields = validFields(reviewBodyFields, body);
   const input: ReviewInput = {
-    decision: fields.decision as ReviewDecision,
-    reason: fields.reason as ReviewReason,
+    decision: fields.decision,
+    reason: fields.reason,
     reopen: fields.reopen === true,
   };
-  if (typeof fields.note === 'string' && fields.note !== '') input.note = fields.note;
+  if (fields.note !== undefined && fields.note !== '') input.note = fields.note;
   return input;
 }
 

@@ -5,8 +5,8 @@
  * the body's note is never logged.
  */
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { type FieldIssue, ValidationError } from '../core/errors.ts';
-import { invalid, isSafeId, parseFields } from '../core/request.ts';
+import { ValidationError } from '../core/errors.ts';
+import { isSafeId, validFields } from '../core/request.ts';
 import {
   parseReviewBody,
   REVIEW_PAGE_DEFAULT_LIMIT,
@@ -41,10 +41,7 @@ export async function listReviews(
   runtime: Runtime,
   event: APIGatewayProxyEvent,
 ): Promise<APIGatewayProxyResult> {
-  const query = event.queryStringParameters ?? {};
-  const issues: FieldIssue[] = [];
-  const fields = parseFields(reviewListQueryFields, query, String, issues);
-  if (issues.length > 0) throw invalid(issues);
+  const fields = validFields(reviewListQueryFields, event.queryStringParameters ?? {});
   const page = await listOpenReviews(runtime.review, {
     limit: fields.limit === undefined ? REVIEW_PAGE_DEFAULT_LIMIT : Number(fields.limit),
     cursor: fields.cursor,
