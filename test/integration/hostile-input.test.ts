@@ -28,6 +28,7 @@ import {
   postVerificationEvent,
   s3NotificationBody,
   sqsEvent,
+  uploadMetadata,
 } from '../support/events.ts';
 import {
   type ApiHandler,
@@ -855,7 +856,7 @@ describe('the S3 entrance refuses hostile object metadata with a FAILED record',
         Bucket: t.localAws.bucket,
         Key: key,
         Body: makePngHeader(10_000, 10_000, { bitDepth: 16, colourType: 6 }),
-        Metadata: { nik: agus.nik, name: agus.name, 'date-of-birth': agus.date_of_birth },
+        Metadata: uploadMetadata(agus),
       }),
     );
 
