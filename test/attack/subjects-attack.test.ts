@@ -16,37 +16,62 @@ import { InMemoryErasureReceipts } from '../support/in-memory.ts';
 import { startTestLocalRuntime, type TestLocalRuntime } from '../support/local-runtime.ts';
 import { personWith } from '../support/people.ts';
 
+/**
+ * One person's records in memory and an erasure's dependencies over them, recording what it
+ * announced and receipted. `faults` throw where a store would: before a record's delete, before
+ * the receipt's put.
+ */
+function erasureOver(
+  ids: string[],
+  options: {
+    objectsFound: boolean;
+    beforeDelete?: (id: string) => void;
+    beforeReceipt?: () => void;
+  },
+) {
+  const records = new Map<string, StoredVerdict>(
+    ids.map((id) => [id, { verification_id: id, nik_hash: 'h' } as StoredVerdict]),
+  );
+  const receipts: ErasureReceipt[] = [];
+  const journals = new InMemoryErasureReceipts();
+  const announced: string[][] = [];
+  const deps: SubjectDeps = {
+    vault: { hashNik: async () => 'h', digest: async (field, value) => `${field}:${value}` },
+    store: { get: async (id) => records.get(id) ?? null },
+    records: {
+      idsOf: async () => [...records.keys()],
+      delete: async (id) => {
+        options.beforeDelete?.(id);
+        records.delete(id);
+      },
+    },
+    objects: { erase: async () => options.objectsFound },
+    receipts: Object.assign(journals, {
+      put: async (receipt: ErasureReceipt) => {
+        options.beforeReceipt?.();
+        receipts.push(receipt);
+      },
+    }),
+    events: { erased: async (detail) => void announced.push(detail.verification_ids) },
+    clock: { now: () => Date.now() },
+    newReceiptId: randomUUID,
+  };
+  return { deps, records, receipts, journals, announced };
+}
+
 describe('attack: an erasure that crashed half-way', () => {
   it('announces and receipts every id it erased, not only those the rerun found', async () => {
     // Three records of one person; the table fails once while deleting the second (a crash).
-    const records = new Map<string, StoredVerdict>(
-      ['a', 'b', 'c'].map((id) => [id, { verification_id: id, nik_hash: 'h' } as StoredVerdict]),
-    );
     let failOnce = true;
-    const receipts: ErasureReceipt[] = [];
-    const journals = new InMemoryErasureReceipts();
-    const announced: string[][] = [];
-    const deps: SubjectDeps = {
-      vault: { hashNik: async () => 'h', digest: async (field, value) => `${field}:${value}` },
-      store: { get: async (id) => records.get(id) ?? null },
-      records: {
-        idsOf: async () => [...records.keys()],
-        delete: async (id) => {
-          if (id === 'b' && failOnce) {
-            failOnce = false;
-            throw new Error('ProvisionedThroughputExceededException');
-          }
-          records.delete(id);
-        },
+    const { deps, records, receipts, journals, announced } = erasureOver(['a', 'b', 'c'], {
+      objectsFound: false,
+      beforeDelete: (id) => {
+        if (id === 'b' && failOnce) {
+          failOnce = false;
+          throw new Error('ProvisionedThroughputExceededException');
+        }
       },
-      objects: { erase: async () => false },
-      receipts: Object.assign(journals, {
-        put: async (receipt: ErasureReceipt) => void receipts.push(receipt),
-      }),
-      events: { erased: async (detail) => void announced.push(detail.verification_ids) },
-      clock: { now: () => Date.now() },
-      newReceiptId: randomUUID,
-    };
+    });
 
     await expect(eraseSubject('3174010101900012', 'privacy-officer', deps)).rejects.toThrow();
     await eraseSubject('3174010101900012', 'privacy-officer', deps);
@@ -65,34 +90,16 @@ describe('attack: an erasure that crashed half-way', () => {
 describe('attack: an erasure whose receipt could not be written', () => {
   it('still receipts and announces the records it erased when the rerun finds nothing left', async () => {
     // Every record and object goes; then the receipt's S3 put fails (a 503, a throttle).
-    const records = new Map<string, StoredVerdict>(
-      ['a', 'b'].map((id) => [id, { verification_id: id, nik_hash: 'h' } as StoredVerdict]),
-    );
     let receiptFails = true;
-    const receipts: ErasureReceipt[] = [];
-    const journals = new InMemoryErasureReceipts();
-    const announced: string[][] = [];
-    const deps: SubjectDeps = {
-      vault: { hashNik: async () => 'h', digest: async (field, value) => `${field}:${value}` },
-      store: { get: async (id) => records.get(id) ?? null },
-      records: {
-        idsOf: async () => [...records.keys()],
-        delete: async (id) => void records.delete(id),
+    const { deps, journals, announced } = erasureOver(['a', 'b'], {
+      objectsFound: true,
+      beforeReceipt: () => {
+        if (receiptFails) {
+          receiptFails = false;
+          throw new Error('SlowDown');
+        }
       },
-      objects: { erase: async () => true },
-      receipts: Object.assign(journals, {
-        put: async (receipt: ErasureReceipt) => {
-          if (receiptFails) {
-            receiptFails = false;
-            throw new Error('SlowDown');
-          }
-          receipts.push(receipt);
-        },
-      }),
-      events: { erased: async (detail) => void announced.push(detail.verification_ids) },
-      clock: { now: () => Date.now() },
-      newReceiptId: randomUUID,
-    };
+    });
 
     await expect(eraseSubject('3174010101900012', 'privacy-officer', deps)).rejects.toThrow();
     const rerun = await eraseSubject('3174010101900012', 'privacy-officer', deps);
