@@ -41,6 +41,10 @@ export interface CliContext extends CliDeps {
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3000';
 
+/** The `--endpoint` line of every API command's usage. */
+export const ENDPOINT_OPTION = `  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
+                          a non-loopback URL must be https and is signed with SigV4`;
+
 export const endpointOf = (flag: string | undefined, env: CliContext['env']): string =>
   flag ?? (env.FACEMATCH_ENDPOINT?.trim() || DEFAULT_ENDPOINT);
 

@@ -1,6 +1,6 @@
 /** `facematch get ID`: a stored verification, as it is now. */
 import { parseCommandArgs } from './args.ts';
-import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
+import { apiClientFor, type CliContext, ENDPOINT_OPTION } from './context.ts';
 import { UsageError } from './errors.ts';
 import { report } from './output.ts';
 import { withProgress } from './progress.ts';
@@ -10,8 +10,7 @@ export const GET_USAGE = `usage: facematch get ID [options]
 Sends GET /verifications/{ID} and prints the record.
 
 options:
-  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
-                          a non-loopback URL must be https and is signed with SigV4
+${ENDPOINT_OPTION}
   --json                  print the answer exactly as received (the record, or the problem
                           document of an error), and nothing else, on stdout
   -h, --help              this text

@@ -60,6 +60,9 @@ export function exitCodeFor(record: { status?: unknown; decision?: unknown }): n
 /** Server text on a terminal: no escape sequences, no line breaks. */
 export const clean = (value: unknown) => String(value).replace(/\p{Cc}/gu, ' ');
 
+/** `clean`, with `-` for an absent value: a table's empty cell. */
+export const cleanCell = (value: unknown) => clean(value ?? '-');
+
 /** The API only returns `nik_masked`; should anything ever send a full NIK, it is masked here. */
 export const maskNik = (value: string) =>
   /^\d{16}$/.test(value) ? `${value.slice(0, 4)}********${value.slice(12)}` : value;
@@ -162,7 +165,8 @@ export function renderProblem(response: ApiResponse): string {
   return `${lines.join('\n')}\n`;
 }
 
-function writeAsReceived(response: ApiResponse, io: CliIo): void {
+/** The API's answer on stdout as it came, ending in a newline. */
+export function writeAsReceived(response: ApiResponse, io: CliIo): void {
   io.stdout.write(response.text.endsWith('\n') ? response.text : `${response.text}\n`);
 }
 

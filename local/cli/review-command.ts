@@ -5,13 +5,17 @@
  */
 import { REVIEW_REASONS } from '../../lambda/core/types.ts';
 import { parseCommandArgs } from './args.ts';
-import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
+import { apiClientFor, type CliContext, ENDPOINT_OPTION } from './context.ts';
 import { UsageError } from './errors.ts';
-import { EXIT, type ReceivedRecord, renderProblem, report } from './output.ts';
+import {
+  cleanCell,
+  EXIT,
+  parseJson,
+  type ReceivedRecord,
+  renderProblem,
+  report,
+} from './output.ts';
 import { withProgress } from './progress.ts';
-
-const ENDPOINT_OPTION = `  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
-                          a non-loopback URL must be https and is signed with SigV4`;
 
 export const REVIEWS_USAGE = `usage: facematch reviews [options]
 
@@ -63,9 +67,6 @@ const REVIEW_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** Server text on a terminal: no escape sequences, no line breaks. */
-const clean = (value: unknown) => String(value ?? '-').replace(/\p{Cc}/gu, ' ');
-
 function age(openedAt: string | undefined, now: number): string {
   const since = openedAt === undefined ? Number.NaN : Date.parse(openedAt);
   if (Number.isNaN(since)) return '-';
@@ -82,11 +83,11 @@ export function renderQueue(
   const rows = [['VERIFICATION', 'OPENED', 'AGE', 'FACE', 'REASONS']];
   for (const item of page.items) {
     rows.push([
-      clean(item.verification_id),
-      clean(item.review?.opened_at),
+      cleanCell(item.verification_id),
+      cleanCell(item.review?.opened_at),
       age(item.review?.opened_at, now),
-      clean(item.face_similarity),
-      clean((item.reasons ?? []).join(',') || '-'),
+      cleanCell(item.face_similarity),
+      cleanCell((item.reasons ?? []).join(',') || '-'),
     ]);
   }
   const widths = rows[0]?.map((_, column) =>
@@ -125,12 +126,8 @@ export async function runReviews(argv: string[], context: CliContext): Promise<n
   );
   let page: { items: ReceivedRecord[]; next_cursor: string | null } | undefined;
   if (response.status === 200) {
-    try {
-      const body = JSON.parse(response.text) as typeof page;
-      if (Array.isArray(body?.items)) page = body;
-    } catch {
-      page = undefined;
-    }
+    const body = parseJson(response.text) as typeof page;
+    if (Array.isArray(body?.items)) page = body;
   }
   if (page === undefined) {
     if (values.json && response.text.trim().startsWith('{')) {

@@ -5,9 +5,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseCommandArgs } from './args.ts';
-import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
+import { apiClientFor, type CliContext, ENDPOINT_OPTION } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
-import { clean, EXIT, parseJson, renderProblem } from './output.ts';
+import { clean, EXIT, parseJson, renderProblem, writeAsReceived } from './output.ts';
 import { withProgress } from './progress.ts';
 import { readAllStdin } from './stdin.ts';
 
@@ -23,8 +23,7 @@ The NIK comes from --nik-file: a file holding the 16 digits, or JSON {"nik": "..
 options:
   --nik-file PATH         where to read the NIK ("-" for stdin)
   --yes                   erase without asking (erase only; it cannot be undone)
-  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
-                          a non-loopback URL must be https and is signed with SigV4
+${ENDPOINT_OPTION}
   --json                  print the answer exactly as received, and nothing else, on stdout
   -h, --help              this text
 
@@ -123,7 +122,7 @@ export async function runSubject(argv: string[], context: CliContext): Promise<n
   const body = parseJson(response.text);
   const ok = response.status === 200 && typeof body === 'object' && body !== null;
   if (values.json && typeof body === 'object' && body !== null) {
-    context.io.stdout.write(response.text.endsWith('\n') ? response.text : `${response.text}\n`);
+    writeAsReceived(response, context.io);
   }
   if (!ok) {
     context.io.stderr.write(renderProblem(response));

@@ -1,6 +1,6 @@
 /** `facematch verify`: one synchronous verification with the selfie inline. */
 import { parseCommandArgs, requireOptions } from './args.ts';
-import { apiClientFor, type CliContext, DEFAULT_ENDPOINT } from './context.ts';
+import { apiClientFor, type CliContext, ENDPOINT_OPTION } from './context.ts';
 import { UsageError } from './errors.ts';
 import { type IdentityFields, readIdentityFile } from './identity-file.ts';
 import { report } from './output.ts';
@@ -29,8 +29,7 @@ options:
                           verdict (printed "replayed"); the same id with anything else
                           is refused (default: one the service creates)
   --template-id ID        the IDmeta template (default: the environment's)
-  --endpoint URL          the API (default: $FACEMATCH_ENDPOINT, else ${DEFAULT_ENDPOINT});
-                          a non-loopback URL must be https and is signed with SigV4
+${ENDPOINT_OPTION}
   --json                  print the answer exactly as received (the record, or the problem
                           document of an error), and nothing else, on stdout
   -h, --help              this text

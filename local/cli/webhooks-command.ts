@@ -30,7 +30,7 @@ import { LOCAL_WEBHOOK_ENDPOINT, LOCAL_WEBHOOK_TABLE, LocalWebhooks } from '../w
 import { parseCommandArgs } from './args.ts';
 import type { CliContext } from './context.ts';
 import { CliError, UsageError } from './errors.ts';
-import { EXIT } from './output.ts';
+import { cleanCell, EXIT } from './output.ts';
 
 export const WEBHOOKS_USAGE = `usage: facematch webhooks <deliveries|resend|test> [options]
 
@@ -60,8 +60,6 @@ const OPTIONS = {
 
 const ENV_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
-const clean = (value: unknown) => String(value ?? '-').replace(/\p{Cc}/gu, ' ');
-
 function describe(record: DeliveryRecord): string {
   const last = record.last_status ?? '-';
   const error = record.last_error ?? '';
@@ -76,7 +74,7 @@ function describe(record: DeliveryRecord): string {
     record.last_attempt_at ?? record.created_at,
     next,
   ]
-    .map(clean)
+    .map(cleanCell)
     .filter((part) => part !== '')
     .join('  ');
 }
@@ -188,7 +186,7 @@ export async function runWebhooks(argv: string[], context: CliContext): Promise<
   const [action, ...rest] = positionals;
   if (values.env !== undefined && !ENV_NAME.test(values.env)) {
     throw new UsageError(
-      `--env must be an environment name such as dev (got "${clean(values.env)}")`,
+      `--env must be an environment name such as dev (got "${cleanCell(values.env)}")`,
       WEBHOOKS_USAGE,
     );
   }
@@ -242,7 +240,7 @@ export async function runWebhooks(argv: string[], context: CliContext): Promise<
       case undefined:
         throw new UsageError('missing the action: deliveries, resend or test', WEBHOOKS_USAGE);
       default:
-        throw new UsageError(`unknown action "${clean(action)}"`, WEBHOOKS_USAGE);
+        throw new UsageError(`unknown action "${cleanCell(action)}"`, WEBHOOKS_USAGE);
     }
   } finally {
     target.close();
