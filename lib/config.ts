@@ -14,6 +14,7 @@ import { resolveProfiles } from '../lambda/core/profiles.ts';
 import { isSafeId } from '../lambda/core/request.ts';
 import { ENDPOINT_NAME, WEBHOOK_EVENT_TYPES } from '../lambda/core/webhooks.ts';
 import { PROJECT_ROOT } from './bundling.ts';
+import { ENV_NAME } from './stack-name.ts';
 
 export class InfraConfigError extends Error {
   override name = 'InfraConfigError';
@@ -40,8 +41,6 @@ export const MAX_INLINE_SELFIE_BYTES = 4_500_000;
 
 /** AWS's advice for SQS event sources: visibility timeout at least 6 x the function timeout. */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
-
-const ENV_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
 /** Finite retention only: UU PDP wants logs about people destroyed too. */
 const LOG_RETENTION_DAYS = Object.values(RetentionDays).filter(

@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { FacematchError } from '../lambda/core/errors.ts';
-import { problemResponse } from '../lambda/handlers/http.ts';
+import { isJsonMediaType, problemResponse } from '../lambda/handlers/http.ts';
 
 /** True when `Host` names this server on a loopback address, with the port it listens on. */
 export function isLoopbackHost(request: IncomingMessage): boolean {
@@ -31,10 +31,6 @@ export function isCrossSite(request: IncomingMessage): boolean {
   if (origin === undefined) return false;
   return origin !== `http://${request.headers.host?.toLowerCase()}`;
 }
-
-/** The media types the handlers read as JSON (lambda/handlers/http.ts `readJsonBody`). */
-const isJsonType = (contentType: string | undefined) =>
-  contentType !== undefined && /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim());
 
 const forbidden = (detail: string) =>
   problemResponse(new FacematchError(detail, { code: 'FORBIDDEN_ORIGIN', status: 403 }));
@@ -58,7 +54,7 @@ export function refuseForeignRequest(
   if (
     request.method === 'POST' &&
     isPostOperation(path) &&
-    !isJsonType(request.headers['content-type'])
+    !isJsonMediaType(request.headers['content-type'] ?? '')
   ) {
     return problemResponse(
       new FacematchError('the request body must be application/json, stated in Content-Type', {

@@ -27,6 +27,7 @@ import { parseLocalWebhookConfig } from '../lambda/webhook-config.ts';
 import { openApiDocument } from '../lib/openapi.ts';
 import {
   LOCAL_AWS_CREDENTIALS,
+  LOCAL_AWS_REGION,
   type RunningDynalite,
   type RunningS3rver,
   startDynalite,
@@ -179,7 +180,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       if (created.length === 0) return;
       const Records = created.map((record) => ({
         ...record,
-        awsRegion: 'ap-southeast-3',
+        awsRegion: LOCAL_AWS_REGION,
         s3: {
           ...record.s3,
           object: { ...record.s3.object, key: encodeNotificationKey(record.s3.object.key) },
@@ -205,7 +206,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       idmetaToken = SIMULATOR_TOKEN;
     }
 
-    const aws = { region: 'ap-southeast-3', credentials: { ...LOCAL_AWS_CREDENTIALS } };
+    const aws = { region: LOCAL_AWS_REGION, credentials: { ...LOCAL_AWS_CREDENTIALS } };
     const tableName = env.VERDICT_TABLE_NAME ?? LOCAL_TABLE;
     const dynamoClient = createDynamoClient({ ...aws, endpoint: dynamo.endpoint });
     await createVerdictTable(dynamoClient, tableName);
@@ -318,6 +319,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       },
     });
     let apiUrl = '';
+    /** Built on its first request, once `apiUrl` is known; the same text every time. */
+    let openApiText: string | undefined;
     const isPostOperation = postOperationMatcher(
       openApiDocument({ local: true }).paths as Record<string, unknown>,
     );
@@ -328,7 +331,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
           writeResult(response, {
             statusCode: 200,
             headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(openApiDocument({ serverUrl: apiUrl, local: true })),
+            body: (openApiText ??= JSON.stringify(
+              openApiDocument({ serverUrl: apiUrl, local: true }),
+            )),
           });
           return;
         }

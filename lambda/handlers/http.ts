@@ -142,12 +142,16 @@ export function httpProblems(): MiddlewareObj<APIGatewayProxyEvent, APIGatewayPr
   return { onError: httpProblemsOnError };
 }
 
+/** The media types read as JSON: `application/json` and any `application/...+json`. */
+export const isJsonMediaType = (contentType: string): boolean =>
+  /^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim());
+
 /** Reads a JSON body within `maxBytes`, decoding base64 bodies (binary media types). */
 export function readJsonBody(event: APIGatewayProxyEvent, maxBytes: number): unknown {
   const contentType = Object.entries(event.headers ?? {}).find(
     ([name]) => name.toLowerCase() === 'content-type',
   )?.[1];
-  if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType.trim())) {
+  if (contentType && !isJsonMediaType(contentType)) {
     throw new FacematchError('the request body must be application/json', {
       code: 'UNSUPPORTED_CONTENT_TYPE',
       status: 415,

@@ -26,6 +26,7 @@ import {
   webhookTableName,
 } from '../../lambda/core/webhooks.ts';
 import { parseLocalWebhookConfig } from '../../lambda/webhook-config.ts';
+import { ENV_NAME } from '../../lib/stack-name.ts';
 import { LOCAL_WEBHOOK_ENDPOINT, LOCAL_WEBHOOK_TABLE, LocalWebhooks } from '../webhooks.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CliContext } from './context.ts';
@@ -57,8 +58,6 @@ const OPTIONS = {
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-const ENV_NAME = /^[a-z][a-z0-9-]{0,15}$/;
 
 function describe(record: DeliveryRecord): string {
   const last = record.last_status ?? '-';
@@ -105,10 +104,10 @@ interface Target {
 }
 
 async function localTarget(context: CliContext): Promise<Target> {
-  const { LOCAL_AWS_CREDENTIALS } = await import('../aws-servers.ts');
+  const { LOCAL_AWS_CREDENTIALS, LOCAL_AWS_REGION } = await import('../aws-servers.ts');
   const port = context.env.DYNAMODB_PORT?.trim() || '8000';
   const client = createDynamoClient({
-    region: 'ap-southeast-3',
+    region: LOCAL_AWS_REGION,
     credentials: { ...LOCAL_AWS_CREDENTIALS },
     endpoint: `http://127.0.0.1:${port}`,
     maxAttempts: 1,

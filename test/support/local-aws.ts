@@ -17,12 +17,13 @@ import { createS3Client } from '../../lambda/adapters/s3-client.ts';
 import { createVerdictTable } from '../../lambda/adapters/verdict-store.ts';
 import {
   LOCAL_AWS_CREDENTIALS,
+  LOCAL_AWS_REGION,
   type RunningServer,
   startDynalite,
   startS3rver,
 } from '../../local/aws-servers.ts';
 
-export const LOCAL_AWS_REGION = 'ap-southeast-3';
+export { LOCAL_AWS_REGION };
 
 export interface LocalAws {
   dynamoEndpoint: string;
