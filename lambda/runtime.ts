@@ -104,20 +104,9 @@ function secretSource(
 
 /** The vault's key lives in a secret; it is read once and the vault built from it is kept. */
 class SecretBackedVault implements IdentityVault {
-  private vault: Promise<IdentityVault> | undefined;
-
   constructor(private readonly key: TokenSource) {}
 
-  private current(): Promise<IdentityVault> {
-    this.vault ??= this.key.get().then(
-      (material) => createIdentityVault(material),
-      (error: unknown) => {
-        this.vault = undefined;
-        throw error;
-      },
-    );
-    return this.vault;
-  }
+  private readonly current = loadOnce(async () => createIdentityVault(await this.key.get()));
 
   async hashNik(nik: string) {
     return (await this.current()).hashNik(nik);

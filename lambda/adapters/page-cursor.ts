@@ -7,6 +7,7 @@
  */
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 import { ValidationError } from '../core/errors.ts';
+import { loadOnce } from './lazy-port.ts';
 
 const HKDF_SALT = 'facematch/page-cursor';
 const HKDF_INFO = 'facematch page-cursor hmac-sha256 v1';
@@ -21,21 +22,12 @@ export const invalidCursor = (): ValidationError =>
   ]);
 
 export class PageCursors {
-  #key: Promise<Buffer> | undefined;
-
   /** `keyMaterial` is the data key's secret value (read once, when the first cursor is used). */
   constructor(private readonly keyMaterial: () => Promise<string>) {}
 
-  #hmacKey(): Promise<Buffer> {
-    this.#key ??= this.keyMaterial().then(
-      (material) => Buffer.from(hkdfSync('sha256', material, HKDF_SALT, HKDF_INFO, 32)),
-      (error: unknown) => {
-        this.#key = undefined;
-        throw error;
-      },
-    );
-    return this.#key;
-  }
+  readonly #hmacKey = loadOnce(async () =>
+    Buffer.from(hkdfSync('sha256', await this.keyMaterial(), HKDF_SALT, HKDF_INFO, 32)),
+  );
 
   async #mac(query: string, payload: string): Promise<Buffer> {
     return createHmac('sha256', await this.#hmacKey())

@@ -14,6 +14,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { ReviewSelfies } from '../core/ports.ts';
 import { REVIEW_SELFIE_PREFIX } from '../core/review.ts';
 import type { SelfieImage } from '../core/types.ts';
+import { isMissingObject } from './selfie-store.ts';
 
 export class S3ReviewSelfies implements ReviewSelfies {
   readonly #client: S3Client;
@@ -52,9 +53,7 @@ export class S3ReviewSelfies implements ReviewSelfies {
       await this.#client.send(new HeadObjectCommand({ Bucket: this.#bucket, Key: key }));
     } catch (error) {
       // Never written (the keep failed), or expired by the lifecycle rule: nothing to show.
-      const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata
-        ?.httpStatusCode;
-      if (status === 404 || (error as { name?: string } | null)?.name === 'NotFound') return null;
+      if (isMissingObject(error)) return null;
       throw error;
     }
     const issuedAt = this.#now();

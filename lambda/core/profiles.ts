@@ -11,8 +11,6 @@ import { KNOWN_MATCH_FIELDS } from './match-fields.ts';
 import { isSafeId } from './request.ts';
 import type { DecisionPolicy, PolicyRules, ResolvedProfile } from './types.ts';
 
-export { KNOWN_MATCH_FIELDS };
-
 export const DEFAULT_PROFILE = 'default';
 
 export const PROFILE_DEFAULTS = {

@@ -6,7 +6,13 @@
 import { NotFoundError } from './errors.ts';
 import type { Clock, ReviewEvents, ReviewSelfies, ReviewStore, VerdictStore } from './ports.ts';
 import { toEventDetail, toPublicRecord } from './record.ts';
-import { applyReview, ReviewConflictError, type ReviewInput, reviewSelfieKey } from './review.ts';
+import {
+  applyReview,
+  isOpenReview,
+  ReviewConflictError,
+  type ReviewInput,
+  reviewSelfieKey,
+} from './review.ts';
 import type { SelfieImage, StoredVerdict, VerdictRecord } from './types.ts';
 
 /** How long a reviewer's presigned GET of a kept selfie stays valid. */
@@ -151,7 +157,7 @@ export function withReviewSelfieKey(
   image: Pick<SelfieImage, 'mime'>,
   selfies: ReviewSelfies | undefined,
 ): StoredVerdict {
-  if (selfies === undefined || item.review?.state !== 'OPEN') return item;
+  if (selfies === undefined || !isOpenReview(item)) return item;
   return { ...item, review_selfie_key: reviewSelfieKey(item.verification_id, image.mime) };
 }
 

@@ -14,7 +14,6 @@ export const WEBHOOK_EVENT_TYPES = {
 } as const;
 
 export type VerdictDetailType = keyof typeof WEBHOOK_EVENT_TYPES;
-export const VERDICT_DETAIL_TYPES = Object.keys(WEBHOOK_EVENT_TYPES) as VerdictDetailType[];
 
 /** `facematch webhooks test <name>` sends this; it is never published on the bus. */
 export const PING_DETAIL_TYPE = 'Webhook Ping';
