@@ -10,18 +10,24 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { FacematchError } from '../core/errors.ts';
-import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../core/ports.ts';
+import {
+  EVENT_DETAIL_TYPES,
+  EVENT_SOURCE,
+  type ReviewEvents,
+  type VerdictEventDetail,
+  type VerdictEvents,
+} from '../core/ports.ts';
 import type { SubjectEvents } from '../core/subjects.ts';
 
-export const VERDICT_EVENT_SOURCE = 'facematch';
-export const VERDICT_EVENT_DETAIL_TYPE = 'Verification Completed';
+export const VERDICT_EVENT_SOURCE = EVENT_SOURCE;
+export const VERDICT_EVENT_DETAIL_TYPE = EVENT_DETAIL_TYPES.verdict;
 
 /** PutEvents can refuse single entries (throttling, internal) while the call itself succeeds. */
 const ENTRY_ATTEMPTS = 2;
 
-export const DATA_SUBJECT_ERASED_DETAIL_TYPE = 'Data Subject Erased';
+export const DATA_SUBJECT_ERASED_DETAIL_TYPE = EVENT_DETAIL_TYPES.erasure;
 /** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
-export const REVIEW_EVENT_DETAIL_TYPE = 'Verification Reviewed';
+export const REVIEW_EVENT_DETAIL_TYPE = EVENT_DETAIL_TYPES.review;
 
 interface EventBridgeTarget {
   client: EventBridgeClient;

@@ -172,6 +172,18 @@ export interface IdentityVault {
   open(sealed: string): Promise<Identity>;
 }
 
+/**
+ * The names of what facematch announces on the event bus (EventBridge `source` and
+ * `detail-type`): the publishers, the webhook sender that reads them back and the rules that
+ * route them say them from here.
+ */
+export const EVENT_SOURCE = 'facematch';
+export const EVENT_DETAIL_TYPES = {
+  verdict: 'Verification Completed',
+  review: 'Verification Reviewed',
+  erasure: 'Data Subject Erased',
+} as const;
+
 /** Where final verdicts are announced to downstream services (EventBridge; a file locally). */
 export interface VerdictEvents {
   /** `detail` carries no personal data (see `toEventDetail`). Throws when it was not published. */

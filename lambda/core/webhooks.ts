@@ -5,12 +5,13 @@
  * local timers) are ports and adapters around it, so AWS and the local runtime share one policy.
  */
 import { ConfigError } from './errors.ts';
+import { EVENT_DETAIL_TYPES, EVENT_SOURCE } from './ports.ts';
 
 /** EventBridge detail-type (source `facematch`) -> Standard Webhooks event type. */
 export const WEBHOOK_EVENT_TYPES = {
-  'Verification Completed': 'verification.completed',
-  'Verification Reviewed': 'verification.reviewed',
-  'Data Subject Erased': 'data_subject.erased',
+  [EVENT_DETAIL_TYPES.verdict]: 'verification.completed',
+  [EVENT_DETAIL_TYPES.review]: 'verification.reviewed',
+  [EVENT_DETAIL_TYPES.erasure]: 'data_subject.erased',
 } as const;
 
 export type VerdictDetailType = keyof typeof WEBHOOK_EVENT_TYPES;
@@ -89,7 +90,7 @@ export function eventOfMessage(message: WebhookMessage): Required<Omit<EventEnve
         PING_DETAIL_TYPE);
   return {
     id: message.id,
-    source: 'facematch',
+    source: EVENT_SOURCE,
     'detail-type': detailType,
     time: message.timestamp,
     detail: message.data,
