@@ -18,7 +18,7 @@ import {
   PutCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { bindingDifferences } from '../core/binding.ts';
+import { BOUND_FIELDS, bindingDifferences } from '../core/binding.ts';
 import { LeaseLostError, VerificationInProgressError } from '../core/errors.ts';
 import type { ClaimInput, ClaimOutcome, SaveOptions, VerdictStore } from '../core/ports.ts';
 import { ANONYMOUS_NIK_HASH, isAnonymousFailure } from '../core/record.ts';
@@ -393,10 +393,9 @@ function bindingCondition(digests: RequestDigests | undefined): {
   values: Record<string, unknown>;
 } {
   if (digests === undefined) return { condition: '', set: '', names: {}, values: {} };
-  const fields = ['nik', 'name', 'date_of_birth', 'template_id'] as const;
   const names: Record<string, string> = { '#digests': 'request_digests' };
   const values: Record<string, unknown> = { ':digests': digests };
-  const equal = fields.map((field, index) => {
+  const equal = BOUND_FIELDS.map((field, index) => {
     names[`#d${index}`] = field;
     values[`:d${index}`] = digests[field];
     return `#digests.#d${index} = :d${index}`;

@@ -42,13 +42,16 @@ export async function requestDigests(
   return digests;
 }
 
-/** Each bound field and the request path a difference is reported under. */
-const BOUND_FIELDS = [
-  ['nik', 'nik'],
-  ['name', 'name'],
-  ['date_of_birth', 'date_of_birth'],
-  ['template_id', 'template_id'],
-] as const satisfies ReadonlyArray<readonly [keyof RequestDigests, string]>;
+/**
+ * The bound fields besides the selfie, each named as the request path a difference is reported
+ * under; the store's takeover condition compares the same list.
+ */
+export const BOUND_FIELDS = [
+  'nik',
+  'name',
+  'date_of_birth',
+  'template_id',
+] as const satisfies ReadonlyArray<keyof RequestDigests>;
 const SELFIE_PATH = 'selfie_image';
 
 /** What of a record (or of a request's fresh record) the binding compares. */
@@ -66,9 +69,7 @@ export function bindingDifferences(stored: Binding, requested: Binding): string[
   if (bound === undefined || asked === undefined) {
     return stored.nik_hash === requested.nik_hash ? [] : ['nik'];
   }
-  const paths: string[] = BOUND_FIELDS.filter(([field]) => bound[field] !== asked[field]).map(
-    ([, path]) => path,
-  );
+  const paths: string[] = BOUND_FIELDS.filter((field) => bound[field] !== asked[field]);
   if (bound.selfie !== undefined && asked.selfie !== undefined && bound.selfie !== asked.selfie) {
     paths.push(SELFIE_PATH);
   }
