@@ -240,13 +240,14 @@ export class FacematchStack extends Stack {
       bucket: this.storage.bucket,
       queue: this.storage.queue,
       key: this.key,
-      tokenSecret: this.tokenSecret,
       eventBus: this.eventBus,
       logRetention: config.retention.logDays,
       removalPolicy,
       memorySizeMb: SWEEPER_MEMORY_SIZE_MB,
       ...code,
     });
+    // Finalising an IDmeta verification facematch created needs the token.
+    this.grantTokenSecret(this.sweeper.function.executionRole, config);
 
     this.api = new VerificationApi(this, 'Api', {
       envName,
@@ -434,6 +435,24 @@ export class FacematchStack extends Stack {
     );
   }
 
+  /** The IDmeta token: the secret, and its own KMS key when an existing secret has one. */
+  private grantTokenSecret(role: IRole, config: FacematchConfig): void {
+    this.tokenSecret.grantRead(role);
+    const tokenKeyArn = config.idmeta.tokenSecretKmsKeyArn;
+    if (tokenKeyArn !== undefined) {
+      role.addToPrincipalPolicy(
+        new PolicyStatement({
+          sid: 'ExistingTokenSecretKey',
+          actions: ['kms:Decrypt'],
+          resources: [tokenKeyArn],
+          conditions: {
+            StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` },
+          },
+        }),
+      );
+    }
+  }
+
   /** The table (read/write), both secrets (read), the key and the event bus, for both functions. */
   private grantCommon(role: IRole, config: FacematchConfig): void {
     role.addToPrincipalPolicy(
@@ -470,21 +489,8 @@ export class FacematchStack extends Stack {
         },
       }),
     );
-    this.tokenSecret.grantRead(role);
+    this.grantTokenSecret(role, config);
     this.dataKeySecret.grantRead(role);
-    const tokenKeyArn = config.idmeta.tokenSecretKmsKeyArn;
-    if (tokenKeyArn !== undefined) {
-      role.addToPrincipalPolicy(
-        new PolicyStatement({
-          sid: 'ExistingTokenSecretKey',
-          actions: ['kms:Decrypt'],
-          resources: [tokenKeyArn],
-          conditions: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` },
-          },
-        }),
-      );
-    }
     // PutEvents on the verdict bus only (lambda/adapters/verdict-events.ts).
     this.eventBus.grantPutEventsTo(role);
     // HeadObject on a missing key answers 403 instead of 404 without it (selfie-store.ts).

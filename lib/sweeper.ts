@@ -14,7 +14,6 @@ import type { CfnFunction, Code } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Schedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { WORKLIST_INDEX } from '../lambda/adapters/verdict-table.ts';
@@ -34,7 +33,6 @@ export interface SweeperProps {
   bucket: IBucket;
   queue: IQueue;
   key: IKey;
-  tokenSecret: ISecret;
   eventBus: IEventBus;
   logRetention: number;
   removalPolicy: RemovalPolicy;
@@ -110,8 +108,6 @@ export class Sweeper extends Construct {
       }),
     );
     props.eventBus.grantPutEventsTo(role);
-    // Finalising an IDmeta verification facematch created needs the token.
-    props.tokenSecret.grantRead(role);
 
     // A role of the schedule's own, so its one permission sits where its reason is written.
     this.schedulerRole = new Role(this, 'ScheduleRole', {

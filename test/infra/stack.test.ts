@@ -625,27 +625,40 @@ describe('the secrets', () => {
         idmeta: { ...c.idmeta, tokenSecret: arn, tokenSecretKmsKeyArn: keyArnOfSecret },
       })),
     });
-    const apiRole = logicalIdOf(byArn.stack.apiFunction.executionRole);
-    const statements = statementsOfRole(byArn.template, apiRole);
+    // Every function that reads the token: the api, the queue worker, and the sweeper (it
+    // finalises the IDmeta verifications facematch created).
+    const tokenReaders = [
+      byArn.stack.apiFunction,
+      byArn.stack.queueFunction,
+      byArn.stack.sweeper.function,
+    ].map((fn) => logicalIdOf(fn.executionRole));
 
     byArn.template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ IDMETA_TOKEN_SECRET_ID: arn }) },
     });
-    expect(statements).toEqual(
-      expect.arrayContaining([
-        expect.objectContaining({
-          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-          Resource: expect.arrayContaining([arn]),
-        }),
-        expect.objectContaining({
-          Action: 'kms:Decrypt',
-          Resource: keyArnOfSecret,
-          Condition: {
-            StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
-          },
-        }),
-      ]),
-    );
+    for (const role of tokenReaders) {
+      const statements = statementsOfRole(byArn.template, role);
+      const secretRead = statements.find((statement) =>
+        actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+      );
+      expect(secretRead?.Action, role).toEqual([
+        'secretsmanager:DescribeSecret',
+        'secretsmanager:GetSecretValue',
+      ]);
+      // One resource, or a list with the data key's secret too.
+      expect([secretRead?.Resource].flat(), role).toContain(arn);
+      expect(statements, role).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            Action: 'kms:Decrypt',
+            Resource: keyArnOfSecret,
+            Condition: {
+              StringEquals: { 'kms:ViaService': `secretsmanager.${REGION}.amazonaws.com` },
+            },
+          }),
+        ]),
+      );
+    }
     expect(nagFindings(byArn.app)).toEqual([]);
   });
 });
