@@ -14,10 +14,11 @@ import {
   subjectSearchResponseSchema,
   verdictRecordSchema,
 } from '../lambda/core/record-schema.ts';
+import { reviewListQueryFields } from '../lambda/core/review.ts';
 import {
   reviewBodySchema,
-  reviewListQuerySchema,
   safeIdSchema,
+  schemaOf,
   subjectBodySchema,
   verificationBodySchema,
 } from './request-schemas.ts';
@@ -89,13 +90,13 @@ const verificationIdParameter = {
   schema: jsonSchema(safeIdSchema, 'input'),
 };
 
-/** The review queue's query parameters, from the schema the handler validates them with. */
+/** The review queue's query parameters, from the fields the handler validates them with. */
 const reviewListParameters = () =>
-  Object.entries(reviewListQuerySchema.shape).map(([name, schema]) => ({
+  Object.entries(reviewListQueryFields).map(([name, field]) => ({
     name,
     in: 'query',
-    required: !z.safeParse(schema, undefined).success,
-    schema: jsonSchema(schema, 'input'),
+    required: !field.optional,
+    schema: jsonSchema(schemaOf(field), 'input'),
   }));
 
 /** A data subject's request: the NIK in the body (never the URL), an answer of `schema`. */

@@ -12,7 +12,7 @@ import {
   verificationBodyFields,
   verificationBodyRules,
 } from '../lambda/core/request.ts';
-import { reviewBodyFields, reviewListQueryFields } from '../lambda/core/review.ts';
+import { reviewBodyFields } from '../lambda/core/review.ts';
 
 function checkOf(check: TextCheck): z.core.$ZodCheck<string> {
   switch (check.kind) {
@@ -48,7 +48,7 @@ export function schemaOf(field: Field<unknown>): z.ZodMiniType {
 }
 
 /** Fields as an object schema (unknown keys ignored, as the handlers ignore them). */
-export function objectSchemaOf<S extends Record<string, Field<unknown>>>(
+function objectSchemaOf<S extends Record<string, Field<unknown>>>(
   fields: S,
 ): z.ZodMiniObject<{ [K in keyof S]: z.ZodMiniType }> {
   const shape = Object.fromEntries(
@@ -70,5 +70,3 @@ export const verificationBodySchema = objectSchemaOf(verificationBodyFields).che
 export const subjectBodySchema = objectSchemaOf(subjectBodyFields);
 
 export const reviewBodySchema = objectSchemaOf(reviewBodyFields);
-
-export const reviewListQuerySchema = objectSchemaOf(reviewListQueryFields);

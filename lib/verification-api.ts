@@ -31,13 +31,9 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import * as z from 'zod/mini';
-import {
-  reviewBodySchema,
-  reviewListQuerySchema,
-  subjectBodySchema,
-  verificationBodySchema,
-} from './request-schemas.ts';
+import type { Field } from '../lambda/core/fields.ts';
+import { subjectBodyFields, verificationBodyFields } from '../lambda/core/request.ts';
+import { reviewBodyFields, reviewListQueryFields } from '../lambda/core/review.ts';
 
 export const API_STAGE_NAME = 'v1';
 
@@ -58,43 +54,37 @@ export const BINARY_MEDIA_TYPES = [
  * Only shape checks live here (no patterns, no lengths), because API Gateway's own messages for
  * those quote the offending value, and values here are NIKs and names.
  */
-function requestModelSchema(title: string, schema: z.ZodMiniObject) {
+function requestModelSchema(title: string, fields: Record<string, Field<unknown>>) {
+  const entries = Object.entries(fields);
   return {
     schema: JsonSchemaVersion.DRAFT4,
     title,
     type: JsonSchemaType.OBJECT,
-    // The handler's own schema says which fields there are and which are required.
-    required: (
-      z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }
-    ).required,
+    // The handler's own fields say which there are, which are required and which are booleans.
+    required: entries.filter(([, field]) => !field.optional).map(([name]) => name),
     properties: Object.fromEntries(
-      Object.keys(schema.shape).map((field) => [field, { type: JsonSchemaType.STRING }]),
+      entries.map(([name, field]) => [
+        name,
+        {
+          type: field.spec.kind === 'boolean' ? JsonSchemaType.BOOLEAN : JsonSchemaType.STRING,
+        },
+      ]),
     ),
   };
 }
 
 const VERIFICATION_REQUEST_SCHEMA = requestModelSchema(
   'VerificationRequest',
-  verificationBodySchema,
+  verificationBodyFields,
 );
-const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodySchema);
+const DATA_SUBJECT_REQUEST_SCHEMA = requestModelSchema('DataSubjectRequest', subjectBodyFields);
+const REVIEW_REQUEST_SCHEMA = requestModelSchema('ReviewRequest', reviewBodyFields);
 
-/**
- * The review body's model, from the handler's own schema; `reopen` is the one boolean.
- */
-const REVIEW_REQUEST_SCHEMA = (() => {
-  const model = requestModelSchema('ReviewRequest', reviewBodySchema);
-  return {
-    ...model,
-    properties: { ...model.properties, reopen: { type: JsonSchemaType.BOOLEAN } },
-  };
-})();
-
-/** GET /verifications's query parameters, required as the handler's schema says. */
+/** GET /verifications's query parameters, required as the handler's fields say. */
 const REVIEW_LIST_PARAMETERS = Object.fromEntries(
-  Object.entries(reviewListQuerySchema.shape).map(([name, schema]) => [
+  Object.entries(reviewListQueryFields).map(([name, field]) => [
     `method.request.querystring.${name}`,
-    !z.safeParse(schema, undefined).success,
+    !field.optional,
   ]),
 );
 
