@@ -29,6 +29,7 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { builtinImportsPlugin } from '../lib/builtin-imports.ts';
 import {
   BUNDLE,
+  BUNDLE_ENTRY_FILE,
   buildBundle,
   esbuildBuildOptions,
   HANDLER_NAMES,
@@ -165,13 +166,6 @@ function sizes(metafile: Metafile, entryFile: string): { bytes: number; mapBytes
   return { bytes, mapBytes };
 }
 
-/** The file esbuild writes an entry point to, from the options (outfile, or outdir + index). */
-export function entryFileOf(options: { outfile?: string; outdir?: string }): string {
-  if (options.outfile !== undefined) return options.outfile;
-  if (options.outdir !== undefined) return join(options.outdir, 'index.mjs');
-  throw new Error('esbuild options without outfile or outdir');
-}
-
 /** Builds every variant, keyed `<handler>/<variant>`. */
 async function buildVariants(): Promise<Map<string, Target>> {
   for (const folder of ['bundle', 'baseline', 'levers', 'floor']) {
@@ -187,7 +181,8 @@ async function buildVariants(): Promise<Map<string, Target>> {
   /** Builds `options` (split, as deployed) and targets its entry with the stack's NODE_OPTIONS. */
   const splitTarget = async (options: BuildOptions): Promise<Target> => {
     const { metafile } = await buildBundle({ ...options, logLevel: 'error' });
-    const entry = entryFileOf(options);
+    if (options.outdir === undefined) throw new Error('a split bundle needs an outdir');
+    const entry = join(options.outdir, BUNDLE_ENTRY_FILE);
     return {
       file: entry,
       mode: 'import',
@@ -212,7 +207,7 @@ async function buildVariants(): Promise<Map<string, Target>> {
         ...(targets.get(`${handler}/bundle`) as Target),
         nodeOptions: `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`,
       });
-      const singleFile = join(BENCH_OUT, 'levers', 'single', handler, 'index.mjs');
+      const singleFile = join(BENCH_OUT, 'levers', 'single', handler, BUNDLE_ENTRY_FILE);
       const { outdir: _outdir, chunkNames: _chunks, outExtension: _ext, ...rest } = deployable;
       const single = await build({
         ...rest,

@@ -42,6 +42,4 @@ export interface TargetCheck {
   pass: boolean;
   /** Informational rows (a stretch goal) are shown but never fail the run. */
   informational?: boolean;
-  /** Nothing to measure (the feature is not built): shown as SKIP, never a failure. */
-  skipped?: boolean;
 }

@@ -19,7 +19,6 @@ import {
   type HandlerName,
   PROJECT_ROOT,
 } from '../lib/bundling.ts';
-import { openApiDocument } from '../lib/openapi.ts';
 
 const { values } = parseArgs({
   options: { handler: { type: 'string' }, into: { type: 'string' } },
@@ -42,6 +41,8 @@ if (values.handler !== undefined || values.into !== undefined) {
   await Promise.all(
     HANDLER_NAMES.map((handler) => buildBundle(esbuildBuildOptions(handler, outdir))),
   );
+  // Only `npm run build` writes the document: a stack's per-function build does not load it.
+  const { openApiDocument } = await import('../lib/openapi.ts');
   await writeFile(join(outdir, 'openapi.json'), `${JSON.stringify(openApiDocument(), null, 2)}\n`);
   for (const handler of HANDLER_NAMES) {
     const file = join(outdir, handler, BUNDLE_ENTRY_FILE);

@@ -11,8 +11,6 @@ import { acknowledgeControlTowerFindings, addControlTowerChecks } from './iac-ch
 import { addNagChecks } from './nag.ts';
 import { stackName } from './stack-name.ts';
 
-export { stackName };
-
 export interface FacematchAppOptions extends AppProps {
   /** Defaults to the `env` context value (`-c env=<name>`). */
   envName?: string;

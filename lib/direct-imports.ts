@@ -50,7 +50,7 @@ const mayBeBarrel = (specifier: string, importer: string) =>
 
 const STATIC_IMPORT = 1;
 
-export const isBarrel = (path: string) => BARREL_PATH.test(path);
+const isBarrel = (path: string) => BARREL_PATH.test(path);
 
 type Origin = { path: string; name: string } | 'ambiguous';
 

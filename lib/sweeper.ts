@@ -21,7 +21,7 @@ import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
 import { SELFIE_PREFIX } from './selfie-storage.ts';
 
-export const SWEEP_INTERVAL = Duration.minutes(5);
+const SWEEP_INTERVAL = Duration.minutes(5);
 /** Time enough for a batch of conditional writes; a backlog is worked off over several runs. */
 const SWEEPER_TIMEOUT = Duration.minutes(2);
 
