@@ -7,7 +7,6 @@
 import {
   CfnOutput,
   Duration,
-  Names,
   RemovalPolicy,
   SecretValue,
   Stack,
@@ -51,6 +50,7 @@ import { FacematchDashboard } from './dashboard.ts';
 import { createEncryptionKey } from './encryption-key.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
+import { consumeEncryptedQueues } from './queue-consumer.ts';
 import { REVIEW_PREFIX, SELFIE_PREFIX, SelfieStorage } from './selfie-storage.ts';
 import { Sweeper } from './sweeper.ts';
 import { VerificationApi } from './verification-api.ts';
@@ -394,45 +394,16 @@ export class FacematchStack extends Stack {
       : Secret.fromSecretNameV2(this, 'IdmetaToken', reference);
   }
 
-  /**
-   * The queue function consumes the selfie queue. Not through `SqsEventSource`: it grants the
-   * queue's consumer an unconditioned `kms:Decrypt` on the key. The same mapping (same construct
-   * id, so the same logical id: a replaced mapping would collide with the existing one), with the
-   * SQS actions it needs and Decrypt through SQS only.
-   */
+  /** The queue function consumes the selfie queue (lib/queue-consumer.ts: Decrypt through SQS). */
   private consumeSelfieQueue(config: FacematchConfig): void {
-    const queue = this.storage.queue;
-    const role = this.queueFunction.executionRole;
-    this.queueFunction.addEventSourceMapping(`SqsEventSource:${Names.nodeUniqueId(queue.node)}`, {
-      eventSourceArn: queue.queueArn,
+    consumeEncryptedQueues(this.queueFunction, {
+      queues: [this.storage.queue],
+      key: this.key,
       batchSize: config.queue.batchSize,
       // The brake on IDmeta's rate limit: never more queue workers calling it than this.
       maxConcurrency: config.idmeta.maxConcurrency,
-      reportBatchItemFailures: true,
+      sids: { queues: 'ConsumeSelfieQueue', key: 'QueueMessagesThroughSqs' },
     });
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'ConsumeSelfieQueue',
-        // What Lambda's poller calls with this role (SqsEventSource's list).
-        actions: [
-          'sqs:ReceiveMessage',
-          'sqs:ChangeMessageVisibility',
-          'sqs:GetQueueUrl',
-          'sqs:DeleteMessage',
-          'sqs:GetQueueAttributes',
-        ],
-        resources: [queue.queueArn],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new PolicyStatement({
-        sid: 'QueueMessagesThroughSqs',
-        // Receiving from the KMS-encrypted queue makes SQS decrypt its data key for the receiver.
-        actions: ['kms:Decrypt'],
-        resources: [this.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `sqs.${this.region}.amazonaws.com` } },
-      }),
-    );
   }
 
   /** The IDmeta token: the secret, and its own KMS key when an existing secret has one. */
@@ -475,8 +446,8 @@ export class FacematchStack extends Stack {
       new PolicyStatement({
         sid: 'DataKeyThroughDynamoDbAndS3',
         // DynamoDB and S3 use the key on the caller's behalf: reading needs Decrypt, writing an
-        // object needs GenerateDataKey. Only through those two services, never directly (the
-        // queue function's Decrypt through SQS is the one other grant on the key).
+        // object needs GenerateDataKey. Only through those two services, never directly (queue
+        // consumers add Decrypt through SQS: lib/queue-consumer.ts).
         actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
         resources: [this.key.keyArn],
         conditions: {

@@ -28,7 +28,6 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { Code } from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -50,6 +49,7 @@ import { deadLetterAlarm } from './alarms.ts';
 import type { FacematchConfig } from './config.ts';
 import { FacematchFunction } from './facematch-function.ts';
 import { acknowledge } from './nag.ts';
+import { consumeEncryptedQueues } from './queue-consumer.ts';
 
 /** A batch of 10 attempts runs in parallel, each bounded by the sender's 10 s timeout. */
 const SENDER_TIMEOUT = Duration.seconds(30);
@@ -173,19 +173,17 @@ export class Webhooks extends Construct {
         },
       }),
     );
-    for (const endpoint of this.endpoints) {
-      endpoint.secret.grantRead(role);
-      // Receive, delete and ChangeMessageVisibility (the retry schedule), on this queue only.
-      this.senderFunction.addEventSource(
-        new SqsEventSource(endpoint.queue, {
-          batchSize: 10,
-          reportBatchItemFailures: true,
-          // A receiver is called by at most this many senders at once: a burst of verdicts must
-          // not become a flood on a lender's core system.
-          maxConcurrency: 2,
-        }),
-      );
-    }
+    for (const endpoint of this.endpoints) endpoint.secret.grantRead(role);
+    // Receive, delete and ChangeMessageVisibility (the retry schedule), on these queues only.
+    consumeEncryptedQueues(this.senderFunction, {
+      queues: this.endpoints.map((endpoint) => endpoint.queue),
+      key,
+      batchSize: 10,
+      // A receiver is called by at most this many senders at once: a burst of verdicts must
+      // not become a flood on a lender's core system.
+      maxConcurrency: 2,
+      sids: { queues: 'ConsumeWebhookQueues', key: 'WebhookMessagesThroughSqs' },
+    });
     this.acknowledgeFindings();
   }
 

@@ -205,7 +205,7 @@ describe("the functions' use of the key", () => {
     );
 
   it('is always through a named AWS service: no role may call KMS directly', () => {
-    for (const fn of [dev.stack.apiFunction, dev.stack.queueFunction]) {
+    for (const fn of [dev.stack.apiFunction, dev.stack.queueFunction, dev.stack.sweeper.function]) {
       const roleId = logicalIdOf(fn.executionRole);
       for (const statement of kmsStatements(roleId)) {
         expect(

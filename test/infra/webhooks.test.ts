@@ -11,6 +11,7 @@ import { InfraConfigError } from '../../lib/config.ts';
 import { WEBHOOK_MAX_RECEIVE_COUNT } from '../../lib/webhooks.ts';
 import { captureOutput } from '../support/events.ts';
 import {
+  actionsOf,
   configWith,
   logicalIdOf,
   nagFindings,
@@ -156,6 +157,33 @@ describe('the webhooks stack', () => {
     const statements = statementsOfRole(template, logicalIdOf(fn?.executionRole as never));
     const log = statements.find((statement) => statement.Sid === 'DeliveryLog');
     expect(log?.Action).toEqual(['dynamodb:GetItem', 'dynamodb:PutItem']);
+  });
+
+  it('lets the sender use the stack key only through a service: the log through DynamoDB, the queues through SQS', () => {
+    // The key also encrypts the verdict table and the selfie bucket: a direct Decrypt would be
+    // more than the sender needs (SqsEventSource grants exactly that).
+    const role = logicalIdOf(env.stack.webhooks?.senderFunction.executionRole as never);
+    const keyStatements = statementsOfRole(template, role).filter((statement) =>
+      actionsOf(statement).some((action) => action.startsWith('kms:')),
+    );
+
+    expect(
+      keyStatements.map((statement) => [
+        statement.Sid,
+        (statement.Condition?.StringEquals as Record<string, unknown> | undefined)?.[
+          'kms:ViaService'
+        ],
+      ]),
+    ).toEqual([
+      ['DeliveryLogKeyThroughDynamoDb', 'dynamodb.ap-southeast-3.amazonaws.com'],
+      ['WebhookMessagesThroughSqs', 'sqs.ap-southeast-3.amazonaws.com'],
+    ]);
+    expect(Object.keys(template.findResources('AWS::Lambda::EventSourceMapping'))).toEqual(
+      expect.arrayContaining([
+        'WebhooksSenderFunctionSqsEventSourceFacematchdevWebhooksEndpointCoreBankingQueue8A479AF6357B7EA6',
+        'WebhooksSenderFunctionSqsEventSourceFacematchdevWebhooksEndpointCrmQueue0388571647F56E54',
+      ]),
+    );
   });
 
   it('alarms per endpoint past alarms.webhookFailMinutes of undelivered age', () => {
