@@ -114,9 +114,10 @@ export class Webhooks extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    // EventBridge must encrypt what it puts on the endpoints' queues. As for S3's notifications
-    // (lib/selfie-storage.ts), AWS documents this without source conditions: SQS calls KMS on
-    // EventBridge's behalf, and each queue's policy (the rule's target) is the gate.
+    // EventBridge must encrypt what it puts on the endpoints' queues: SQS calls KMS on its
+    // behalf. Unlike S3's statement for the selfie queue (lib/selfie-storage.ts, conditioned on
+    // aws:SourceAccount), this one has no source condition; each queue's policy (the rule's
+    // target, this account's rules only) is the gate.
     key.addToResourcePolicy(
       new PolicyStatement({
         sid: 'EventBridgeEncryptsForTheWebhookQueues',
