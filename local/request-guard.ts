@@ -16,11 +16,19 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { FacematchError } from '../lambda/core/errors.ts';
 import { isJsonMediaType, problemResponse } from '../lambda/handlers/http.ts';
 
-/** True when `Host` names this server on a loopback address, with the port it listens on. */
-export function isLoopbackHost(request: IncomingMessage): boolean {
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'] as const;
+
+/**
+ * True when `Host` names this server by one of `names` (a loopback name), with the port of the
+ * socket the request came in on: a page of another site, or DNS rebinding, names something else.
+ */
+export function isLoopbackHost(
+  request: IncomingMessage,
+  names: readonly string[] = LOOPBACK_NAMES,
+): boolean {
   const port = request.socket.localPort;
   const host = request.headers.host?.toLowerCase();
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}` || host === `[::1]:${port}`;
+  return names.some((name) => host === `${name}:${port}`);
 }
 
 /** A browser names where a request comes from; anything but this server's own origin is refused. */

@@ -16,7 +16,7 @@ import { type ApiClientOptions, createApiClient, regionFromHost } from '../cli/a
 import { readBody } from '../lambda-shim.ts';
 import { listen } from '../listen.ts';
 import { isCrossSite } from '../request-guard.ts';
-import { CONSOLE_TOKEN_HEADER, createConsoleSite, isLoopbackHostHeader } from './site.ts';
+import { CONSOLE_TOKEN_HEADER, createConsoleSite, isConsoleHost } from './site.ts';
 
 export interface ConsoleProxyOptions extends Omit<ApiClientOptions, 'timeoutMs'> {
   /** 0 (the default): a free port. */
@@ -104,7 +104,7 @@ export async function startConsoleProxy(options: ConsoleProxyOptions): Promise<C
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const port = request.socket.localPort;
-    if (!isLoopbackHostHeader(request)) {
+    if (!isConsoleHost(request)) {
       request.resume();
       problem(
         response,

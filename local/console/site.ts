@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { isLoopbackHost } from '../request-guard.ts';
 
 export const CONSOLE_TOKEN_HEADER = 'x-facematch-console-token';
 
@@ -91,11 +92,8 @@ export function buildConsolePage(): Promise<BuiltPage> {
 }
 
 /** `127.0.0.1:<port>` or `localhost:<port>` of the socket the request came in on: nothing else. */
-export function isLoopbackHostHeader(request: IncomingMessage): boolean {
-  const port = request.socket.localPort;
-  const host = request.headers.host?.toLowerCase();
-  return host === `127.0.0.1:${port}` || host === `localhost:${port}`;
-}
+export const isConsoleHost = (request: IncomingMessage): boolean =>
+  isLoopbackHost(request, ['127.0.0.1', 'localhost']);
 
 export function contentSecurityPolicy(imageOrigins: readonly string[] = []): string {
   return [
@@ -168,7 +166,7 @@ export function createConsoleSite(options: ConsoleSiteOptions = {}): ConsoleSite
       const { pathname } = new URL(request.url ?? '/', 'http://localhost');
       if (pathname !== '/console' && !pathname.startsWith('/console/')) return false;
       const text = (body: string) => ({ type: 'text/plain; charset=utf-8', text: `${body}\n` });
-      if (!isLoopbackHostHeader(request)) {
+      if (!isConsoleHost(request)) {
         send(request, response, 403, text('this console answers only to 127.0.0.1 or localhost'));
         return true;
       }
