@@ -535,15 +535,16 @@ export async function verify(
 
   // A replay must not even read the selfie again: an object named by key is compared by its
   // key (the id's own), inline bytes by their digest.
+  let replayDigests: RequestDigests | undefined;
   if (request.verificationId !== undefined) {
     const existing = await deps.store.get(request.verificationId);
     if (existing && !isAnonymousFailure(existing)) {
-      const digests = await requestDigests(deps.vault, {
+      replayDigests = await requestDigests(deps.vault, {
         identity,
         templateId,
         selfie: inline?.bytes,
       });
-      assertBound(existing, { nik_hash: nikHash, request_digests: digests });
+      assertBound(existing, { nik_hash: nikHash, request_digests: replayDigests });
       if (isFinished(existing)) return { record: toPublicRecord(existing), replayed: true };
     }
   }
@@ -554,7 +555,11 @@ export async function verify(
       ? request.selfie.image
       : (await readSelfieObject(deps, request.selfie.key, request.verificationId)).image;
   const selfieKey = request.selfie.kind === 's3' ? request.selfie.key : undefined;
-  const digests = await requestDigests(deps.vault, { identity, templateId, selfie: image.bytes });
+  // Inline bytes were digested for the replay check already (an HMAC over up to the size cap).
+  const digests =
+    inline !== undefined && replayDigests !== undefined
+      ? replayDigests
+      : await requestDigests(deps.vault, { identity, templateId, selfie: image.bytes });
 
   const { verificationId, owned } = await resolveVerificationId(
     deps,
