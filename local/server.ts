@@ -328,12 +328,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions = {}): Prom
       try {
         if (await consoleSite.handle(request, response)) return;
         if (request.url === '/openapi.json' && request.method === 'GET') {
+          openApiText ??= JSON.stringify(openApiDocument({ serverUrl: apiUrl, local: true }));
           writeResult(response, {
             statusCode: 200,
             headers: { 'content-type': 'application/json' },
-            body: (openApiText ??= JSON.stringify(
-              openApiDocument({ serverUrl: apiUrl, local: true }),
-            )),
+            body: openApiText,
           });
           return;
         }
