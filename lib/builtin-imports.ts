@@ -31,16 +31,41 @@ const PUBLIC_BUILTINS = builtinModules.filter((name) => !name.startsWith('_'));
 const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegExp).join('|')})$`);
 
 /**
- * A CommonJS module standing for the built-in `name`. A lazy one defines every export as a getter
- * that loads the built-in on first read; esbuild's interop copies exports as getters, so named
- * imports of it stay lazy too. The export list is the building Node's (every own property, the
- * non-enumerable ones included); an export a later Node adds would read as undefined, so a lazy
- * built-in must be one whose exports the code uses have been there since Node 20 (ReadableStream).
+ * An ES module standing for the built-in `name`, for the `import` statements of the bundle's ES
+ * modules. Its default export is the built-in as `require()` returns it; each named export reads
+ * its one property, marked pure, so esbuild keeps only the names some module imports. A CommonJS
+ * stand-in would cost more than its one `require()`: esbuild's interop then gives every importing
+ * module a copy of the built-in with a getter per export (node:crypto's 73, seven times over in
+ * the api bundle), 1,300 getters made at each cold start. An import of a name the building Node
+ * does not have fails the build, where a CommonJS stand-in would have read undefined at run time.
+ * A name imported is read when the bundle starts, a lazy getter too (the SDK's `fs.ReadStream`
+ * loads fs's stream classes, 0.1 ms); a namespace used as a value would read them all, and
+ * test/infra/bundle-runs.test.ts holds each cold start to the built-ins it needs.
+ *
+ * A lazy one is CommonJS: every export is a getter that loads the built-in on first read, and
+ * esbuild's interop copies exports as getters, so named imports of it stay lazy too. Its export
+ * list is the building Node's (every own property, the non-enumerable ones included); an export a
+ * later Node adds would read as undefined, so a lazy built-in must be one whose exports the code
+ * uses have been there since Node 20 (ReadableStream).
  */
 export function builtinModuleSource(name: string, lazy: boolean): string {
   const specifier = JSON.stringify(`node:${name}`);
-  if (!lazy) return `module.exports = require(${specifier});`;
   const exportNames = Object.getOwnPropertyNames(requireHere(name) as object);
+  if (!lazy) {
+    const named = exportNames
+      .filter((key) => key !== 'default')
+      .map(
+        (key, index) =>
+          `const export${index} = /* @__PURE__ */ pick(${JSON.stringify(key)});\n` +
+          `export { export${index} as ${JSON.stringify(key)} };`,
+      );
+    return [
+      `const builtin = require(${specifier});`,
+      'const pick = (key) => builtin[key];',
+      'export default builtin;',
+      ...named,
+    ].join('\n');
+  }
   const getters = exportNames
     .map(
       (key) =>

@@ -94,7 +94,29 @@ const lambdaEnv = (extra: Record<string, string> = {}): Record<string, string> =
 
 interface ChildOutcome {
   results: unknown[];
+  /** The built-in modules the bundle's import loaded, before any invocation. */
+  loadedAtStartup: string[];
   error?: { name: string; message: string };
+}
+
+/**
+ * Built-ins a cold start has no use for, each of which the SDK or Powertools imports or reaches
+ * through a getter (lib/builtin-imports.ts): web streams and `module` load on first use, HTTP/2
+ * and zlib are never required, and util's `parseArgs` and `MIMEType` are getters never read.
+ */
+const NEVER_AT_COLD_START = [
+  'stream/web',
+  'module',
+  'http2',
+  'zlib',
+  'internal/util/parse_args/parse_args',
+  'internal/mime',
+];
+
+/** The import loaded what the first request needs (HTTPS, for DynamoDB) and none of the above. */
+function expectLeanColdStart(run: ChildOutcome & { output: string }) {
+  expect(run.loadedAtStartup, run.output).toContain('https');
+  expect(run.loadedAtStartup.filter((name) => NEVER_AT_COLD_START.includes(name))).toEqual([]);
 }
 
 async function invokeBundle(
@@ -144,6 +166,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
 
     // Assess
     expect(run.error, run.output).toBeUndefined();
+    expectLeanColdStart(run);
     const [created, read] = run.results;
     expect(bodyOf(created)).toMatchObject({ verification_id: id, decision: 'APPROVED' });
     expect(bodyOf(read)).toMatchObject({
@@ -176,6 +199,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
 
     // Assess
     expect(run.error, run.output).toBeUndefined();
+    expectLeanColdStart(run);
     expect(run.results).toEqual([{ batchItemFailures: [] }]);
     expect(await t.runtime.deps.store.get(id)).toMatchObject({
       status: 'COMPLETED',
@@ -192,6 +216,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
 
     // Assess
     expect(run.error, run.output).toBeUndefined();
+    expectLeanColdStart(run);
     expect(run.results[0]).toMatchObject({ read: expect.any(Number), actions: expect.any(Object) });
   });
 
@@ -228,6 +253,7 @@ describe('the deployed bundles, run as Lambda runs them', () => {
 
     // Assess
     expect(run.error, run.output).toBeUndefined();
+    expectLeanColdStart(run);
     expect(run.results).toEqual([{ batchItemFailures: [{ itemIdentifier: record.messageId }] }]);
     const targets = awsFake.requests.map((request) => request.headers['x-amz-target']);
     expect(targets, run.output).toEqual([

@@ -1,7 +1,8 @@
 // The child of test/infra/bundle-runs.test.ts: a plain `node` (no loader, no TypeScript) that loads
 // a built handler bundle as Lambda does (`import()` of its index.mjs) and invokes its `handler`
 // with each event of a JSON file, one after the other, as one warm container would. Prints one
-// JSON line: the handler's results (or the error's name and message).
+// JSON line: the handler's results (or the error's name and message), and the built-in modules
+// the import loaded, before any invocation: what a cold start pays for.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -22,15 +23,20 @@ const context = (functionName) => ({
   getRemainingTimeInMillis: () => 30_000,
 });
 const results = [];
+const loadedBefore = new Set(process.moduleLoadList);
+let loadedAtStartup = [];
 try {
   const { handler } = await import(pathToFileURL(entry).href);
+  loadedAtStartup = process.moduleLoadList
+    .filter((name) => !loadedBefore.has(name) && name.startsWith('NativeModule '))
+    .map((name) => name.slice('NativeModule '.length));
   for (const event of JSON.parse(readFileSync(eventsFile, 'utf8'))) {
     results.push(await handler(event, context('facematch-bundle-test')));
   }
-  process.stdout.write(`\n${JSON.stringify({ results })}\n`);
+  process.stdout.write(`\n${JSON.stringify({ results, loadedAtStartup })}\n`);
 } catch (error) {
   process.stdout.write(
-    `\n${JSON.stringify({ results, error: { name: error?.name, message: error?.message } })}\n`,
+    `\n${JSON.stringify({ results, loadedAtStartup, error: { name: error?.name, message: error?.message } })}\n`,
   );
 }
 process.exit(0);

@@ -232,6 +232,52 @@ describe('built-ins through require() (lib/builtin-imports.ts)', () => {
     expect(await run(text)).toBe('false true facematch 64');
   });
 
+  it('gives each built-in one module of the names imported, read once, the rest unread', async () => {
+    // Prepare: two modules import from node:crypto; util is read through its default export and
+    // path through a namespace. webcrypto and util.parseArgs are getters that load subsystems.
+    await write(
+      'hash.js',
+      'import { createHash } from "node:crypto";\nexport const hash = (text) => createHash("sha256").update(text).digest("hex").length;\n',
+    );
+    await write(
+      'eager.js',
+      [
+        'import { randomUUID } from "node:crypto";',
+        'import util from "node:util";',
+        'import * as path from "node:path";',
+        'import { hash } from "./hash.js";',
+        'const loaded = (name) => process.moduleLoadList.includes("NativeModule " + name);',
+        'console.log(hash("x"), randomUUID().length, util.format("%s", "ok"), path.join("a", "b"),',
+        '  loaded("internal/crypto/webcrypto"), loaded("internal/util/parse_args/parse_args"));',
+        '',
+      ].join('\n'),
+    );
+
+    // Act
+    const text = await bundle('eager.js', [builtinImportsPlugin()]);
+
+    // Assess: no copy of a built-in per importing module (esbuild's CommonJS interop made one,
+    // a getter per export, for every module that imported it).
+    expect(text.match(/"node:crypto"/g)).toHaveLength(1);
+    expect(text).not.toContain('__toESM');
+    expect(text).not.toContain('"webcrypto"');
+    expect(await run(text)).toBe('64 36 ok a/b false false');
+  });
+
+  it('fails the build on an import of a name the built-in does not have', async () => {
+    // Prepare
+    await write(
+      'missing.js',
+      'import { createHashes } from "node:crypto";\nconsole.log(createHashes);\n',
+    );
+
+    // Act
+    const built = bundle('missing.js', [builtinImportsPlugin()]);
+
+    // Assess
+    await expect(built).rejects.toThrow(/No matching export .* for import "createHashes"/);
+  });
+
   it.each([...LAZY_BUILTINS, 'zlib'])(
     'a lazy %s offers every export of the real one, the same values',
     async (name) => {
