@@ -10,15 +10,15 @@
  * (`crypto.webcrypto` still loads: the SDK's uuid reads `globalThis.crypto` at start-up.)
  *
  * Some built-ins are imported at start-up only for a path a cold start does not take: middy's
- * `stream/web` and `stream/promises`, for streaming responses, and `module`, whose `SourceMap`
- * lambda/handlers/stack-frames.ts needs when an error is logged. Each is loaded on the first read
- * of one of its exports, not when the bundle starts.
+ * `stream/web` and `stream/promises`, for streaming responses. Each is loaded on the first read
+ * of one of its exports, not when the bundle starts. (Our own code fetches such a built-in where
+ * it is used: lambda/handlers/stack-frames.ts asks for `node:module` when an error is logged.)
  */
 import { builtinModules, createRequire } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 /** Built-ins a cold start never uses, loaded on first use. */
-export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'stream/promises', 'module'];
+export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'stream/promises'];
 
 const NAMESPACE = 'facematch-builtin';
 

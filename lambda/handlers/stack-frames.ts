@@ -6,9 +6,12 @@
  * here instead: the first error a container logs reads the maps of the files in its frames (once
  * each, kept for the container's life), later ones reuse them. Frames of a file without a map
  * (the TypeScript itself, run locally or in tests; node's own) are left as they are.
+ *
+ * `node:module` itself is fetched with the first map, not imported: a bundle's import of it is a
+ * stand-in module at every cold start (lib/builtin-imports.ts), for a class only an error needs.
  */
 import { readFileSync } from 'node:fs';
-import { SourceMap, type SourceMapPayload } from 'node:module';
+import type { SourceMap, SourceMapPayload } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const maps = new Map<string, SourceMap | null>();
@@ -19,7 +22,8 @@ function sourceMapOf(file: string): SourceMap | null {
     map = null;
     if (/\.[cm]?js$/.test(file)) {
       try {
-        map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload);
+        const payload = JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload;
+        map = new (process.getBuiltinModule('node:module').SourceMap)(payload);
       } catch {
         // No map beside the file (or not one we can read): its frames stay as they are.
       }

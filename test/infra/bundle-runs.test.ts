@@ -100,9 +100,10 @@ interface ChildOutcome {
 }
 
 /**
- * Built-ins a cold start has no use for, each of which the SDK or Powertools imports or reaches
- * through a getter (lib/builtin-imports.ts): web streams and `module` load on first use, HTTP/2
- * and zlib are never required, and util's `parseArgs` and `MIMEType` are getters never read.
+ * Built-ins a cold start has no use for, each of which the SDK, middy or our code imports or
+ * reaches through a getter (lib/builtin-imports.ts): web streams load on first use, `module` when
+ * an error's frames are mapped, HTTP/2 and zlib are never required, and util's `parseArgs` and
+ * `MIMEType` are getters never read.
  */
 const NEVER_AT_COLD_START = [
   'stream/web',
