@@ -6,7 +6,7 @@
  *   npm run bench                          # the full run (a few minutes on 2 cores)
  *   BENCH_ONLY=cold,rss npm run bench      # sections: cold, overhead, ratio, rss, connections, console, reviews, budgets
  *
- * Sample counts (defaults in brackets): BENCH_COLD_RUNS [15], BENCH_CALLS [2000],
+ * Sample counts (defaults in brackets): BENCH_COLD_RUNS [25], BENCH_CALLS [2000],
  * BENCH_RATIO_CALLS [120], BENCH_RSS_RUNS [9], BENCH_RSS_RUNS_WITHOUT_GC [3], BENCH_CONNECTION_VERIFICATIONS [200],
  * BENCH_CONSOLE_LOADS [7], BENCH_TRIP_VERIFICATIONS [50], BENCH_SWEEP_RECORDS [10000].
  */
@@ -66,7 +66,7 @@ function count(name: string, fallback: number, minimum: number): number {
 }
 
 const SETTINGS = {
-  coldRuns: count('BENCH_COLD_RUNS', 15, 15),
+  coldRuns: count('BENCH_COLD_RUNS', 25, 15),
   calls: count('BENCH_CALLS', 2000, 2000),
   ratioCalls: count('BENCH_RATIO_CALLS', 120, 100),
   rssRuns: count('BENCH_RSS_RUNS', 9, 1),
