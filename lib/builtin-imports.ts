@@ -21,6 +21,7 @@ import type { Plugin } from 'esbuild';
 export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'stream/promises'];
 
 const NAMESPACE = 'facematch-builtin';
+const ACCESSORS_NAMESPACE = 'facematch-builtin-accessors';
 
 const requireHere = createRequire(import.meta.url);
 
@@ -30,6 +31,13 @@ const PUBLIC_BUILTINS = builtinModules.filter((name) => !name.startsWith('_'));
 
 const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegExp).join('|')})$`);
 
+/** A built-in's exports that are accessors: read on every use, never copied at start-up. */
+const accessorNames = (builtin: object): string[] =>
+  Object.getOwnPropertyNames(builtin).filter((key) => {
+    const descriptor = Object.getOwnPropertyDescriptor(builtin, key);
+    return descriptor?.get !== undefined || descriptor?.set !== undefined;
+  });
+
 /**
  * An ES module standing for the built-in `name`, for the `import` statements of the bundle's ES
  * modules. Its default export is the built-in as `require()` returns it; each named export reads
@@ -38,9 +46,11 @@ const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegE
  * module a copy of the built-in with a getter per export (node:crypto's 73, seven times over in
  * the api bundle), 1,300 getters made at each cold start. An import of a name the building Node
  * does not have fails the build, where a CommonJS stand-in would have read undefined at run time.
- * A name imported is read when the bundle starts, a lazy getter too (the SDK's `fs.ReadStream`
- * loads fs's stream classes, 0.1 ms); a namespace used as a value would read them all, and
- * test/infra/bundle-runs.test.ts holds each cold start to the built-ins it needs.
+ *
+ * The accessors are the exception (`fs.ReadStream`, `http.globalAgent`, `util.parseArgs`): read
+ * once at start-up, some would load a subsystem a cold start does not use, and a value set later
+ * (`http.globalAgent = …`) would never be seen. They come from a CommonJS module of their own
+ * (`accessorModuleSource`), whose interop reads them where they are used, as `require()` would.
  *
  * A lazy one is CommonJS: every export is a getter that loads the built-in on first read, and
  * esbuild's interop copies exports as getters, so named imports of it stay lazy too. Its export
@@ -50,19 +60,25 @@ const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegE
  */
 export function builtinModuleSource(name: string, lazy: boolean): string {
   const specifier = JSON.stringify(`node:${name}`);
-  const exportNames = Object.getOwnPropertyNames(requireHere(name) as object);
+  const builtin = requireHere(name) as object;
+  const exportNames = Object.getOwnPropertyNames(builtin);
   if (!lazy) {
+    const accessors = new Set(accessorNames(builtin));
     const named = exportNames
-      .filter((key) => key !== 'default')
+      .filter((key) => key !== 'default' && !accessors.has(key))
       .map(
         (key, index) =>
           `const export${index} = /* @__PURE__ */ pick(${JSON.stringify(key)});\n` +
           `export { export${index} as ${JSON.stringify(key)} };`,
       );
+    const reexported = [...accessors].map((key) => JSON.stringify(key)).join(', ');
     return [
       `const builtin = require(${specifier});`,
       'const pick = (key) => builtin[key];',
       'export default builtin;',
+      ...(accessors.size === 0
+        ? []
+        : [`export { ${reexported} } from ${JSON.stringify(`${ACCESSORS_NAMESPACE}:${name}`)};`]),
       ...named,
     ].join('\n');
   }
@@ -75,6 +91,20 @@ export function builtinModuleSource(name: string, lazy: boolean): string {
   return [
     'let loaded;',
     `const load = () => (loaded ??= require(${specifier}));`,
+    `module.exports = Object.defineProperties({}, {\n${getters}\n});`,
+  ].join('\n');
+}
+
+/** The accessor exports of the built-in `name`, as a CommonJS module of getters (see above). */
+export function accessorModuleSource(name: string): string {
+  const getters = accessorNames(requireHere(name) as object)
+    .map(
+      (key) =>
+        `${JSON.stringify(key)}: { get: () => builtin[${JSON.stringify(key)}], enumerable: true }`,
+    )
+    .join(',\n');
+  return [
+    `const builtin = require(${JSON.stringify(`node:${name}`)});`,
     `module.exports = Object.defineProperties({}, {\n${getters}\n});`,
   ].join('\n');
 }
@@ -92,6 +122,14 @@ export function builtinImportsPlugin(lazyBuiltins: readonly string[] = LAZY_BUIL
       });
       build.onLoad({ filter: /.*/, namespace: NAMESPACE }, (args) => ({
         contents: builtinModuleSource(args.path, lazy.has(args.path)),
+        loader: 'js',
+      }));
+      build.onResolve({ filter: new RegExp(`^${ACCESSORS_NAMESPACE}:`) }, (args) => ({
+        path: args.path.slice(ACCESSORS_NAMESPACE.length + 1),
+        namespace: ACCESSORS_NAMESPACE,
+      }));
+      build.onLoad({ filter: /.*/, namespace: ACCESSORS_NAMESPACE }, (args) => ({
+        contents: accessorModuleSource(args.path),
         loader: 'js',
       }));
     },

@@ -102,14 +102,15 @@ interface ChildOutcome {
 /**
  * Built-ins a cold start has no use for, each of which the SDK, middy or our code imports or
  * reaches through a getter (lib/builtin-imports.ts): web streams load on first use, `module` when
- * an error's frames are mapped, HTTP/2 and zlib are never required, and util's `parseArgs` and
- * `MIMEType` are getters never read.
+ * an error's frames are mapped, HTTP/2 and zlib are never required, and fs's `ReadStream` and
+ * util's `parseArgs` and `MIMEType` are getters read only where they are used.
  */
 const NEVER_AT_COLD_START = [
   'stream/web',
   'module',
   'http2',
   'zlib',
+  'internal/fs/streams',
   'internal/util/parse_args/parse_args',
   'internal/mime',
 ];
