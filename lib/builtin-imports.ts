@@ -14,7 +14,8 @@
  * of one of its exports, not when the bundle starts. (Our own code fetches such a built-in where
  * it is used: lambda/handlers/stack-frames.ts asks for `node:module` when an error is logged.)
  */
-import { builtinModules, createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { builtinModules } from 'node:module';
 import type { Plugin } from 'esbuild';
 
 /** Built-ins a cold start never uses, loaded on first use. */
@@ -23,20 +24,49 @@ export const LAZY_BUILTINS: readonly string[] = ['stream/web', 'stream/promises'
 const NAMESPACE = 'facematch-builtin';
 const ACCESSORS_NAMESPACE = 'facematch-builtin-accessors';
 
-const requireHere = createRequire(import.meta.url);
-
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 const PUBLIC_BUILTINS = builtinModules.filter((name) => !name.startsWith('_'));
 
 const BUILTIN_SPECIFIER = new RegExp(`^(node:)?(${PUBLIC_BUILTINS.map(escapeRegExp).join('|')})$`);
 
-/** A built-in's exports that are accessors: read on every use, never copied at start-up. */
-const accessorNames = (builtin: object): string[] =>
-  Object.getOwnPropertyNames(builtin).filter((key) => {
-    const descriptor = Object.getOwnPropertyDescriptor(builtin, key);
-    return descriptor?.get !== undefined || descriptor?.set !== undefined;
-  });
+/** A built-in's exports: every own property, and which of them are accessors. */
+interface BuiltinShape {
+  names: string[];
+  accessors: string[];
+}
+
+const SHAPE_SCRIPT = [
+  'const builtin = require(process.argv[1]);',
+  'const names = Object.getOwnPropertyNames(builtin);',
+  'const accessors = names.filter((key) => {',
+  '  const descriptor = Object.getOwnPropertyDescriptor(builtin, key);',
+  '  return descriptor.get !== undefined || descriptor.set !== undefined;',
+  '});',
+  'process.stdout.write(JSON.stringify({ names, accessors }));',
+].join('\n');
+
+const shapes = new Map<string, BuiltinShape>();
+
+/**
+ * The exports of the built-in `name` as a fresh `node` has them. Not this process's copy: a lazy
+ * getter turns into a plain value once something reads it (util's `parseArgs` and `TextEncoder`
+ * are read by the time tsx has started), and the bundle would then read it at every cold start.
+ * One child per built-in, so loading one cannot settle another's getters. The list is the
+ * building Node's: a bundle built on another Node version may differ in its minified names.
+ */
+function builtinShape(name: string): BuiltinShape {
+  let shape = shapes.get(name);
+  if (shape === undefined) {
+    const output = execFileSync(process.execPath, ['-e', SHAPE_SCRIPT, `node:${name}`], {
+      encoding: 'utf8',
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    shape = JSON.parse(output) as BuiltinShape;
+    shapes.set(name, shape);
+  }
+  return shape;
+}
 
 /**
  * An ES module standing for the built-in `name`, for the `import` statements of the bundle's ES
@@ -59,11 +89,11 @@ const accessorNames = (builtin: object): string[] =>
  * uses have been there since Node 20 (ReadableStream).
  */
 export function builtinModuleSource(name: string, lazy: boolean): string {
+  // Always with its prefix: some built-ins exist only as `node:x` (node:test, node:sqlite).
   const specifier = JSON.stringify(`node:${name}`);
-  const builtin = requireHere(name) as object;
-  const exportNames = Object.getOwnPropertyNames(builtin);
+  const { names: exportNames, accessors: accessorList } = builtinShape(name);
   if (!lazy) {
-    const accessors = new Set(accessorNames(builtin));
+    const accessors = new Set(accessorList);
     const named = exportNames
       .filter((key) => key !== 'default' && !accessors.has(key))
       .map(
@@ -97,8 +127,8 @@ export function builtinModuleSource(name: string, lazy: boolean): string {
 
 /** The accessor exports of the built-in `name`, as a CommonJS module of getters (see above). */
 export function accessorModuleSource(name: string): string {
-  const getters = accessorNames(requireHere(name) as object)
-    .map(
+  const getters = builtinShape(name)
+    .accessors.map(
       (key) =>
         `${JSON.stringify(key)}: { get: () => builtin[${JSON.stringify(key)}], enumerable: true }`,
     )

@@ -3,9 +3,12 @@
 // with each event of a JSON file, one after the other, as one warm container would. Prints one
 // JSON line: the handler's results (or the error's name and message), and the built-in modules
 // the import loaded, before any invocation: what a cold start pays for.
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+// Built-ins through process.getBuiltinModule, not `import`: node's ES module face of a built-in
+// reads every export, getters too (fs.ReadStream, crypto.webcrypto), which would load before the
+// bundle does and hide what the bundle's own import loaded.
+const { randomUUID } = process.getBuiltinModule('node:crypto');
+const { readFileSync } = process.getBuiltinModule('node:fs');
+const { pathToFileURL } = process.getBuiltinModule('node:url');
 
 const [entry, eventsFile] = process.argv.slice(2);
 if (entry === undefined || eventsFile === undefined) {

@@ -260,6 +260,8 @@ describe('built-ins through require() (lib/builtin-imports.ts)', () => {
     // a getter per export, for every module that imported it): one interop call per built-in
     // that has accessor exports (crypto, util), for those accessors alone.
     expect(text.match(/__toESM\(require_/g)).toHaveLength(2);
+    // Only the names imported are read: none of crypto's other plain exports is kept.
+    expect(text).not.toMatch(/"(createCipheriv|randomBytes|scryptSync)"/);
     expect(await run(text)).toBe('64 36 ok a/b false false');
   });
 
@@ -284,6 +286,30 @@ describe('built-ins through require() (lib/builtin-imports.ts)', () => {
 
     // Assess
     expect(await run(text)).toBe('false function true true');
+  });
+
+  it('takes a built-in by its node: name, which some have alone (node:test)', () => {
+    // Act
+    const source = builtinModuleSource('test', false);
+
+    // Assess
+    expect(source).toContain('require("node:test")');
+    expect(source).toMatch(/pick\("describe"\)/);
+  });
+
+  it("lists util's lazy getters as accessors even after this process has read them", () => {
+    // Prepare: reading a lazy getter replaces it with a plain value, in this process only.
+    const util = createRequire(import.meta.url)('node:util') as Record<string, unknown>;
+    void util.parseArgs;
+
+    // Act
+    const source = builtinModuleSource('util', false);
+
+    // Assess
+    expect(source).not.toMatch(/pick\("parseArgs"\)/);
+    expect(source).toMatch(
+      /export \{[^}]*"parseArgs"[^}]*\} from "facematch-builtin-accessors:util"/,
+    );
   });
 
   it('fails the build on an import of a name the built-in does not have', async () => {
