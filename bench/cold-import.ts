@@ -89,6 +89,7 @@ export function handlerEnv(): NodeJS.ProcessEnv {
  * the deployed bundle with one lever taken away. `single`: no code splitting (one `index.mjs`,
  * the dynamic imports inlined). `split-maps`: --enable-source-maps added to NODE_OPTIONS (what
  * the stack deployed before). `no-<plugin>`: built without one of lib/bundling.ts's plugins.
+ * `no-terser`: esbuild's minified output as it is, without lib/terser-pass.ts's compression.
  */
 export type Variant =
   | 'empty'
@@ -99,7 +100,8 @@ export type Variant =
   | 'split-maps'
   | 'no-lambda-credentials'
   | 'no-direct-imports'
-  | 'no-builtin-imports';
+  | 'no-builtin-imports'
+  | 'no-terser';
 
 export const LEVER_HANDLERS: readonly HandlerName[] = ['api', 'selfie-uploaded'];
 
@@ -179,8 +181,11 @@ async function buildVariants(): Promise<Map<string, Target>> {
   await writeFile(empty, 'export {};\n');
   targets.set('-/empty', { file: empty, mode: 'import', bytes: 11, mapBytes: 0 });
   /** Builds `options` (split, as deployed) and targets its entry with the stack's NODE_OPTIONS. */
-  const splitTarget = async (options: BuildOptions): Promise<Target> => {
-    const { metafile } = await buildBundle({ ...options, logLevel: 'error' });
+  const splitTarget = async (
+    options: BuildOptions,
+    passes: Parameters<typeof buildBundle>[1] = {},
+  ): Promise<Target> => {
+    const { metafile } = await buildBundle({ ...options, logLevel: 'error' }, passes);
     if (options.outdir === undefined) throw new Error('a split bundle needs an outdir');
     const entry = join(options.outdir, BUNDLE_ENTRY_FILE);
     return {
@@ -207,21 +212,20 @@ async function buildVariants(): Promise<Map<string, Target>> {
         ...(targets.get(`${handler}/bundle`) as Target),
         nodeOptions: `${SOURCE_MAPS_FLAG} ${LAMBDA_NODE_OPTIONS}`,
       });
-      const singleFile = join(BENCH_OUT, 'levers', 'single', handler, BUNDLE_ENTRY_FILE);
-      const { outdir: _outdir, chunkNames: _chunks, outExtension: _ext, ...rest } = deployable;
-      const single = await build({
-        ...rest,
-        splitting: false,
-        outfile: singleFile,
-        metafile: true,
-        logLevel: 'error',
-      });
-      targets.set(`${handler}/single`, {
-        file: singleFile,
-        mode: 'import',
-        ...sizes(single.metafile, singleFile),
-        nodeOptions: LAMBDA_NODE_OPTIONS,
-      });
+      targets.set(
+        `${handler}/single`,
+        await splitTarget({
+          ...deployable,
+          outdir: join(BENCH_OUT, 'levers', 'single', handler),
+          splitting: false,
+        }),
+      );
+      targets.set(
+        `${handler}/no-terser`,
+        await splitTarget(esbuildBuildOptions(handler, join(BENCH_OUT, 'levers', 'no-terser')), {
+          terser: false,
+        }),
+      );
       for (const [variant, pluginName] of PLUGIN_LEVERS) {
         const options = esbuildBuildOptions(handler, join(BENCH_OUT, 'levers', variant));
         const plugins = (options.plugins ?? []).filter((plugin) => plugin.name !== pluginName);

@@ -132,6 +132,7 @@ const VARIANT_LABELS: Record<Variant, string> = {
   'no-lambda-credentials': '  lever off: credential chain',
   'no-direct-imports': '  lever off: SDK barrels',
   'no-builtin-imports': '  lever off: import built-ins',
+  'no-terser': '  lever off: terser',
 };
 
 function reportCold(result: ColdImportResult): void {
@@ -191,8 +192,9 @@ function reportCold(result: ColdImportResult): void {
   );
   log("   SDK barrels: the SDK's imports through @smithy/core's and @aws-sdk/core's index.js");
   log(
-    '   (lib/direct-imports.ts); import built-ins: node: built-ins as ES imports (lib/builtin-imports.ts).',
+    '   (lib/direct-imports.ts); import built-ins: node: built-ins as ES imports (lib/builtin-imports.ts);',
   );
+  log("   terser: esbuild's minified output without terser's compression (lib/terser-pass.ts).");
   log(
     "   floor (informational): the api's libraries alone (bench/floor-entry.ts), built the same way:",
   );

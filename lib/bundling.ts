@@ -12,6 +12,7 @@ import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { builtinImportsPlugin } from './builtin-imports.ts';
 import { directImportsPlugin } from './direct-imports.ts';
 import { lambdaCredentialsPlugin } from './lambda-credentials.ts';
+import { compressBundleFiles } from './terser-pass.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -128,24 +129,33 @@ export function esbuildBuildOptions(handler: HandlerName, outdir: string): Build
 const NOMINAL_OUTDIR = join(PROJECT_ROOT, '.bundle', 'out');
 
 /**
- * Builds `options` (from `esbuildBundleOptions`/`esbuildBuildOptions`, with overrides) and writes
- * the bundle into its `outdir`, byte for byte the same wherever that is. Returns esbuild's
- * metafile, its output paths those of the files written (relative to the project, as esbuild's).
+ * Builds `options` (from `esbuildBundleOptions`/`esbuildBuildOptions`, with overrides), compresses
+ * it with terser (lib/terser-pass.ts; `{ terser: false }` leaves esbuild's output, for the bench's
+ * lever row) and writes the bundle into its `outdir`, byte for byte the same wherever that is.
+ * Returns esbuild's metafile, its output paths those of the files written (relative to the
+ * project, as esbuild's) and their sizes those written.
  */
-export async function buildBundle(options: BuildOptions): Promise<{ metafile: Metafile }> {
+export async function buildBundle(
+  options: BuildOptions,
+  { terser = true }: { terser?: boolean } = {},
+): Promise<{ metafile: Metafile }> {
   const outdir = options.outdir;
   if (outdir === undefined) throw new Error('buildBundle: options without outdir');
   const result = await build({ ...options, outdir: NOMINAL_OUTDIR, write: false, metafile: true });
+  const files = terser ? await compressBundleFiles(result.outputFiles) : result.outputFiles;
   const real = (nominal: string) => join(outdir, relative(NOMINAL_OUTDIR, nominal));
-  for (const file of result.outputFiles) {
+  const written = new Map<string, number>();
+  for (const file of files) {
     await mkdir(dirname(real(file.path)), { recursive: true });
     await writeFile(real(file.path), file.contents);
+    written.set(file.path, file.contents.byteLength);
   }
   const outputs: Metafile['outputs'] = {};
   const key = (path: string) => relative(PROJECT_ROOT, real(join(PROJECT_ROOT, path)));
   for (const [path, output] of Object.entries(result.metafile.outputs)) {
     outputs[key(path)] = {
       ...output,
+      bytes: written.get(join(PROJECT_ROOT, path)) ?? output.bytes,
       imports: output.imports.map((edge) =>
         edge.external ? edge : { ...edge, path: key(edge.path) },
       ),
