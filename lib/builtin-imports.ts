@@ -157,6 +157,9 @@ export function builtinImportsPlugin(lazyBuiltins: readonly string[] = LAZY_BUIL
       build.onResolve({ filter: new RegExp(`^${ACCESSORS_NAMESPACE}:`) }, (args) => ({
         path: args.path.slice(ACCESSORS_NAMESPACE.length + 1),
         namespace: ACCESSORS_NAMESPACE,
+        // Reading getters does nothing but read: a facade none of whose accessors is imported
+        // leaves the module out, instead of running it and copying its getters at start-up.
+        sideEffects: false,
       }));
       build.onLoad({ filter: /.*/, namespace: ACCESSORS_NAMESPACE }, (args) => ({
         contents: accessorModuleSource(args.path),
