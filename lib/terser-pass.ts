@@ -7,7 +7,11 @@
  *
  * Each file's map is composed with esbuild's, so it still leads from the shipped code to our
  * TypeScript: a logged frame is mapped back (lambda/handlers/stack-frames.ts), and
- * test/infra/stack-frames.test.ts checks it on a bundle built this way.
+ * test/infra/stack-frames.test.ts checks it on a bundle built this way. One thing is lost: a
+ * function called from one place may be inlined into its caller, and a logged stack then skips
+ * its frame (the throwing line and every frame left still map to our TypeScript). Turning
+ * inlining off kept about a third of the gain (41 runs: 38.5 ms without terser, 38.2 without
+ * inlining, 37.7 with it).
  */
 import { basename } from 'node:path';
 import { type MinifyOptions, minify } from 'terser';
