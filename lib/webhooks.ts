@@ -31,12 +31,12 @@ import type { Code } from 'aws-cdk-lib/aws-lambda';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { VERDICT_EVENT_SOURCE } from '../lambda/adapters/verdict-events.ts';
 import {
   DELIVERY_TABLE_PARTITION_KEY,
   DELIVERY_TABLE_TTL_ATTRIBUTE,
 } from '../lambda/adapters/webhook-deliveries.ts';
 import { WEBHOOK_TIMEOUT_MS } from '../lambda/adapters/webhook-sender.ts';
+import { EVENT_SOURCE } from '../lambda/core/ports.ts';
 import {
   MAX_ATTEMPTS,
   WEBHOOK_EVENT_TYPES,
@@ -232,7 +232,7 @@ export class Webhooks extends Construct {
     const rule = new Rule(scope, 'Rule', {
       eventBus: props.eventBus,
       description: `facematch ${props.envName}: verdict events for webhook "${endpoint.name}"`,
-      eventPattern: { source: [VERDICT_EVENT_SOURCE], detailType: detailTypes },
+      eventPattern: { source: [EVENT_SOURCE], detailType: detailTypes },
       targets: [new SqsQueue(queue, { deadLetterQueue, retryAttempts: 185 })],
     });
 

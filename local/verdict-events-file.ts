@@ -6,12 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import {
-  DATA_SUBJECT_ERASED_DETAIL_TYPE,
-  REVIEW_EVENT_DETAIL_TYPE,
-  VERDICT_EVENT_DETAIL_TYPE,
-  VERDICT_EVENT_SOURCE,
-} from '../lambda/adapters/verdict-events.ts';
-import type { ReviewEvents, VerdictEventDetail, VerdictEvents } from '../lambda/core/ports.ts';
+  EVENT_DETAIL_TYPES,
+  EVENT_SOURCE,
+  type ReviewEvents,
+  type VerdictEventDetail,
+  type VerdictEvents,
+} from '../lambda/core/ports.ts';
 import type { SubjectEvents } from '../lambda/core/subjects.ts';
 
 type ErasureDetail = Parameters<SubjectEvents['erased']>[0];
@@ -34,23 +34,23 @@ export class FileVerdictEvents implements VerdictEvents, SubjectEvents, ReviewEv
   ) {}
 
   async erased(detail: ErasureDetail): Promise<void> {
-    await this.append(DATA_SUBJECT_ERASED_DETAIL_TYPE, detail);
+    await this.append(EVENT_DETAIL_TYPES.erasure, detail);
     this.print(
-      `event ${DATA_SUBJECT_ERASED_DETAIL_TYPE}: ${detail.erased.records} record(s), receipt ${detail.receipt_id}`,
+      `event ${EVENT_DETAIL_TYPES.erasure}: ${detail.erased.records} record(s), receipt ${detail.receipt_id}`,
     );
   }
 
   async publish(detail: VerdictEventDetail): Promise<void> {
-    await this.append(VERDICT_EVENT_DETAIL_TYPE, detail);
+    await this.append(EVENT_DETAIL_TYPES.verdict, detail);
     this.print(
-      `event ${VERDICT_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
+      `event ${EVENT_DETAIL_TYPES.verdict}: ${detail.verification_id} ${detail.status} ${detail.decision ?? detail.error?.code ?? ''}`,
     );
   }
 
   async reviewed(detail: VerdictEventDetail): Promise<void> {
-    await this.append(REVIEW_EVENT_DETAIL_TYPE, detail);
+    await this.append(EVENT_DETAIL_TYPES.review, detail);
     this.print(
-      `event ${REVIEW_EVENT_DETAIL_TYPE}: ${detail.verification_id} ${detail.decision ?? ''}`,
+      `event ${EVENT_DETAIL_TYPES.review}: ${detail.verification_id} ${detail.decision ?? ''}`,
     );
   }
 
@@ -60,7 +60,7 @@ export class FileVerdictEvents implements VerdictEvents, SubjectEvents, ReviewEv
       version: '0',
       id: randomUUID(),
       'detail-type': detailType,
-      source: VERDICT_EVENT_SOURCE,
+      source: EVENT_SOURCE,
       account: '000000000000',
       time: new Date().toISOString(),
       region: 'ap-southeast-3',

@@ -19,15 +19,8 @@ import {
 } from '../core/ports.ts';
 import type { SubjectEvents } from '../core/subjects.ts';
 
-export const VERDICT_EVENT_SOURCE = EVENT_SOURCE;
-export const VERDICT_EVENT_DETAIL_TYPE = EVENT_DETAIL_TYPES.verdict;
-
 /** PutEvents can refuse single entries (throttling, internal) while the call itself succeeds. */
 const ENTRY_ATTEMPTS = 2;
-
-export const DATA_SUBJECT_ERASED_DETAIL_TYPE = EVENT_DETAIL_TYPES.erasure;
-/** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
-export const REVIEW_EVENT_DETAIL_TYPE = EVENT_DETAIL_TYPES.review;
 
 interface EventBridgeTarget {
   client: EventBridgeClient;
@@ -38,7 +31,7 @@ interface EventBridgeTarget {
 async function putEvent(target: EventBridgeTarget, detailType: string, detail: unknown) {
   const entry: PutEventsRequestEntry = {
     EventBusName: target.eventBusName,
-    Source: VERDICT_EVENT_SOURCE,
+    Source: EVENT_SOURCE,
     DetailType: detailType,
     Detail: JSON.stringify(detail),
     Resources: [],
@@ -60,7 +53,7 @@ export class EventBridgeVerdictEvents implements VerdictEvents {
   constructor(private readonly target: EventBridgeTarget) {}
 
   publish(detail: VerdictEventDetail): Promise<void> {
-    return putEvent(this.target, VERDICT_EVENT_DETAIL_TYPE, detail);
+    return putEvent(this.target, EVENT_DETAIL_TYPES.verdict, detail);
   }
 }
 
@@ -68,7 +61,7 @@ export class EventBridgeSubjectEvents implements SubjectEvents {
   constructor(private readonly target: EventBridgeTarget) {}
 
   erased(detail: Parameters<SubjectEvents['erased']>[0]): Promise<void> {
-    return putEvent(this.target, DATA_SUBJECT_ERASED_DETAIL_TYPE, detail);
+    return putEvent(this.target, EVENT_DETAIL_TYPES.erasure, detail);
   }
 }
 
@@ -76,6 +69,6 @@ export class EventBridgeReviewEvents implements ReviewEvents {
   constructor(private readonly target: EventBridgeTarget) {}
 
   reviewed(detail: VerdictEventDetail): Promise<void> {
-    return putEvent(this.target, REVIEW_EVENT_DETAIL_TYPE, detail);
+    return putEvent(this.target, EVENT_DETAIL_TYPES.review, detail);
   }
 }

@@ -180,6 +180,7 @@ export interface IdentityVault {
 export const EVENT_SOURCE = 'facematch';
 export const EVENT_DETAIL_TYPES = {
   verdict: 'Verification Completed',
+  /** A reviewer decided (or an appeal changed) a verdict; the detail has no note, no reviewer. */
   review: 'Verification Reviewed',
   erasure: 'Data Subject Erased',
 } as const;
