@@ -226,6 +226,12 @@ export type ProfilesOutcome =
   | { profiles: ProfileSet; problems: [] }
   | { profiles: null; problems: ProfileProblem[] };
 
+/** The profiles, as a whole, are not a JSON object (or not JSON). */
+const notAnObject = (): ProfilesOutcome => ({
+  profiles: null,
+  problems: [{ path: [], message: 'must be a JSON object' }],
+});
+
 /**
  * Parses `POLICY_PROFILES` (absent: `default` alone) over the environment's thresholds. Returns
  * every profile resolved and versioned, or every problem with its field's path.
@@ -240,7 +246,7 @@ export function parseProfiles(
     try {
       raw = JSON.parse(text);
     } catch {
-      return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
+      return notAnObject();
     }
   }
   return resolveProfiles(raw, environment, hash);
@@ -252,9 +258,7 @@ export function resolveProfiles(
   environment: DecisionPolicy,
   hash: ProfileHash,
 ): ProfilesOutcome {
-  if (!isPlainObject(raw)) {
-    return { profiles: null, problems: [{ path: [], message: 'must be a JSON object' }] };
-  }
+  if (!isPlainObject(raw)) return notAnObject();
   const shape = shapeProblems(raw);
   if (shape.length > 0) return { profiles: null, problems: shape };
   const environmentRules: PolicyRules = {

@@ -285,8 +285,13 @@ function parseFields<S extends Shape>(
   return fields;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
+/** `source` when it is a JSON object; else `INVALID_REQUEST` saying so. */
+function jsonObject(source: unknown): Record<string, unknown> {
+  if (typeof source === 'object' && source !== null && !Array.isArray(source)) {
+    return source as Record<string, unknown>;
+  }
+  throw invalid([{ path: '', message: 'must be a JSON object' }]);
+}
 
 /**
  * The fields of a JSON object (a body, a query string), every one valid; else `INVALID_REQUEST`
@@ -296,9 +301,8 @@ export function validFields<S extends Shape>(
   shape: S,
   source: unknown,
 ): { [K in keyof S]: FieldValue<S[K]> } {
-  if (!isRecord(source)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
   const issues: FieldIssue[] = [];
-  const fields = parseFields(shape, source, String, issues);
+  const fields = parseFields(shape, jsonObject(source), String, issues);
   if (issues.length > 0) throw invalid(issues);
   // Every field parsed: a required one has its value, an optional one its value or undefined.
   return fields as { [K in keyof S]: FieldValue<S[K]> };
@@ -347,11 +351,10 @@ function finishIdentity(
  * `decodeSelfie` (413, 415, 400).
  */
 export function parseVerificationBody(
-  body: unknown,
+  input: unknown,
   options: { limits: SelfieLimits; now: number },
 ): ParsedVerification {
-  if (!isRecord(body)) throw invalid([{ path: '', message: 'must be a JSON object' }]);
-
+  const body = jsonObject(input);
   const issues: FieldIssue[] = [];
   const fields = parseFields(verificationBodyFields, body, (key) => key, issues);
   if (SELFIE_FIELDS.every((field) => body[field] !== undefined)) {
