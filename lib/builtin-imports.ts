@@ -112,31 +112,30 @@ export function builtinModuleSource(name: string, lazy: boolean): string {
       ...named,
     ].join('\n');
   }
-  const getters = exportNames
-    .map(
-      (key) =>
-        `${JSON.stringify(key)}: { get: () => load()[${JSON.stringify(key)}], enumerable: true }`,
-    )
-    .join(',\n');
   return [
     'let loaded;',
     `const load = () => (loaded ??= require(${specifier}));`,
-    `module.exports = Object.defineProperties({}, {\n${getters}\n});`,
+    gettersExport(exportNames, 'load()'),
   ].join('\n');
 }
 
 /** The accessor exports of the built-in `name`, as a CommonJS module of getters (see above). */
 export function accessorModuleSource(name: string): string {
-  const getters = builtinShape(name)
-    .accessors.map(
-      (key) =>
-        `${JSON.stringify(key)}: { get: () => builtin[${JSON.stringify(key)}], enumerable: true }`,
-    )
-    .join(',\n');
   return [
     `const builtin = require(${JSON.stringify(`node:${name}`)});`,
-    `module.exports = Object.defineProperties({}, {\n${getters}\n});`,
+    gettersExport(builtinShape(name).accessors, 'builtin'),
   ].join('\n');
+}
+
+/** `module.exports` as an object of getters, one per key, each reading it from `source`. */
+function gettersExport(keys: readonly string[], source: string): string {
+  const getters = keys
+    .map(
+      (key) =>
+        `${JSON.stringify(key)}: { get: () => ${source}[${JSON.stringify(key)}], enumerable: true }`,
+    )
+    .join(',\n');
+  return `module.exports = Object.defineProperties({}, {\n${getters}\n});`;
 }
 
 export function builtinImportsPlugin(lazyBuiltins: readonly string[] = LAZY_BUILTINS): Plugin {
