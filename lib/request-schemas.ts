@@ -15,17 +15,17 @@ import {
 import { reviewBodyFields } from '../lambda/core/review.ts';
 
 function checkOf(check: TextCheck): z.core.$ZodCheck<string> {
+  if (check.kind === 'rewrite') return z.overwrite(check.rewrite);
+  const failure = { error: check.message, abort: check.abort ?? false };
   switch (check.kind) {
-    case 'rewrite':
-      return z.overwrite(check.rewrite);
     case 'pattern':
-      return z.regex(check.pattern, { error: check.message, abort: check.abort ?? false });
+      return z.regex(check.pattern, failure);
     case 'minLength':
-      return z.minLength(check.length, { error: check.message, abort: check.abort ?? false });
+      return z.minLength(check.length, failure);
     case 'maxLength':
-      return z.maxLength(check.length, { error: check.message, abort: check.abort ?? false });
+      return z.maxLength(check.length, failure);
     case 'test':
-      return z.refine(check.test, { error: check.message, abort: check.abort ?? false });
+      return z.refine(check.test, failure);
   }
 }
 
